@@ -1,0 +1,41 @@
+//! Collections: a named set of documents whose vectors all come from one
+//! embedding model, fixed when the collection is created.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `POST /v1/collections`
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCollection {
+    /// 1-64 characters: letters, digits, `-`, `_`, `.`; starts with a letter or digit.
+    pub name: String,
+    /// Name of an embedder from ragd's configuration (`[embedders.NAME]`).
+    /// Defaults to `default`. The model behind it is recorded and fixed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedder: Option<String>,
+}
+
+/// A collection as ragd reports it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Collection {
+    pub name: String,
+    /// Configured embedder name used for this collection.
+    pub embedder: String,
+    /// Identity of the model that produced the stored vectors.
+    pub model: String,
+    /// Vector dimensions of that model.
+    pub dimensions: u32,
+    /// Number of documents stored.
+    pub documents: u64,
+    /// Number of chunks (vectors) stored.
+    pub chunks: u64,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+}
+
+/// `GET /v1/collections`
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CollectionList {
+    pub collections: Vec<Collection>,
+}

@@ -1,0 +1,104 @@
+//! Operations endpoints: `/health`, `/ready`, `/status`.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// `GET /health`: the process answers.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub version: String,
+}
+
+/// `GET /ready`: 200 when every backend is usable, 503 otherwise.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Ready {
+    pub ready: bool,
+    pub backends: Vec<BackendHealth>,
+}
+
+/// One backend's health as seen by ragd.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BackendHealth {
+    /// `metadata`, `vectors`, `embedder:NAME`, `cache`, `generator`.
+    pub name: String,
+    /// `sqlite`, `postgres`, `qdrant-edge`, `pocket-encoder`, `memory`...
+    pub kind: String,
+    pub ok: bool,
+    /// Why it is not ok (absent when ok).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Round-trip time of the health probe in milliseconds.
+    pub latency_ms: f64,
+}
+
+/// `GET /status`: everything an operator needs in one JSON document.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Status {
+    pub version: String,
+    pub uptime_secs: f64,
+    /// `ok`, `degraded` (serving, with a backend impaired) or `down`.
+    pub state: String,
+    pub config: ConfigSummary,
+    pub pools: Vec<PoolStatus>,
+    pub caches: Vec<CacheStatus>,
+    pub queues: Vec<QueueStatus>,
+    pub requests: RequestStats,
+}
+
+/// The parts of the configuration that explain behaviour under load.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ConfigSummary {
+    pub listen: String,
+    pub metadata: String,
+    pub vectors: String,
+    pub cache: String,
+    pub generator: String,
+    pub embedders: Vec<String>,
+    pub max_in_flight: u32,
+    pub max_body_bytes: u64,
+    pub cpu_threads: u32,
+}
+
+/// A pool of connections or workers, with its real occupancy.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PoolStatus {
+    /// `metadata`, `cpu`, `http-in-flight`...
+    pub name: String,
+    pub kind: String,
+    /// Members that exist now (open connections, live workers).
+    pub size: u32,
+    pub idle: u32,
+    pub in_use: u32,
+    pub max: u32,
+    /// Callers waiting for a member right now.
+    pub waiting: u32,
+}
+
+/// A cache with its size and hit counters since start.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct CacheStatus {
+    pub name: String,
+    pub kind: String,
+    pub entries: u64,
+    pub max_entries: u64,
+    pub hits: u64,
+    pub misses: u64,
+    pub ttl_secs: u64,
+}
+
+/// A queue of pending background work.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct QueueStatus {
+    pub name: String,
+    pub depth: u64,
+}
+
+/// Request counters since start.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RequestStats {
+    pub total: u64,
+    pub in_flight: u64,
+    pub shed: u64,
+    pub errors_5xx: u64,
+}

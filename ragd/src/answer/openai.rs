@@ -1,0 +1,151 @@
+//! An OpenAI-compatible `/v1/chat/completions` endpoint (vLLM, Ollama,
+//! llama.cpp server, OpenAI), always called with `stream: true` so that
+//! ragd can forward tokens to an SSE client as they arrive.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use eventsource_stream::Eventsource;
+use futures::StreamExt;
+use ragd_api::Citation;
+use serde_json::{Value, json};
+
+use super::{AnswerStream, GenerateError, Generator};
+
+pub struct OpenAiGenerator {
+    client: reqwest::Client,
+    endpoint: String,
+    base: String,
+    model: String,
+    api_key: Option<String>,
+    max_tokens: u32,
+    temperature: f32,
+}
+
+const SYSTEM_PROMPT: &str = "You answer questions using only the numbered passages you are given. \
+Cite every statement with the number of its passage in square brackets, like [1] or [2][3]. \
+If the passages do not contain the answer, say that you could not find it.";
+
+/// The user message: numbered passages, then the question.
+pub fn prompt(question: &str, passages: &[Citation]) -> String {
+    let mut s = String::from("Passages:\n");
+    for p in passages {
+        s.push_str(&format!("[{}] {}\n\n", p.n, p.text.trim()));
+    }
+    s.push_str("Question: ");
+    s.push_str(question);
+    s
+}
+
+impl OpenAiGenerator {
+    pub fn new(
+        url: &str,
+        model: &str,
+        api_key_env: Option<&str>,
+        max_tokens: u32,
+        temperature: f32,
+        timeout_secs: u64,
+    ) -> Result<Self, GenerateError> {
+        let api_key = match api_key_env {
+            Some(var) => Some(std::env::var(var).map_err(|_| {
+                GenerateError::Backend(format!(
+                    "environment variable {var} (generator.api_key_env) is not set"
+                ))
+            })?),
+            None => None,
+        };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(timeout_secs))
+            .build()
+            .map_err(|e| GenerateError::Backend(e.to_string()))?;
+        let base = url.trim_end_matches('/').to_string();
+        Ok(Self {
+            client,
+            endpoint: format!("{base}/v1/chat/completions"),
+            base,
+            model: model.to_string(),
+            api_key,
+            max_tokens,
+            temperature,
+        })
+    }
+}
+
+#[async_trait]
+impl Generator for OpenAiGenerator {
+    fn kind(&self) -> &'static str {
+        "openai"
+    }
+
+    async fn generate(
+        &self,
+        question: &str,
+        passages: &[Citation],
+    ) -> Result<AnswerStream, GenerateError> {
+        let body = json!({
+            "model": self.model,
+            "stream": true,
+            "max_tokens": self.max_tokens,
+            "temperature": self.temperature,
+            "messages": [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": prompt(question, passages)},
+            ],
+        });
+        let mut req = self.client.post(&self.endpoint).json(&body);
+        if let Some(key) = &self.api_key {
+            req = req.bearer_auth(key);
+        }
+        let endpoint = self.endpoint.clone();
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| GenerateError::Backend(format!("{endpoint}: {e}")))?;
+        let status = resp.status();
+        if !status.is_success() {
+            let text = resp.text().await.unwrap_or_default();
+            return Err(GenerateError::Backend(format!(
+                "{endpoint} answered {status}: {}",
+                text.chars().take(300).collect::<String>()
+            )));
+        }
+        let events = resp.bytes_stream().eventsource();
+        let stream = events
+            .take_while(|ev| {
+                let done = matches!(ev, Ok(e) if e.data.trim() == "[DONE]");
+                futures::future::ready(!done)
+            })
+            .filter_map(move |ev| {
+                let endpoint = endpoint.clone();
+                async move {
+                    match ev {
+                        Err(e) => Some(Err(GenerateError::Backend(format!("{endpoint}: {e}")))),
+                        Ok(e) => {
+                            let v: Value = match serde_json::from_str(&e.data) {
+                                Ok(v) => v,
+                                Err(err) => {
+                                    return Some(Err(GenerateError::Backend(format!(
+                                        "{endpoint}: bad stream chunk: {err}"
+                                    ))));
+                                }
+                            };
+                            v["choices"][0]["delta"]["content"]
+                                .as_str()
+                                .filter(|s| !s.is_empty())
+                                .map(|s| Ok(s.to_string()))
+                        }
+                    }
+                }
+            });
+        Ok(Box::pin(stream))
+    }
+
+    async fn health(&self) -> Result<(), GenerateError> {
+        self.client
+            .get(&self.base)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| GenerateError::Backend(format!("{}: {e}", self.base)))
+    }
+}

@@ -1,0 +1,424 @@
+//! Configuration: one TOML file plus `RAGD_*` environment overrides.
+//!
+//! Every option has a default, so ragd runs with no file at all. Unknown keys
+//! are rejected, and errors name the file, the key and the expected form.
+//! Environment variables override the file: `RAGD_SERVER__LISTEN=0.0.0.0:9000`
+//! sets `server.listen` (sections and keys joined by a double underscore).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration of one ragd process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub metadata: MetadataConfig,
+    pub vectors: VectorsConfig,
+    /// Named embedders; a collection names one when it is created.
+    pub embedders: BTreeMap<String, EmbedderConfig>,
+    pub generator: GeneratorConfig,
+    pub cache: CacheConfig,
+    pub chunking: ChunkingConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let mut embedders = BTreeMap::new();
+        embedders.insert(DEFAULT_EMBEDDER.to_string(), EmbedderConfig::Pocket);
+        Self {
+            server: ServerConfig::default(),
+            storage: StorageConfig::default(),
+            metadata: MetadataConfig::default(),
+            vectors: VectorsConfig::default(),
+            embedders,
+            generator: GeneratorConfig::default(),
+            cache: CacheConfig::default(),
+            chunking: ChunkingConfig::default(),
+        }
+    }
+}
+
+/// Name of the embedder used when a collection does not name one.
+pub const DEFAULT_EMBEDDER: &str = "default";
+
+/// HTTP listener and request limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Largest accepted request body in bytes (413 above it).
+    pub max_body_bytes: u64,
+    /// API requests handled at once; more are shed with 503 + Retry-After.
+    pub max_in_flight: u32,
+    /// Seconds given to in-flight requests to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+    /// Threads for CPU-heavy work (embedding, vector search); 0 = one per core.
+    pub cpu_threads: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            max_body_bytes: 16 * 1024 * 1024,
+            max_in_flight: 1024,
+            shutdown_grace_secs: 30,
+            cpu_threads: 0,
+        }
+    }
+}
+
+/// Where ragd keeps its files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Data directory: SQLite database and embedded vector shards live here.
+    pub data_dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./data"),
+        }
+    }
+}
+
+/// Metadata store (collections, documents, chunk texts).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
+pub enum MetadataConfig {
+    /// SQLite file `ragd.db` in the data directory.
+    Sqlite {
+        /// Connections in the pool (SQLite allows one writer at a time).
+        #[serde(default = "default_sqlite_max")]
+        max_connections: u32,
+    },
+}
+
+fn default_sqlite_max() -> u32 {
+    8
+}
+
+impl Default for MetadataConfig {
+    fn default() -> Self {
+        MetadataConfig::Sqlite {
+            max_connections: default_sqlite_max(),
+        }
+    }
+}
+
+impl MetadataConfig {
+    pub fn describe(&self) -> String {
+        match self {
+            MetadataConfig::Sqlite { .. } => "sqlite".into(),
+        }
+    }
+}
+
+/// Vector store.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
+pub enum VectorsConfig {
+    /// In-process Qdrant engine (qdrant-edge), one shard per collection
+    /// under `<data_dir>/vectors`.
+    Embedded {
+        /// Build the HNSW index in the background once a collection has
+        /// this many unindexed vectors (below it, brute force is faster).
+        #[serde(default = "default_index_threshold")]
+        index_threshold: u64,
+    },
+}
+
+fn default_index_threshold() -> u64 {
+    2000
+}
+
+impl Default for VectorsConfig {
+    fn default() -> Self {
+        VectorsConfig::Embedded {
+            index_threshold: default_index_threshold(),
+        }
+    }
+}
+
+impl VectorsConfig {
+    pub fn describe(&self) -> String {
+        match self {
+            VectorsConfig::Embedded { .. } => "qdrant-edge".into(),
+        }
+    }
+}
+
+/// An embedding model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
+pub enum EmbedderConfig {
+    /// The bundled MiniLM (pocket-encoder): 384 dimensions, no download.
+    Pocket,
+    /// An OpenAI-compatible `/v1/embeddings` endpoint (TEI, vLLM, Ollama, OpenAI).
+    Openai {
+        /// Base URL, e.g. `http://127.0.0.1:8081` (ragd appends `/v1/embeddings`).
+        url: String,
+        /// Model name sent in the request.
+        model: String,
+        /// Vector dimensions the model returns.
+        dimensions: u32,
+        /// Environment variable holding a bearer token, if the endpoint needs one.
+        #[serde(default)]
+        api_key_env: Option<String>,
+        /// Request timeout in seconds.
+        #[serde(default = "default_http_timeout")]
+        timeout_secs: u64,
+    },
+}
+
+fn default_http_timeout() -> u64 {
+    30
+}
+
+/// How answers are written from the retrieved passages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
+pub enum GeneratorConfig {
+    /// Built in: picks the passages' most relevant sentences and cites them.
+    Extractive {
+        /// Sentences in an answer.
+        #[serde(default = "default_sentences")]
+        max_sentences: u32,
+    },
+    /// An OpenAI-compatible `/v1/chat/completions` endpoint (vLLM, Ollama,
+    /// llama.cpp server, OpenAI).
+    Openai {
+        url: String,
+        model: String,
+        #[serde(default)]
+        api_key_env: Option<String>,
+        #[serde(default = "default_max_tokens")]
+        max_tokens: u32,
+        #[serde(default)]
+        temperature: f32,
+        #[serde(default = "default_generate_timeout")]
+        timeout_secs: u64,
+    },
+}
+
+fn default_sentences() -> u32 {
+    3
+}
+fn default_max_tokens() -> u32 {
+    512
+}
+fn default_generate_timeout() -> u64 {
+    120
+}
+
+impl Default for GeneratorConfig {
+    fn default() -> Self {
+        GeneratorConfig::Extractive {
+            max_sentences: default_sentences(),
+        }
+    }
+}
+
+impl GeneratorConfig {
+    pub fn describe(&self) -> String {
+        match self {
+            GeneratorConfig::Extractive { .. } => "extractive".into(),
+            GeneratorConfig::Openai { url, model, .. } => format!("openai:{model}@{url}"),
+        }
+    }
+}
+
+/// Query-result cache.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, tag = "kind", rename_all = "lowercase")]
+pub enum CacheConfig {
+    /// In-process LRU with TTL; emptied for a collection whenever it changes.
+    Memory {
+        #[serde(default = "default_cache_entries")]
+        max_entries: u64,
+        #[serde(default = "default_cache_ttl")]
+        ttl_secs: u64,
+    },
+    /// No caching: every query is computed.
+    Off,
+}
+
+fn default_cache_entries() -> u64 {
+    10_000
+}
+fn default_cache_ttl() -> u64 {
+    600
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig::Memory {
+            max_entries: default_cache_entries(),
+            ttl_secs: default_cache_ttl(),
+        }
+    }
+}
+
+impl CacheConfig {
+    pub fn describe(&self) -> String {
+        match self {
+            CacheConfig::Memory { .. } => "memory".into(),
+            CacheConfig::Off => "off".into(),
+        }
+    }
+}
+
+/// How documents are cut into chunks before embedding.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChunkingConfig {
+    /// Largest chunk in characters. The bundled model reads 128 tokens
+    /// (about 500 characters of English); longer chunks are truncated by it.
+    pub size: usize,
+    /// Characters shared by neighbouring chunks.
+    pub overlap: usize,
+}
+
+impl Default for ChunkingConfig {
+    fn default() -> Self {
+        Self {
+            size: 480,
+            overlap: 60,
+        }
+    }
+}
+
+/// A configuration that could not be loaded, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config file {0} does not exist")]
+    Missing(PathBuf),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Load defaults, then `file` (if any), then `RAGD_*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::Missing(path.to_path_buf()));
+            }
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        fig = fig.merge(Env::prefixed("RAGD_").split("__"));
+        let cfg: Config = fig.extract().map_err(|e| {
+            let mut msg = String::new();
+            for err in e {
+                if !msg.is_empty() {
+                    msg.push('\n');
+                }
+                msg.push_str(&describe_figment_error(&err));
+            }
+            ConfigError::Invalid(msg)
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks that serde cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if self.chunking.size < 32 {
+            return bad(format!(
+                "chunking.size must be at least 32 characters, got {}",
+                self.chunking.size
+            ));
+        }
+        if self.chunking.overlap >= self.chunking.size {
+            return bad(format!(
+                "chunking.overlap ({}) must be smaller than chunking.size ({})",
+                self.chunking.overlap, self.chunking.size
+            ));
+        }
+        if self.server.max_in_flight == 0 {
+            return bad("server.max_in_flight must be at least 1".into());
+        }
+        if self.server.max_body_bytes < 1024 {
+            return bad("server.max_body_bytes must be at least 1024".into());
+        }
+        if self.embedders.is_empty() {
+            return bad("at least one [embedders.NAME] is required".into());
+        }
+        if !self.embedders.contains_key(DEFAULT_EMBEDDER) {
+            return bad(format!(
+                "an embedder named \"{DEFAULT_EMBEDDER}\" is required (used when a collection names none)"
+            ));
+        }
+        for (name, e) in &self.embedders {
+            if let EmbedderConfig::Openai {
+                url, dimensions, ..
+            } = e
+            {
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return bad(format!(
+                        "embedders.{name}.url must start with http:// or https://, got {url:?}"
+                    ));
+                }
+                if *dimensions == 0 || *dimensions > 65536 {
+                    return bad(format!(
+                        "embedders.{name}.dimensions must be 1..=65536, got {dimensions}"
+                    ));
+                }
+            }
+        }
+        if let GeneratorConfig::Openai { url, .. } = &self.generator
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return bad(format!(
+                "generator.url must start with http:// or https://, got {url:?}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Threads for CPU-heavy work, resolving 0 to the number of cores.
+    pub fn cpu_threads(&self) -> usize {
+        match self.server.cpu_threads {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            n => n as usize,
+        }
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml_string(self)
+    }
+}
+
+fn toml_string(cfg: &Config) -> String {
+    toml::to_string_pretty(cfg).unwrap_or_else(|e| format!("# cannot render config: {e}"))
+}
+
+fn describe_figment_error(err: &figment::Error) -> String {
+    let key = if err.path.is_empty() {
+        String::from("(top level)")
+    } else {
+        err.path.join(".")
+    };
+    let source = match &err.metadata {
+        Some(md) => match &md.source {
+            Some(src) => format!(" (from {src})"),
+            None => format!(" (from {})", md.name),
+        },
+        None => String::new(),
+    };
+    format!("{key}: {}{source}", err.kind)
+}

@@ -1,0 +1,71 @@
+//! Embedders turn text into vectors.
+//!
+//! - [`pocket`]: the bundled MiniLM (pocket-encoder), on the CPU pool.
+//! - [`openai`]: an OpenAI-compatible `/v1/embeddings` endpoint.
+//!
+//! Each embedder reports a model identity; a collection records it when it
+//! is created and refuses vectors from any other model.
+
+pub mod openai;
+pub mod pocket;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::config::EmbedderConfig;
+use crate::cpu::CpuPool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    /// The input cannot be embedded (empty, too long...).
+    #[error("{0}")]
+    Input(String),
+    /// The model failed or the endpoint is unreachable.
+    #[error("{0}")]
+    Backend(String),
+}
+
+#[async_trait]
+pub trait Embedder: Send + Sync {
+    /// `pocket-encoder`, `openai`.
+    fn kind(&self) -> &'static str;
+    /// Identity of the model; vectors of different identities never mix.
+    fn model(&self) -> &str;
+    fn dimensions(&self) -> u32;
+    /// Vectors for `texts`, in order. Query and passage use the same call.
+    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError>;
+    async fn health(&self) -> Result<(), EmbedError>;
+}
+
+/// The configured embedders by name.
+pub type Embedders = BTreeMap<String, Arc<dyn Embedder>>;
+
+/// Build every configured embedder.
+pub fn build(
+    configs: &BTreeMap<String, EmbedderConfig>,
+    pool: Arc<CpuPool>,
+) -> Result<Embedders, EmbedError> {
+    let mut out = Embedders::new();
+    for (name, cfg) in configs {
+        let e: Arc<dyn Embedder> = match cfg {
+            EmbedderConfig::Pocket => Arc::new(pocket::PocketEmbedder::new(pool.clone())?),
+            EmbedderConfig::Openai {
+                url,
+                model,
+                dimensions,
+                api_key_env,
+                timeout_secs,
+            } => Arc::new(openai::OpenAiEmbedder::new(
+                url,
+                model,
+                *dimensions,
+                api_key_env.as_deref(),
+                *timeout_secs,
+            )?),
+        };
+        out.insert(name.clone(), e);
+    }
+    Ok(out)
+}

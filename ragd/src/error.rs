@@ -1,0 +1,115 @@
+//! Errors of the service layer and their one mapping to HTTP.
+//!
+//! Backends have their own error enums ([`crate::meta::MetaError`],
+//! [`crate::vectors::VectorError`], [`crate::embed::EmbedError`]...); they
+//! convert into [`ApiError`], and [`ApiError::into_response`] is the only place
+//! that chooses a status code and writes the `{"error":{...}}` envelope.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ragd_api::{ErrorBody, ErrorDetail, codes};
+
+/// An error a request can end with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("collection {0:?} does not exist")]
+    CollectionNotFound(String),
+    #[error("document {doc:?} does not exist in collection {collection:?}")]
+    DocumentNotFound { collection: String, doc: String },
+    #[error("no route for {0}")]
+    NotFound(String),
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("collection {0:?} already exists")]
+    CollectionExists(String),
+    #[error("{0}")]
+    ModelMismatch(String),
+    #[error("request body is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{field}: {message}")]
+    InvalidField { field: String, message: String },
+    #[error("server is at its limit of {0} requests in flight; retry shortly")]
+    Overloaded(u32),
+    #[error("{backend} is unavailable: {message}")]
+    Backend { backend: String, message: String },
+    #[error("server is shutting down")]
+    ShuttingDown,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::InvalidField {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn backend(backend: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        ApiError::Backend {
+            backend: backend.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// HTTP status and stable code.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        use ApiError::*;
+        match self {
+            MalformedJson(_) => (StatusCode::BAD_REQUEST, codes::MALFORMED_JSON),
+            BadRequest(_) => (StatusCode::BAD_REQUEST, codes::BAD_REQUEST),
+            CollectionNotFound(_) => (StatusCode::NOT_FOUND, codes::COLLECTION_NOT_FOUND),
+            DocumentNotFound { .. } => (StatusCode::NOT_FOUND, codes::DOCUMENT_NOT_FOUND),
+            NotFound(_) => (StatusCode::NOT_FOUND, codes::NOT_FOUND),
+            MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, codes::METHOD_NOT_ALLOWED),
+            CollectionExists(_) => (StatusCode::CONFLICT, codes::COLLECTION_EXISTS),
+            ModelMismatch(_) => (StatusCode::CONFLICT, codes::MODEL_MISMATCH),
+            PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, codes::PAYLOAD_TOO_LARGE),
+            UnsupportedMediaType(_) => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                codes::UNSUPPORTED_MEDIA_TYPE,
+            ),
+            InvalidField { .. } => (StatusCode::UNPROCESSABLE_ENTITY, codes::INVALID_FIELD),
+            Overloaded(_) => (StatusCode::SERVICE_UNAVAILABLE, codes::OVERLOADED),
+            Backend { .. } => (StatusCode::SERVICE_UNAVAILABLE, codes::BACKEND_UNAVAILABLE),
+            ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, codes::SHUTTING_DOWN),
+            Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL),
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let (_, code) = self.status_and_code();
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.to_string(),
+                message: self.to_string(),
+            },
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, _) = self.status_and_code();
+        if status.is_server_error() {
+            tracing::warn!(error = %self, "request failed");
+        }
+        let retry = matches!(
+            self,
+            ApiError::Overloaded(_) | ApiError::Backend { .. } | ApiError::ShuttingDown
+        );
+        let mut resp = (status, axum::Json(self.body())).into_response();
+        if retry {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        resp
+    }
+}

@@ -1,0 +1,63 @@
+//! `/v1/collections` routes.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use ragd_api::{Collection, CollectionList, CreateCollection, ErrorBody};
+
+use super::extract::ApiJson;
+use crate::app::App;
+use crate::error::ApiError;
+use crate::service::collections;
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/v1/collections", get(list).post(create))
+        .route("/v1/collections/{name}", get(get_one).delete(delete))
+}
+
+/// Create a collection; its embedding model is fixed from now on.
+#[utoipa::path(post, path = "/v1/collections", tag = "collections",
+    request_body = CreateCollection,
+    responses((status = 201, body = Collection), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(app): State<Arc<App>>,
+    ApiJson(req): ApiJson<CreateCollection>,
+) -> Result<(StatusCode, Json<Collection>), ApiError> {
+    Ok((StatusCode::CREATED, Json(collections::create(&app, req).await?)))
+}
+
+/// List collections with their document and chunk counts.
+#[utoipa::path(get, path = "/v1/collections", tag = "collections",
+    responses((status = 200, body = CollectionList)))]
+pub async fn list(State(app): State<Arc<App>>) -> Result<Json<CollectionList>, ApiError> {
+    Ok(Json(CollectionList {
+        collections: collections::list(&app).await?,
+    }))
+}
+
+/// One collection with its counts.
+#[utoipa::path(get, path = "/v1/collections/{name}", tag = "collections",
+    params(("name" = String, Path, description = "Collection name")),
+    responses((status = 200, body = Collection), (status = 404, body = ErrorBody)))]
+pub async fn get_one(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+) -> Result<Json<Collection>, ApiError> {
+    Ok(Json(collections::get(&app, &name).await?))
+}
+
+/// Delete a collection with all its documents and vectors.
+#[utoipa::path(delete, path = "/v1/collections/{name}", tag = "collections",
+    params(("name" = String, Path, description = "Collection name")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    collections::delete(&app, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

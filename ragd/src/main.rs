@@ -1,0 +1,131 @@
+//! The `ragd` binary: parses options, builds the runtime, calls the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use ragd::{App, Config, demo};
+
+/// ragd: a retrieval-augmented generation service.
+///
+/// Ingest documents, ask questions, get answers that cite the passages they
+/// come from. Runs with no servers at all (SQLite, in-process Qdrant, bundled
+/// MiniLM embedder); PostgreSQL, Redis and a Qdrant server are configuration.
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Cli {
+    /// Configuration file (TOML). Every key has a default, so none is needed.
+    /// Environment variables override it: RAGD_SERVER__LISTEN=127.0.0.1:9000
+    /// sets [server] listen.
+    #[arg(short, long, env = "RAGD_CONFIG", global = true)]
+    config: Option<PathBuf>,
+
+    /// Listen address (overrides server.listen).
+    #[arg(long, global = true)]
+    listen: Option<std::net::SocketAddr>,
+
+    /// Data directory (overrides storage.data_dir).
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service until SIGINT/SIGTERM, then drain and stop.
+    Serve,
+    /// Load and validate the configuration, print the effective settings, exit.
+    CheckConfig {
+        /// Print JSON instead of TOML.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Newcomer's demo: serve on embedded defaults with the Markdown files of
+    /// DOCS ingested into the `docs` collection, and print a curl line to try.
+    Demo {
+        /// Folder of .md/.txt files to ingest.
+        #[arg(long, default_value = "docs")]
+        docs: PathBuf,
+    },
+}
+
+fn load_config(cli: &Cli) -> Result<Config, String> {
+    let mut cfg = Config::load(cli.config.as_deref()).map_err(|e| format!("configuration: {e}"))?;
+    if let Some(l) = cli.listen {
+        cfg.server.listen = l;
+    }
+    if let Some(d) = &cli.data_dir {
+        cfg.storage.data_dir = d.clone();
+    }
+    Ok(cfg)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cfg = match load_config(&cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Command::CheckConfig { json } = &cli.command {
+        if *json {
+            println!("{}", serde_json::to_string_pretty(&cfg).unwrap_or_default());
+        } else {
+            print!("{}", cfg.to_toml());
+        }
+        eprintln!("configuration is valid");
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, cfg)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, cfg: Config) -> Result<(), String> {
+    let listen = cfg.server.listen;
+    let data_dir = cfg.storage.data_dir.clone();
+    let app = App::open(cfg)
+        .await
+        .map_err(|e| format!("cannot start ({}): {e}", data_dir.display()))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    if let Command::Demo { docs } = &command {
+        eprintln!("demo: ingesting {} into collection '{}'...", docs.display(), demo::COLLECTION);
+        let (n, chunks) = demo::load(&app, docs)
+            .await
+            .map_err(|e| format!("demo: {e}"))?;
+        eprintln!("demo: {n} documents, {chunks} chunks ready. Ask a question:\n");
+        println!("{}\n", demo::curl_line(&addr));
+    }
+    tracing::info!(%addr, data_dir = %data_dir.display(), "ragd listening");
+    ragd::serve(app, listener, ragd::shutdown_signal())
+        .await
+        .map_err(|e| format!("server: {e}"))
+}

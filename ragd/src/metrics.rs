@@ -1,0 +1,174 @@
+//! Prometheus metrics, served at `GET /metrics` (OpenMetrics text).
+//!
+//! Request metrics are recorded by the HTTP middleware per matched route;
+//! pool and queue gauges are refreshed from live state at every scrape, so
+//! they are never stale.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// Latency buckets in seconds; 0.3 s is the scaling guides' P95 target.
+pub const LATENCY_BUCKETS: [f64; 15] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0,
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabels {
+    pub method: String,
+    pub route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct NameLabel {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PoolLabels {
+    pub pool: String,
+    pub state: String,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new(LATENCY_BUCKETS)
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<StatusLabels, Counter>,
+    pub request_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    pub in_flight: Gauge,
+    pub shed: Counter,
+    pub cache_hits: Counter,
+    pub cache_misses: Counter,
+    pub embed_duration: Family<NameLabel, Histogram, fn() -> Histogram>,
+    pub search_duration: Histogram,
+    pub generate_duration: Histogram,
+    pub ingested_chunks: Counter,
+    pub pools: Family<PoolLabels, Gauge>,
+    pub queue_depth: Family<NameLabel, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("ragd");
+        let m = Metrics {
+            requests: Family::default(),
+            request_duration: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            in_flight: Gauge::default(),
+            shed: Counter::default(),
+            cache_hits: Counter::default(),
+            cache_misses: Counter::default(),
+            embed_duration: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            search_duration: latency_histogram(),
+            generate_duration: latency_histogram(),
+            ingested_chunks: Counter::default(),
+            pools: Family::default(),
+            queue_depth: Family::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            m.requests.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency by route (to the end of the handler)",
+            m.request_duration.clone(),
+        );
+        registry.register(
+            "http_requests_in_flight",
+            "API requests being handled now",
+            m.in_flight.clone(),
+        );
+        registry.register(
+            "http_requests_shed",
+            "Requests refused with 503 because max_in_flight was reached",
+            m.shed.clone(),
+        );
+        registry.register(
+            "query_cache_hits",
+            "Queries answered from the result cache",
+            m.cache_hits.clone(),
+        );
+        registry.register(
+            "query_cache_misses",
+            "Queries computed because the cache had no answer",
+            m.cache_misses.clone(),
+        );
+        registry.register(
+            "embed_duration_seconds",
+            "Time to embed one request's texts, by embedder",
+            m.embed_duration.clone(),
+        );
+        registry.register(
+            "vector_search_duration_seconds",
+            "Time of one vector search",
+            m.search_duration.clone(),
+        );
+        registry.register(
+            "generate_duration_seconds",
+            "Time to write one answer",
+            m.generate_duration.clone(),
+        );
+        registry.register(
+            "ingested_chunks",
+            "Chunks stored by ingests",
+            m.ingested_chunks.clone(),
+        );
+        registry.register(
+            "pool_connections",
+            "Pool members by pool and state (size, idle, in_use, max, waiting)",
+            m.pools.clone(),
+        );
+        registry.register(
+            "queue_depth",
+            "Work waiting, by queue",
+            m.queue_depth.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    pub fn set_pool(&self, pool: &ragd_api::PoolStatus) {
+        for (state, v) in [
+            ("size", pool.size),
+            ("idle", pool.idle),
+            ("in_use", pool.in_use),
+            ("max", pool.max),
+            ("waiting", pool.waiting),
+        ] {
+            self.pools
+                .get_or_create(&PoolLabels {
+                    pool: pool.name.clone(),
+                    state: state.into(),
+                })
+                .set(v as i64);
+        }
+    }
+
+    /// OpenMetrics text of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}

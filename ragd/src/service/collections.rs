@@ -1,0 +1,105 @@
+//! Collections: create (fixing the embedding model), list, get, delete.
+
+use ragd_api::{Collection, CreateCollection};
+use uuid::Uuid;
+
+use super::resolve;
+use crate::app::App;
+use crate::config::DEFAULT_EMBEDDER;
+use crate::error::ApiError;
+use crate::meta::{CollectionRow, now_rfc3339};
+
+/// Collection names: 1-64 of `[A-Za-z0-9._-]`, starting with a letter or digit.
+pub fn validate_name(name: &str) -> Result<(), ApiError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            "name",
+            "must be 1-64 characters of letters, digits, '.', '_' or '-', starting with a letter or digit",
+        ))
+    }
+}
+
+async fn describe(app: &App, row: CollectionRow) -> Result<Collection, ApiError> {
+    let (documents, chunks) = app.meta.collection_counts(row.key).await?;
+    Ok(Collection {
+        name: row.name,
+        embedder: row.embedder,
+        model: row.model,
+        dimensions: row.dimensions,
+        documents,
+        chunks,
+        created_at: row.created_at,
+    })
+}
+
+pub async fn create(app: &App, req: CreateCollection) -> Result<Collection, ApiError> {
+    validate_name(&req.name)?;
+    let embedder_name = req.embedder.unwrap_or_else(|| DEFAULT_EMBEDDER.to_string());
+    let embedder = app.embedders.get(&embedder_name).ok_or_else(|| {
+        ApiError::invalid(
+            "embedder",
+            format!(
+                "no embedder named {embedder_name:?}; configured: {}",
+                app.embedders.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })?;
+    if app.meta.get_collection(&req.name).await?.is_some() {
+        return Err(ApiError::CollectionExists(req.name));
+    }
+    let row = CollectionRow {
+        key: Uuid::new_v4(),
+        name: req.name,
+        embedder: embedder_name,
+        model: embedder.model().to_string(),
+        dimensions: embedder.dimensions(),
+        created_at: now_rfc3339(),
+    };
+    // Vectors first: a crash in between leaves an unowned shard, which the
+    // next start-up removes.
+    app.vectors
+        .create_collection(&row.key.to_string(), row.dimensions)
+        .await?;
+    if let Err(e) = app.meta.create_collection(&row).await {
+        let _ = app.vectors.drop_collection(&row.key.to_string()).await;
+        return Err(e.into());
+    }
+    app.cache.invalidate(&row.name);
+    tracing::info!(collection = %row.name, model = %row.model, "collection created");
+    describe(app, row).await
+}
+
+pub async fn list(app: &App) -> Result<Vec<Collection>, ApiError> {
+    let rows = app.meta.list_collections().await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        out.push(describe(app, row).await?);
+    }
+    Ok(out)
+}
+
+pub async fn get(app: &App, name: &str) -> Result<Collection, ApiError> {
+    let row = resolve(app, name).await?;
+    describe(app, row).await
+}
+
+pub async fn delete(app: &App, name: &str) -> Result<(), ApiError> {
+    let row = resolve(app, name).await?;
+    // Metadata first: once it is gone no query can return the collection's
+    // chunks, even if removing the vectors is interrupted.
+    if !app.meta.delete_collection(row.key).await? {
+        return Err(ApiError::CollectionNotFound(name.to_string()));
+    }
+    app.cache.invalidate(name);
+    app.vectors.drop_collection(&row.key.to_string()).await?;
+    tracing::info!(collection = %name, "collection deleted");
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! The service layer: what each API operation does, independent of HTTP.
+//!
+//! Handlers in [`crate::http`] extract and validate, call one function here
+//! and wrap its result. Demo mode and tests call the same functions.
+//!
+//! - [`collections`]: create, list, get, delete.
+//! - [`documents`]: ingest (chunk → embed → vectors → metadata), get, delete.
+//! - [`query`]: embed the question → search → join chunk texts → answer.
+
+pub mod collections;
+pub mod documents;
+pub mod query;
+
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::embed::{EmbedError, Embedder};
+use crate::error::ApiError;
+use crate::meta::{CollectionRow, MetaError};
+use crate::vectors::VectorError;
+
+impl From<MetaError> for ApiError {
+    fn from(e: MetaError) -> Self {
+        match e {
+            MetaError::CollectionExists(name) => ApiError::CollectionExists(name),
+            MetaError::Backend(m) => ApiError::backend("metadata store", m),
+            MetaError::Corrupt(m) => ApiError::Internal(format!("metadata store: {m}")),
+        }
+    }
+}
+
+impl From<VectorError> for ApiError {
+    fn from(e: VectorError) -> Self {
+        match e {
+            VectorError::NoSuchCollection(k) => {
+                ApiError::Internal(format!("vector store has no collection {k}"))
+            }
+            VectorError::Backend(m) => ApiError::backend("vector store", m),
+        }
+    }
+}
+
+impl From<EmbedError> for ApiError {
+    fn from(e: EmbedError) -> Self {
+        match e {
+            EmbedError::Input(m) => ApiError::invalid("text", m),
+            EmbedError::Backend(m) => ApiError::backend("embedder", m),
+        }
+    }
+}
+
+impl From<crate::answer::GenerateError> for ApiError {
+    fn from(e: crate::answer::GenerateError) -> Self {
+        ApiError::backend("generator", e)
+    }
+}
+
+/// A collection by name, or 404.
+pub async fn resolve(app: &App, name: &str) -> Result<CollectionRow, ApiError> {
+    app.meta
+        .get_collection(name)
+        .await?
+        .ok_or_else(|| ApiError::CollectionNotFound(name.to_string()))
+}
+
+/// The embedder that made a collection's vectors, refusing a different model.
+pub fn embedder_for(app: &App, c: &CollectionRow) -> Result<Arc<dyn Embedder>, ApiError> {
+    let e = app.embedders.get(&c.embedder).ok_or_else(|| {
+        ApiError::ModelMismatch(format!(
+            "collection {:?} was created with embedder {:?}, which is no longer configured",
+            c.name, c.embedder
+        ))
+    })?;
+    if e.model() != c.model || e.dimensions() != c.dimensions {
+        return Err(ApiError::ModelMismatch(format!(
+            "collection {:?} holds vectors of model {:?} ({} dimensions) but embedder {:?} is now {:?} ({} dimensions); re-create the collection to change models",
+            c.name,
+            c.model,
+            c.dimensions,
+            c.embedder,
+            e.model(),
+            e.dimensions()
+        )));
+    }
+    Ok(e.clone())
+}
+
+/// Milliseconds since `t`.
+pub fn ms_since(t: std::time::Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1000.0
+}

@@ -1,0 +1,195 @@
+//! Queries: cache → embed the question → search → join chunk texts from the
+//! metadata store → write the answer.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use ragd_api::{Citation, MAX_TOP_K, QueryRequest, QueryResponse, QueryTimings};
+
+use super::{embedder_for, ms_since, resolve};
+use crate::answer::AnswerStream;
+use crate::app::App;
+use crate::cache::CacheKey;
+use crate::error::ApiError;
+use crate::vectors::MetaFilter;
+
+/// Largest accepted question in bytes.
+pub const MAX_QUESTION_BYTES: usize = 4096;
+
+/// A validated query.
+pub struct Prepared {
+    pub question: String,
+    pub top_k: usize,
+    pub filter: MetaFilter,
+    pub cache_key: CacheKey,
+}
+
+pub fn prepare(app: &App, collection: &str, req: QueryRequest) -> Result<Prepared, ApiError> {
+    let question = req.question.trim().to_string();
+    if question.is_empty() {
+        return Err(ApiError::invalid("question", "must not be empty"));
+    }
+    if question.len() > MAX_QUESTION_BYTES {
+        return Err(ApiError::invalid(
+            "question",
+            format!("must be at most {MAX_QUESTION_BYTES} bytes"),
+        ));
+    }
+    if req.top_k == 0 || req.top_k > MAX_TOP_K {
+        return Err(ApiError::invalid(
+            "top_k",
+            format!("must be 1 to {MAX_TOP_K}, got {}", req.top_k),
+        ));
+    }
+    let filter = match &req.filter {
+        Some(f) => MetaFilter::parse(f).map_err(|(field, msg)| ApiError::invalid(field, msg))?,
+        None => MetaFilter::default(),
+    };
+    // serde_json maps are ordered, so equal filters serialise equally.
+    let canonical = serde_json::json!([question, req.top_k, req.filter]).to_string();
+    Ok(Prepared {
+        cache_key: app.cache.key(collection, canonical),
+        question,
+        top_k: req.top_k as usize,
+        filter,
+    })
+}
+
+/// A cached answer, marked as such, if there is one.
+pub fn cached(app: &App, p: &Prepared, started: Instant) -> Option<QueryResponse> {
+    let hit = app.cache.get(&p.cache_key);
+    match hit {
+        Some(r) => {
+            app.metrics.cache_hits.inc();
+            let mut r = QueryResponse::clone(&r);
+            r.cached = true;
+            r.timings.total_ms = ms_since(started);
+            Some(r)
+        }
+        None => {
+            app.metrics.cache_misses.inc();
+            None
+        }
+    }
+}
+
+/// Retrieval result: numbered passages and their timings.
+pub struct Retrieved {
+    pub citations: Vec<Citation>,
+    pub embed_ms: f64,
+    pub search_ms: f64,
+}
+
+pub async fn retrieve(app: &App, collection: &str, p: &Prepared) -> Result<Retrieved, ApiError> {
+    let coll = resolve(app, collection).await?;
+    let embedder = embedder_for(app, &coll)?;
+
+    let t = Instant::now();
+    let vector = embedder
+        .embed(vec![p.question.clone()])
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::backend("embedder", "returned no vector"))?;
+    app.metrics
+        .embed_duration
+        .get_or_create(&crate::metrics::NameLabel {
+            name: coll.embedder.clone(),
+        })
+        .observe(t.elapsed().as_secs_f64());
+    let embed_ms = ms_since(t);
+
+    let t = Instant::now();
+    let hits = app
+        .vectors
+        .search(&coll.key.to_string(), vector, p.top_k, &p.filter)
+        .await?;
+    let ids: Vec<_> = hits.iter().map(|h| h.id).collect();
+    let mut rows: HashMap<_, _> = app
+        .meta
+        .chunks_by_points(coll.key, &ids)
+        .await?
+        .into_iter()
+        .map(|c| (c.point_id, c))
+        .collect();
+    app.metrics.search_duration.observe(t.elapsed().as_secs_f64());
+    let search_ms = ms_since(t);
+
+    // Hits the metadata store does not know are leftovers of an interrupted
+    // write: skipped, never shown.
+    let citations = hits
+        .iter()
+        .filter_map(|h| rows.remove(&h.id).map(|c| (h.score, c)))
+        .enumerate()
+        .map(|(i, (score, c))| Citation {
+            n: i as u32 + 1,
+            document_id: c.doc_id,
+            chunk_index: c.index,
+            score,
+            text: c.text,
+            metadata: c.metadata,
+        })
+        .collect();
+    Ok(Retrieved {
+        citations,
+        embed_ms,
+        search_ms,
+    })
+}
+
+/// Start writing the answer for retrieved passages.
+pub async fn answer_stream(
+    app: &App,
+    p: &Prepared,
+    r: &Retrieved,
+) -> Result<AnswerStream, ApiError> {
+    Ok(app.generator.generate(&p.question, &r.citations).await?)
+}
+
+/// Finish a computed query: build the response and cache it.
+pub fn finish(
+    app: &App,
+    p: Prepared,
+    r: Retrieved,
+    answer: String,
+    generate_ms: f64,
+    started: Instant,
+) -> QueryResponse {
+    app.metrics.generate_duration.observe(generate_ms / 1000.0);
+    let resp = QueryResponse {
+        answer,
+        citations: r.citations,
+        timings: QueryTimings {
+            embed_ms: r.embed_ms,
+            search_ms: r.search_ms,
+            generate_ms,
+            total_ms: ms_since(started),
+        },
+        cached: false,
+    };
+    app.cache.put(p.cache_key, Arc::new(resp.clone()));
+    resp
+}
+
+/// The whole query, not streamed.
+pub async fn query(
+    app: &App,
+    collection: &str,
+    req: QueryRequest,
+) -> Result<QueryResponse, ApiError> {
+    let started = Instant::now();
+    let p = prepare(app, collection, req)?;
+    if let Some(r) = cached(app, &p, started) {
+        return Ok(r);
+    }
+    let r = retrieve(app, collection, &p).await?;
+    let t = Instant::now();
+    let mut stream = answer_stream(app, &p, &r).await?;
+    let mut answer = String::new();
+    while let Some(piece) = stream.next().await {
+        answer.push_str(&piece?);
+    }
+    let generate_ms = ms_since(t);
+    Ok(finish(app, p, r, answer, generate_ms, started))
+}

@@ -1,0 +1,468 @@
+//! The embedded vector store: one qdrant-edge shard per collection under
+//! `<data_dir>/vectors/<collection key>/`.
+//!
+//! qdrant-edge 0.7.2 is synchronous and has traps this module exists to hide
+//! (see docs/ARCHITECTURE.md, "qdrant-edge"):
+//! 1. `flush()` panics if another thread is inside `update()`: every update
+//!    and flush of a shard runs under the shard's `write` lock.
+//! 2. `load()` does not replay the WAL and `update()` does not fsync: an
+//!    upsert returns only after a flush that covers it. Concurrent ingests
+//!    share flushes (group commit): whoever flushes covers every update
+//!    applied before it started.
+//! 3. The WAL directory is never touched by hand.
+//! 4. HNSW is built only by an explicit, blocking `optimize()`: it runs on a
+//!    background thread once enough vectors are unindexed.
+//! 6. `PointStruct::new` panics on a non-object payload: the payload is
+//!    always built here as an object.
+//!
+//! All engine calls run on the [`CpuPool`], never on async workers.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use async_trait::async_trait;
+use qdrant_edge::{
+    AnyVariants, Condition, CreateIndex, Distance, EdgeConfig, EdgeOptimizersConfig, EdgeShard,
+    EdgeSparseVectorParams, EdgeVectorParams, FieldCondition, FieldIndexOperations, Filter,
+    JsonPath, Match, Modifier, NamedQuery, PayloadFieldSchema, PayloadSchemaType, PointId,
+    PointInsertOperations, PointOperations, PointStruct, QueryEnum, QueryRequest, ScoringQuery,
+    UpdateOperation, ValueVariants, Vectors, WithPayloadInterface, WithVector,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{ChunkPoint, FilterValue, Hit, MetaFilter, VectorError, VectorStore};
+use crate::cpu::CpuPool;
+
+/// Name of the dense vector in every shard.
+pub const DENSE: &str = "dense";
+/// Name of the sparse (BM25) vector, reserved for hybrid retrieval.
+pub const SPARSE: &str = "bm25";
+
+pub struct EdgeStore {
+    root: PathBuf,
+    pool: Arc<CpuPool>,
+    /// Unindexed vectors that trigger a background HNSW build.
+    index_threshold: u64,
+    shards: RwLock<HashMap<String, Arc<Shard>>>,
+    /// Background optimizations running now.
+    optimizing: Arc<AtomicU64>,
+}
+
+struct Shard {
+    engine: EdgeShard,
+    /// Serialises `update()` and `flush()` (trap 1).
+    write: Mutex<()>,
+    /// Number of updates applied so far.
+    applied: AtomicU64,
+    /// Number of updates covered by the last completed flush.
+    flushed: Mutex<u64>,
+    /// Vectors written since the last optimize.
+    unindexed: AtomicU64,
+    optimizing: AtomicBool,
+}
+
+fn backend(e: impl std::fmt::Display) -> VectorError {
+    VectorError::Backend(e.to_string())
+}
+
+impl EdgeStore {
+    /// Open every shard under `<data_dir>/vectors`.
+    pub async fn open(
+        data_dir: &Path,
+        pool: Arc<CpuPool>,
+        index_threshold: u64,
+    ) -> Result<Arc<EdgeStore>, VectorError> {
+        let root = data_dir.join("vectors");
+        std::fs::create_dir_all(&root)
+            .map_err(|e| backend(format!("cannot create {}: {e}", root.display())))?;
+        let store = Arc::new(EdgeStore {
+            root: root.clone(),
+            pool,
+            index_threshold,
+            shards: RwLock::new(HashMap::new()),
+            optimizing: Arc::new(AtomicU64::new(0)),
+        });
+        let entries = std::fs::read_dir(&root)
+            .map_err(|e| backend(format!("cannot read {}: {e}", root.display())))?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(key) = path.file_name().and_then(|n| n.to_str()).map(String::from) else {
+                continue;
+            };
+            if !path.is_dir() || key.starts_with('.') {
+                continue;
+            }
+            let p = path.clone();
+            let engine = store
+                .pool
+                .run(move || EdgeShard::load(&p, None))
+                .await
+                .map_err(backend)?
+                .map_err(|e| backend(format!("cannot load shard {}: {e}", path.display())))?;
+            let info = engine.info();
+            let unindexed = info
+                .points_count
+                .saturating_sub(info.indexed_vectors_count) as u64;
+            let shard = Arc::new(Shard::new(engine, unindexed));
+            store
+                .shards
+                .write()
+                .expect("shard map lock")
+                .insert(key.clone(), shard.clone());
+            store.maybe_optimize(&key, &shard);
+        }
+        Ok(store)
+    }
+
+    /// Keys of the shards on disk (collections the vector store knows).
+    pub fn keys(&self) -> Vec<String> {
+        self.shards
+            .read()
+            .expect("shard map lock")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    fn shard(&self, key: &str) -> Result<Arc<Shard>, VectorError> {
+        self.shards
+            .read()
+            .expect("shard map lock")
+            .get(key)
+            .cloned()
+            .ok_or_else(|| VectorError::NoSuchCollection(key.to_string()))
+    }
+
+    fn shard_config(&self, dimensions: u32) -> EdgeConfig {
+        // The indexing threshold is in KiB of vector data.
+        let kb = (self.index_threshold as usize * dimensions as usize * 4 / 1024).max(1);
+        EdgeConfig::builder()
+            .vector(
+                DENSE,
+                EdgeVectorParams::builder(dimensions as usize, Distance::Cosine).build(),
+            )
+            .sparse_vector(
+                SPARSE,
+                EdgeSparseVectorParams::builder()
+                    .modifier(Modifier::Idf)
+                    .build(),
+            )
+            .optimizers(EdgeOptimizersConfig {
+                indexing_threshold: Some(kb),
+                ..Default::default()
+            })
+            .build()
+    }
+
+    /// Start a background HNSW build if enough vectors are unindexed.
+    fn maybe_optimize(&self, key: &str, shard: &Arc<Shard>) {
+        if shard.unindexed.load(Ordering::Relaxed) < self.index_threshold {
+            return;
+        }
+        if shard.optimizing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let shard = shard.clone();
+        let key = key.to_string();
+        let running = self.optimizing.clone();
+        running.fetch_add(1, Ordering::Relaxed);
+        std::thread::Builder::new()
+            .name(format!("optimize-{key}"))
+            .spawn(move || {
+                let before = shard.unindexed.load(Ordering::Relaxed);
+                let started = std::time::Instant::now();
+                let result =
+                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shard.engine.optimize()));
+                match result {
+                    Ok(Ok(_)) => {
+                        shard.unindexed.fetch_sub(before, Ordering::Relaxed);
+                        tracing::info!(collection = %key, vectors = before, secs = started.elapsed().as_secs_f64(), "vector index built");
+                    }
+                    Ok(Err(e)) => tracing::warn!(collection = %key, error = %e, "optimize failed"),
+                    Err(_) => tracing::error!(collection = %key, "optimize panicked"),
+                }
+                shard.optimizing.store(false, Ordering::Release);
+                running.fetch_sub(1, Ordering::Relaxed);
+            })
+            .map_err(|e| tracing::error!(error = %e, "cannot start optimize thread"))
+            .ok();
+    }
+}
+
+impl Shard {
+    fn new(engine: EdgeShard, unindexed: u64) -> Shard {
+        Shard {
+            engine,
+            write: Mutex::new(()),
+            applied: AtomicU64::new(0),
+            flushed: Mutex::new(0),
+            unindexed: AtomicU64::new(unindexed),
+            optimizing: AtomicBool::new(false),
+        }
+    }
+
+    /// Apply one update under the write lock; returns its sequence number.
+    fn apply(&self, op: UpdateOperation) -> Result<u64, VectorError> {
+        let _w = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        self.engine.update(op).map_err(backend)?;
+        Ok(self.applied.fetch_add(1, Ordering::AcqRel) + 1)
+    }
+
+    /// Return once a flush covering update `seq` has completed (group commit).
+    fn flush_covering(&self, seq: u64) -> Result<(), VectorError> {
+        let mut flushed = self.flushed.lock().unwrap_or_else(|p| p.into_inner());
+        if *flushed >= seq {
+            return Ok(());
+        }
+        let _w = self.write.lock().unwrap_or_else(|p| p.into_inner());
+        let upto = self.applied.load(Ordering::Acquire);
+        // flush() asserts it holds the segment lock at once; a background
+        // optimize may hold it for a moment while swapping segments.
+        for attempt in 0..50 {
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.engine.flush())) {
+                Ok(()) => {
+                    *flushed = upto;
+                    return Ok(());
+                }
+                Err(_) if attempt < 49 => std::thread::sleep(std::time::Duration::from_millis(20)),
+                Err(_) => break,
+            }
+        }
+        Err(backend("flush did not complete"))
+    }
+}
+
+fn doc_condition(doc_id: &str) -> Condition {
+    Condition::Field(FieldCondition::new_match(
+        "doc_id".parse::<JsonPath>().expect("static json path"),
+        Match::new_value(ValueVariants::String(doc_id.to_string())),
+    ))
+}
+
+fn to_filter(filter: &MetaFilter) -> Option<Filter> {
+    if filter.0.is_empty() {
+        return None;
+    }
+    let conds = filter
+        .0
+        .iter()
+        .filter_map(|(key, v)| {
+            // Keys are validated to [A-Za-z0-9_-], so this path always parses.
+            let path = format!("meta.{key}").parse::<JsonPath>().ok()?;
+            let m = match v {
+                FilterValue::String(s) => Match::new_value(ValueVariants::String(s.clone())),
+                FilterValue::Integer(i) => Match::new_value(ValueVariants::Integer(*i)),
+                FilterValue::Bool(b) => Match::new_value(ValueVariants::Bool(*b)),
+                FilterValue::AnyString(v) => {
+                    Match::new_any(AnyVariants::Strings(v.iter().cloned().collect()))
+                }
+                FilterValue::AnyInteger(v) => {
+                    Match::new_any(AnyVariants::Integers(v.iter().copied().collect()))
+                }
+            };
+            Some(Condition::Field(FieldCondition::new_match(path, m)))
+        })
+        .collect();
+    Some(Filter {
+        must: Some(conds),
+        ..Default::default()
+    })
+}
+
+#[async_trait]
+impl VectorStore for EdgeStore {
+    fn kind(&self) -> &'static str {
+        "qdrant-edge"
+    }
+
+    async fn create_collection(&self, key: &str, dimensions: u32) -> Result<(), VectorError> {
+        let dir = self.root.join(key);
+        let config = self.shard_config(dimensions);
+        let engine = self
+            .pool
+            .run(move || -> Result<EdgeShard, VectorError> {
+                std::fs::create_dir_all(&dir).map_err(backend)?;
+                let engine = EdgeShard::new(&dir, config).map_err(backend)?;
+                // doc_id is indexed: deletes and re-ingests filter on it.
+                engine
+                    .update(UpdateOperation::FieldIndexOperation(
+                        FieldIndexOperations::CreateIndex(CreateIndex {
+                            field_name: "doc_id".parse::<JsonPath>().map_err(backend)?,
+                            field_schema: Some(PayloadFieldSchema::FieldType(
+                                PayloadSchemaType::Keyword,
+                            )),
+                        }),
+                    ))
+                    .map_err(backend)?;
+                engine.flush();
+                Ok(engine)
+            })
+            .await
+            .map_err(backend)??;
+        self.shards
+            .write()
+            .expect("shard map lock")
+            .insert(key.to_string(), Arc::new(Shard::new(engine, 0)));
+        Ok(())
+    }
+
+    async fn drop_collection(&self, key: &str) -> Result<(), VectorError> {
+        let shard = self.shards.write().expect("shard map lock").remove(key);
+        let dir = self.root.join(key);
+        self.pool
+            .run(move || {
+                if let Some(shard) = shard {
+                    // Wait for writers; the engine is dropped (and flushed)
+                    // when the last in-flight search lets go of it.
+                    let _w = shard.write.lock().unwrap_or_else(|p| p.into_inner());
+                }
+                match std::fs::remove_dir_all(&dir) {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(backend(format!("cannot remove {}: {e}", dir.display()))),
+                }
+            })
+            .await
+            .map_err(backend)?
+    }
+
+    async fn upsert(&self, key: &str, points: Vec<ChunkPoint>) -> Result<(), VectorError> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let shard = self.shard(key)?;
+        let n = points.len() as u64;
+        let s = shard.clone();
+        self.pool
+            .run(move || -> Result<(), VectorError> {
+                let list = points
+                    .into_iter()
+                    .map(|p| {
+                        let payload = json!({
+                            "doc_id": p.doc_id,
+                            "version": p.version.to_string(),
+                            "chunk": p.chunk_index,
+                            "meta": serde_json::Value::Object(p.metadata),
+                        });
+                        PointStruct::new(
+                            PointId::Uuid(p.id),
+                            Vectors::new_named([(DENSE, p.vector)]),
+                            payload,
+                        )
+                        .into()
+                    })
+                    .collect();
+                let seq = s.apply(UpdateOperation::PointOperation(
+                    PointOperations::UpsertPoints(PointInsertOperations::PointsList(list)),
+                ))?;
+                s.flush_covering(seq)
+            })
+            .await
+            .map_err(backend)??;
+        shard.unindexed.fetch_add(n, Ordering::Relaxed);
+        self.maybe_optimize(key, &shard);
+        Ok(())
+    }
+
+    async fn delete_document(
+        &self,
+        key: &str,
+        doc_id: &str,
+        keep: Option<Uuid>,
+    ) -> Result<(), VectorError> {
+        let shard = self.shard(key)?;
+        let mut filter = Filter::new_must(doc_condition(doc_id));
+        if let Some(v) = keep {
+            filter.must_not = Some(vec![Condition::Field(FieldCondition::new_match(
+                "version".parse::<JsonPath>().expect("static json path"),
+                Match::new_value(ValueVariants::String(v.to_string())),
+            ))]);
+        }
+        self.pool
+            .run(move || -> Result<(), VectorError> {
+                let seq = shard.apply(UpdateOperation::PointOperation(
+                    PointOperations::DeletePointsByFilter(filter),
+                ))?;
+                shard.flush_covering(seq)
+            })
+            .await
+            .map_err(backend)?
+    }
+
+    async fn search(
+        &self,
+        key: &str,
+        vector: Vec<f32>,
+        limit: usize,
+        filter: &MetaFilter,
+    ) -> Result<Vec<Hit>, VectorError> {
+        let shard = self.shard(key)?;
+        let request = QueryRequest {
+            prefetches: vec![],
+            query: Some(ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery {
+                query: vector.into(),
+                using: Some(DENSE.to_string()),
+            }))),
+            filter: to_filter(filter),
+            score_threshold: None,
+            limit,
+            offset: 0,
+            params: None,
+            with_vector: WithVector::Bool(false),
+            with_payload: WithPayloadInterface::Bool(false),
+        };
+        let points = self
+            .pool
+            .run(move || shard.engine.query(request))
+            .await
+            .map_err(backend)?
+            .map_err(backend)?;
+        Ok(points
+            .into_iter()
+            .filter_map(|p| match p.id {
+                PointId::Uuid(id) => Some(Hit { id, score: p.score }),
+                PointId::NumId(_) => None,
+            })
+            .collect())
+    }
+
+    async fn count(&self, key: &str) -> Result<u64, VectorError> {
+        let shard = self.shard(key)?;
+        let n = self
+            .pool
+            .run(move || shard.engine.info().points_count)
+            .await
+            .map_err(backend)?;
+        Ok(n as u64)
+    }
+
+    async fn health(&self) -> Result<(), VectorError> {
+        let root = self.root.clone();
+        match std::fs::metadata(&root) {
+            Ok(m) if m.is_dir() => Ok(()),
+            Ok(_) => Err(backend(format!("{} is not a directory", root.display()))),
+            Err(e) => Err(backend(format!("{}: {e}", root.display()))),
+        }
+    }
+
+    fn pending_work(&self) -> u64 {
+        self.optimizing.load(Ordering::Relaxed)
+    }
+
+    async fn close(&self) {
+        let shards: Vec<Arc<Shard>> = self
+            .shards
+            .read()
+            .expect("shard map lock")
+            .values()
+            .cloned()
+            .collect();
+        for shard in shards {
+            let seq = shard.applied.load(Ordering::Acquire);
+            let _ = self.pool.run(move || shard.flush_covering(seq)).await;
+        }
+    }
+}

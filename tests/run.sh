@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine.
+#
+# Installs what the tests need (only Debian packages and crates), then runs
+# every test of the workspace. Safe to run again: installs are skipped when
+# already present.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# --- system packages ---------------------------------------------------------
+need=()
+command -v cc >/dev/null || need+=(build-essential)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}"
+fi
+
+# --- build and test ----------------------------------------------------------
+# Two cores: one shared target dir, lean debug builds (see Cargo.toml).
+export CARGO_TERM_COLOR=never
+log "building (first build takes a while: the embedded vector engine is large)"
+cargo build --workspace --tests --locked
+log "running tests"
+cargo test --workspace --locked -- --test-threads=2

@@ -1,0 +1,138 @@
+//! Test harness: real ragd servers on 127.0.0.1:0, driven over HTTP.
+//!
+//! Each [`Server`] runs the library's `serve` in the test's runtime, on its
+//! own data directory, exactly as the binary does; stopping it goes through
+//! the same graceful shutdown as SIGTERM.
+
+use std::path::{Path, PathBuf};
+
+use ragd::Config;
+use serde_json::Value;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub struct Server {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// Configuration for tests: embedded defaults in `dir`, small body limit.
+pub fn test_config(dir: &Path) -> Config {
+    let mut cfg = Config::default();
+    cfg.storage.data_dir = dir.to_path_buf();
+    cfg.server.listen = "127.0.0.1:0".parse().unwrap();
+    cfg.server.max_body_bytes = 1024 * 1024;
+    cfg.server.shutdown_grace_secs = 10;
+    cfg
+}
+
+impl Server {
+    pub async fn start(dir: &Path) -> Server {
+        Server::start_with(test_config(dir)).await
+    }
+
+    pub async fn start_with(cfg: Config) -> Server {
+        let data_dir = cfg.storage.data_dir.clone();
+        let app = ragd::App::open(cfg).await.expect("ragd starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            ragd::serve(app, listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .expect("serve");
+        });
+        Server {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            data_dir,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// Graceful stop; returns when every backend is flushed and closed.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.expect("server task");
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Send JSON, return (status, parsed body or Null).
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.client.request(m, self.url(path));
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    pub async fn create_collection(&self, name: &str) {
+        let (s, b) = self
+            .call("POST", "/v1/collections", Some(serde_json::json!({"name": name})))
+            .await;
+        assert_eq!(s, 201, "create collection: {b}");
+    }
+
+    pub async fn ingest(&self, collection: &str, docs: Value) -> Value {
+        let (s, b) = self
+            .call(
+                "POST",
+                &format!("/v1/collections/{collection}/documents"),
+                Some(serde_json::json!({ "documents": docs })),
+            )
+            .await;
+        assert_eq!(s, 201, "ingest: {b}");
+        b
+    }
+
+    pub async fn query(&self, collection: &str, body: Value) -> Value {
+        let (s, b) = self
+            .call("POST", &format!("/v1/collections/{collection}/query"), Some(body))
+            .await;
+        assert_eq!(s, 200, "query: {b}");
+        b
+    }
+}
+
+/// Document ids cited by a query response, in order.
+pub fn cited_ids(resp: &Value) -> Vec<String> {
+    resp["citations"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c["document_id"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A small corpus on clearly different topics.
+pub fn corpus() -> Value {
+    serde_json::json!([
+        {"id": "volcano", "metadata": {"topic": "geology", "year": 2020},
+         "text": "Volcanoes erupt when magma rises through the crust. Lava flows can destroy villages. Mount Etna in Sicily is one of the most active volcanoes in Europe."},
+        {"id": "bread", "metadata": {"topic": "cooking", "year": 2021},
+         "text": "To bake sourdough bread, feed the starter the night before. Knead the dough, let it rise for several hours, then bake it in a hot oven until the crust is dark."},
+        {"id": "tennis", "metadata": {"topic": "sport", "year": 2022},
+         "text": "A tennis match is won by the player who first wins the required number of sets. A set is won by the first player to win six games with a margin of two."},
+        {"id": "rust", "metadata": {"topic": "programming", "year": 2022},
+         "text": "Rust's borrow checker enforces that a value has either one mutable reference or any number of shared references at a time, which prevents data races at compile time."}
+    ])
+}
