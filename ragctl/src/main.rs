@@ -13,7 +13,12 @@ use clap::{Parser, Subcommand};
 #[command(version, about, long_about)]
 struct Cli {
     /// Base URL of a ragd replica.
-    #[arg(long, global = true, default_value = "http://127.0.0.1:8080", env = "RAGCTL_TARGET")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "http://127.0.0.1:8080",
+        env = "RAGCTL_TARGET"
+    )]
     target: String,
     #[command(subcommand)]
     command: Command,
@@ -39,6 +44,10 @@ fn main() -> ExitCode {
         Command::Scale { .. } => "scale",
         Command::Plan => "plan",
     };
-    eprintln!("ragctl {what}: not implemented yet (target {}, API {})", cli.target, ragd_api::API_PREFIX);
+    eprintln!(
+        "ragctl {what}: not implemented yet (target {}, API {})",
+        cli.target,
+        ragd_api::API_PREFIX
+    );
     ExitCode::from(2)
 }

@@ -118,7 +118,12 @@ impl QueryCache {
     pub fn status(&self) -> CacheStatus {
         CacheStatus {
             name: "query-results".into(),
-            kind: if self.inner.is_some() { "memory" } else { "off" }.into(),
+            kind: if self.inner.is_some() {
+                "memory"
+            } else {
+                "off"
+            }
+            .into(),
             entries: self.inner.as_ref().map(|c| c.entry_count()).unwrap_or(0),
             max_entries: self.max_entries,
             hits: self.hits(),

@@ -69,7 +69,10 @@ mod tests {
         let chunks = chunker(40, 0).split(text, DocumentFormat::Text);
         assert_eq!(
             chunks,
-            vec!["First paragraph about apples.", "Second paragraph about pears."]
+            vec![
+                "First paragraph about apples.",
+                "Second paragraph about pears."
+            ]
         );
     }
 
@@ -84,7 +87,8 @@ mod tests {
 
     #[test]
     fn markdown_splits_on_headings() {
-        let md = "# Install\n\nRun the installer and wait.\n\n# Usage\n\nCall the tool with a file.";
+        let md =
+            "# Install\n\nRun the installer and wait.\n\n# Usage\n\nCall the tool with a file.";
         let chunks = chunker(50, 0).split(md, DocumentFormat::Markdown);
         assert_eq!(chunks.len(), 2, "{chunks:?}");
         assert!(chunks[0].starts_with("# Install"));

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Env, Format, Toml};
 use serde::{Deserialize, Serialize};
 
 /// The whole configuration of one ragd process.
@@ -310,14 +310,18 @@ pub enum ConfigError {
 impl Config {
     /// Load defaults, then `file` (if any), then `RAGD_*` environment variables.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
-        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        // Defaults come from serde (`#[serde(default)]`), not from a merged
+        // provider: merging would mix a default variant's keys into a
+        // different variant chosen by the file (e.g. `[cache] kind = "off"`).
+        let mut fig = Figment::new();
         if let Some(path) = file {
             if !path.exists() {
                 return Err(ConfigError::Missing(path.to_path_buf()));
             }
             fig = fig.merge(Toml::file_exact(path));
         }
-        fig = fig.merge(Env::prefixed("RAGD_").split("__"));
+        // RAGD_CONFIG names the file itself; it is not a setting.
+        fig = fig.merge(Env::prefixed("RAGD_").ignore(&["config"]).split("__"));
         let cfg: Config = fig.extract().map_err(|e| {
             let mut msg = String::new();
             for err in e {

@@ -14,12 +14,14 @@
 //! - [`cpu`]: the bounded pool for CPU-heavy work.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`demo`]: the newcomer's demo (ingest docs/, print a curl line).
+//! - [`bench`]: the embedder measured alone, for benchmarks.
 //!
 //! [`serve`] is the whole server; `main` only parses options and calls it,
 //! and tests call it too.
 
 pub mod answer;
 pub mod app;
+pub mod bench;
 pub mod cache;
 pub mod chunk;
 pub mod config;

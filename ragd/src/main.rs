@@ -49,6 +49,16 @@ enum Command {
         #[arg(long, default_value = "docs")]
         docs: PathBuf,
     },
+    /// Measure the bundled embedder alone: one question per call on THREADS
+    /// threads (the ceiling for uncached queries). Prints JSON.
+    BenchEmbed {
+        /// Threads embedding at once (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+    },
 }
 
 fn load_config(cli: &Cli) -> Result<Config, String> {
@@ -87,6 +97,22 @@ fn main() -> ExitCode {
         eprintln!("configuration is valid");
         return ExitCode::SUCCESS;
     }
+    if let Command::BenchEmbed { threads, seconds } = &cli.command {
+        let threads = threads.unwrap_or_else(|| cfg.cpu_threads());
+        return match ragd::bench::embed_throughput(
+            threads,
+            std::time::Duration::from_secs(*seconds),
+        ) {
+            Ok(r) => {
+                println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -117,7 +143,11 @@ async fn run(command: Command, cfg: Config) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     if let Command::Demo { docs } = &command {
-        eprintln!("demo: ingesting {} into collection '{}'...", docs.display(), demo::COLLECTION);
+        eprintln!(
+            "demo: ingesting {} into collection '{}'...",
+            docs.display(),
+            demo::COLLECTION
+        );
         let (n, chunks) = demo::load(&app, docs)
             .await
             .map_err(|e| format!("demo: {e}"))?;

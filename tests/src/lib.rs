@@ -85,7 +85,11 @@ impl Server {
 
     pub async fn create_collection(&self, name: &str) {
         let (s, b) = self
-            .call("POST", "/v1/collections", Some(serde_json::json!({"name": name})))
+            .call(
+                "POST",
+                "/v1/collections",
+                Some(serde_json::json!({"name": name})),
+            )
             .await;
         assert_eq!(s, 201, "create collection: {b}");
     }
@@ -104,7 +108,11 @@ impl Server {
 
     pub async fn query(&self, collection: &str, body: Value) -> Value {
         let (s, b) = self
-            .call("POST", &format!("/v1/collections/{collection}/query"), Some(body))
+            .call(
+                "POST",
+                &format!("/v1/collections/{collection}/query"),
+                Some(body),
+            )
             .await;
         assert_eq!(s, 200, "query: {b}");
         b

@@ -17,11 +17,19 @@ async fn ingest_then_query_cites_the_right_document() {
     let (_dir, s) = server_with_corpus().await;
     for (question, want) in [
         ("Which volcano in Sicily is active?", "volcano"),
-        ("How long should sourdough dough rise before baking?", "bread"),
-        ("How many games does it take to win a set in tennis?", "tennis"),
+        (
+            "How long should sourdough dough rise before baking?",
+            "bread",
+        ),
+        (
+            "How many games does it take to win a set in tennis?",
+            "tennis",
+        ),
         ("What does the borrow checker prevent?", "rust"),
     ] {
-        let r = s.query("kb", json!({"question": question, "top_k": 2})).await;
+        let r = s
+            .query("kb", json!({"question": question, "top_k": 2}))
+            .await;
         assert_eq!(cited_ids(&r)[0], want, "{question}: {r}");
         assert_eq!(r["citations"][0]["n"], 1);
         let answer = r["answer"].as_str().unwrap();
@@ -48,8 +56,11 @@ async fn a_repeated_query_is_served_from_cache_until_the_collection_changes() {
     assert_eq!(first["cached"], false);
     assert_eq!(second["cached"], true);
     assert_eq!(first["answer"], second["answer"]);
-    s.ingest("kb", json!([{"id": "x", "text": "Something new about volcano monitoring stations."}]))
-        .await;
+    s.ingest(
+        "kb",
+        json!([{"id": "x", "text": "Something new about volcano monitoring stations."}]),
+    )
+    .await;
     let third = s.query("kb", q).await;
     assert_eq!(third["cached"], false, "ingest must invalidate the cache");
     s.stop().await;
@@ -61,14 +72,26 @@ async fn data_survives_a_restart() {
     let s = Server::start(dir.path()).await;
     s.create_collection("kb").await;
     s.ingest("kb", corpus()).await;
-    let before = s.query("kb", json!({"question": "What does the borrow checker prevent?"})).await;
+    let before = s
+        .query(
+            "kb",
+            json!({"question": "What does the borrow checker prevent?"}),
+        )
+        .await;
     s.stop().await;
 
     let s = Server::start(dir.path()).await;
-    let after = s.query("kb", json!({"question": "What does the borrow checker prevent?"})).await;
+    let after = s
+        .query(
+            "kb",
+            json!({"question": "What does the borrow checker prevent?"}),
+        )
+        .await;
     assert_eq!(cited_ids(&after), cited_ids(&before));
     assert_eq!(after["cached"], false, "cache is per process");
-    let (_, doc) = s.call("GET", "/v1/collections/kb/documents/bread", None).await;
+    let (_, doc) = s
+        .call("GET", "/v1/collections/kb/documents/bread", None)
+        .await;
     assert!(doc["text"].as_str().unwrap().contains("sourdough"));
     assert_eq!(doc["metadata"]["topic"], "cooking");
     s.stop().await;
@@ -84,14 +107,24 @@ async fn reingesting_a_document_replaces_its_chunks() {
         )
         .await;
     assert_eq!(r["documents"][0]["replaced"], true);
-    let r = s.query("kb", json!({"question": "Which volcano in Sicily is active?", "top_k": 10})).await;
+    let r = s
+        .query(
+            "kb",
+            json!({"question": "Which volcano in Sicily is active?", "top_k": 10}),
+        )
+        .await;
     for c in r["citations"].as_array().unwrap() {
         assert!(
             !c["text"].as_str().unwrap().contains("Etna"),
             "old chunk still served: {c}"
         );
     }
-    let r = s.query("kb", json!({"question": "How do glaciers carve valleys?", "top_k": 1})).await;
+    let r = s
+        .query(
+            "kb",
+            json!({"question": "How do glaciers carve valleys?", "top_k": 1}),
+        )
+        .await;
     assert_eq!(cited_ids(&r), vec!["volcano"]);
     let (_, c) = s.call("GET", "/v1/collections/kb", None).await;
     assert_eq!(c["documents"], 4, "same id, same document count");
@@ -101,16 +134,25 @@ async fn reingesting_a_document_replaces_its_chunks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_document_disappears_from_results() {
     let (_dir, s) = server_with_corpus().await;
-    let (status, _) = s.call("DELETE", "/v1/collections/kb/documents/tennis", None).await;
+    let (status, _) = s
+        .call("DELETE", "/v1/collections/kb/documents/tennis", None)
+        .await;
     assert_eq!(status, 204);
     let r = s
-        .query("kb", json!({"question": "How many games to win a set in tennis?", "top_k": 10}))
+        .query(
+            "kb",
+            json!({"question": "How many games to win a set in tennis?", "top_k": 10}),
+        )
         .await;
     assert!(!cited_ids(&r).contains(&"tennis".to_string()), "{r}");
-    let (status, body) = s.call("GET", "/v1/collections/kb/documents/tennis", None).await;
+    let (status, body) = s
+        .call("GET", "/v1/collections/kb/documents/tennis", None)
+        .await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "document_not_found");
-    let (status, _) = s.call("DELETE", "/v1/collections/kb/documents/tennis", None).await;
+    let (status, _) = s
+        .call("DELETE", "/v1/collections/kb/documents/tennis", None)
+        .await;
     assert_eq!(status, 404);
     // Deleting the collection removes it from the list and from queries.
     let (status, _) = s.call("DELETE", "/v1/collections/kb", None).await;
@@ -118,9 +160,16 @@ async fn a_deleted_document_disappears_from_results() {
     let (_, list) = s.call("GET", "/v1/collections", None).await;
     assert_eq!(list["collections"], json!([]));
     let (status, body) = s
-        .call("POST", "/v1/collections/kb/query", Some(json!({"question": "tennis"})))
+        .call(
+            "POST",
+            "/v1/collections/kb/query",
+            Some(json!({"question": "tennis"})),
+        )
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("collection_not_found")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("collection_not_found"))
+    );
     s.stop().await;
 }
 
@@ -128,11 +177,17 @@ async fn a_deleted_document_disappears_from_results() {
 async fn metadata_filters_restrict_results() {
     let (_dir, s) = server_with_corpus().await;
     let r = s
-        .query("kb", json!({"question": "volcano lava", "top_k": 10, "filter": {"topic": "cooking"}}))
+        .query(
+            "kb",
+            json!({"question": "volcano lava", "top_k": 10, "filter": {"topic": "cooking"}}),
+        )
         .await;
     assert_eq!(cited_ids(&r), vec!["bread"]);
     let r = s
-        .query("kb", json!({"question": "anything", "top_k": 10, "filter": {"year": [2021, 2022]}}))
+        .query(
+            "kb",
+            json!({"question": "anything", "top_k": 10, "filter": {"year": [2021, 2022]}}),
+        )
         .await;
     let mut ids = cited_ids(&r);
     ids.sort();
@@ -141,7 +196,13 @@ async fn metadata_filters_restrict_results() {
     s.stop().await;
 }
 
-async fn raw(s: &Server, method: &str, path: &str, ctype: Option<&str>, body: Vec<u8>) -> (u16, Value) {
+async fn raw(
+    s: &Server,
+    method: &str,
+    path: &str,
+    ctype: Option<&str>,
+    body: Vec<u8>,
+) -> (u16, Value) {
     let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut req = s.client.request(m, s.url(path)).body(body);
     if let Some(c) = ctype {
@@ -159,41 +220,200 @@ async fn bad_input_gets_a_clear_error_code() {
     let json_ct = Some("application/json");
     let q = "/v1/collections/kb/query";
     let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, u16, &str)> = vec![
-        ("POST", q, json_ct, b"{\"question\": ".to_vec(), 400, "malformed_json"),
-        ("POST", q, json_ct, b"not json".to_vec(), 400, "malformed_json"),
-        ("POST", q, json_ct, br#"{"question": 5}"#.to_vec(), 422, "invalid_field"),
-        ("POST", q, json_ct, br#"{"question": "x", "bogus": 1}"#.to_vec(), 422, "invalid_field"),
-        ("POST", q, json_ct, br#"{"question": "   "}"#.to_vec(), 422, "invalid_field"),
-        ("POST", q, json_ct, br#"{"question": "x", "top_k": 0}"#.to_vec(), 422, "invalid_field"),
-        ("POST", q, json_ct, br#"{"question": "x", "top_k": 51}"#.to_vec(), 422, "invalid_field"),
-        ("POST", q, json_ct, br#"{"question": "x", "filter": {"a": 1.5}}"#.to_vec(), 422, "invalid_field"),
-        ("POST", q, json_ct, br#"{"question": "x", "filter": {"a b": 1}}"#.to_vec(), 422, "invalid_field"),
-        ("POST", q, None, br#"{"question": "x"}"#.to_vec(), 415, "unsupported_media_type"),
-        ("POST", "/v1/collections/nope/query", json_ct, br#"{"question": "x"}"#.to_vec(), 404, "collection_not_found"),
-        ("GET", "/v1/collections/nope", None, vec![], 404, "collection_not_found"),
-        ("GET", "/v1/collections/kb/documents/nope", None, vec![], 404, "document_not_found"),
-        ("POST", "/v1/collections", json_ct, br#"{"name": "kb"}"#.to_vec(), 409, "collection_exists"),
-        ("POST", "/v1/collections", json_ct, br#"{"name": "bad name!"}"#.to_vec(), 422, "invalid_field"),
-        ("POST", "/v1/collections", json_ct, br#"{"name": "x", "embedder": "missing"}"#.to_vec(), 422, "invalid_field"),
-        ("POST", "/v1/collections/kb/documents", json_ct, br#"{"documents": []}"#.to_vec(), 422, "invalid_field"),
-        ("POST", "/v1/collections/kb/documents", json_ct, br#"{"documents": [{"text": ""}]}"#.to_vec(), 422, "invalid_field"),
-        ("POST", "/v1/collections/kb/documents", json_ct, br#"{"documents": [{"text": "a", "metadata": [1]}]}"#.to_vec(), 422, "invalid_field"),
-        ("POST", "/v1/collections/kb/documents", json_ct,
-            br#"{"documents": [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}]}"#.to_vec(), 422, "invalid_field"),
+        (
+            "POST",
+            q,
+            json_ct,
+            b"{\"question\": ".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "POST",
+            q,
+            json_ct,
+            b"not json".to_vec(),
+            400,
+            "malformed_json",
+        ),
+        (
+            "POST",
+            q,
+            json_ct,
+            br#"{"question": 5}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            q,
+            json_ct,
+            br#"{"question": "x", "bogus": 1}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            q,
+            json_ct,
+            br#"{"question": "   "}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            q,
+            json_ct,
+            br#"{"question": "x", "top_k": 0}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            q,
+            json_ct,
+            br#"{"question": "x", "top_k": 51}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            q,
+            json_ct,
+            br#"{"question": "x", "filter": {"a": 1.5}}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            q,
+            json_ct,
+            br#"{"question": "x", "filter": {"a b": 1}}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            q,
+            None,
+            br#"{"question": "x"}"#.to_vec(),
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            "POST",
+            "/v1/collections/nope/query",
+            json_ct,
+            br#"{"question": "x"}"#.to_vec(),
+            404,
+            "collection_not_found",
+        ),
+        (
+            "GET",
+            "/v1/collections/nope",
+            None,
+            vec![],
+            404,
+            "collection_not_found",
+        ),
+        (
+            "GET",
+            "/v1/collections/kb/documents/nope",
+            None,
+            vec![],
+            404,
+            "document_not_found",
+        ),
+        (
+            "POST",
+            "/v1/collections",
+            json_ct,
+            br#"{"name": "kb"}"#.to_vec(),
+            409,
+            "collection_exists",
+        ),
+        (
+            "POST",
+            "/v1/collections",
+            json_ct,
+            br#"{"name": "bad name!"}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/v1/collections",
+            json_ct,
+            br#"{"name": "x", "embedder": "missing"}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/v1/collections/kb/documents",
+            json_ct,
+            br#"{"documents": []}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/v1/collections/kb/documents",
+            json_ct,
+            br#"{"documents": [{"text": ""}]}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/v1/collections/kb/documents",
+            json_ct,
+            br#"{"documents": [{"text": "a", "metadata": [1]}]}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/v1/collections/kb/documents",
+            json_ct,
+            br#"{"documents": [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}]}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
         ("GET", "/no/such/route", None, vec![], 404, "not_found"),
-        ("PUT", "/v1/collections", None, vec![], 405, "method_not_allowed"),
+        (
+            "PUT",
+            "/v1/collections",
+            None,
+            vec![],
+            405,
+            "method_not_allowed",
+        ),
     ];
     for (method, path, ct, body, want_status, want_code) in cases {
         let shown = String::from_utf8_lossy(&body).to_string();
         let (status, v) = raw(&s, method, path, ct, body).await;
         assert_eq!(status, want_status, "{method} {path} {shown}: {v}");
-        assert_eq!(v["error"]["code"], want_code, "{method} {path} {shown}: {v}");
+        assert_eq!(
+            v["error"]["code"], want_code,
+            "{method} {path} {shown}: {v}"
+        );
         assert!(!v["error"]["message"].as_str().unwrap().is_empty());
     }
     // Over the 1 MiB limit of the test configuration.
     let big = json!({"documents": [{"text": "a".repeat(2 * 1024 * 1024)}]}).to_string();
-    let (status, v) = raw(&s, "POST", "/v1/collections/kb/documents", json_ct, big.into_bytes()).await;
-    assert_eq!((status, v["error"]["code"].as_str()), (413, Some("payload_too_large")));
+    let (status, v) = raw(
+        &s,
+        "POST",
+        "/v1/collections/kb/documents",
+        json_ct,
+        big.into_bytes(),
+    )
+    .await;
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (413, Some("payload_too_large"))
+    );
     // Nothing was lost or changed by any of it.
     let (_, c) = s.call("GET", "/v1/collections/kb", None).await;
     assert_eq!(c["documents"], 4);
@@ -221,9 +441,17 @@ async fn concurrent_queries_during_ingest_all_succeed() {
     for i in 0..40 {
         let s = s.clone();
         readers.push(tokio::spawn(async move {
-            let q = ["Which volcano is active?", "How to bake bread?", "river level after rain"][i % 3];
+            let q = [
+                "Which volcano is active?",
+                "How to bake bread?",
+                "river level after rain",
+            ][i % 3];
             let (status, body) = s
-                .call("POST", "/v1/collections/kb/query", Some(json!({"question": format!("{q} #{i}")})))
+                .call(
+                    "POST",
+                    "/v1/collections/kb/query",
+                    Some(json!({"question": format!("{q} #{i}")})),
+                )
                 .await;
             assert_eq!(status, 200, "{body}");
             assert!(!body["citations"].as_array().unwrap().is_empty());
@@ -282,8 +510,21 @@ async fn excess_load_is_shed_with_503_and_retry_after() {
     // Every acknowledged ingest is stored; shed ones are not.
     let (_, c) = s.call("GET", "/v1/collections/kb", None).await;
     assert_eq!(c["documents"], ok);
-    let (_, m) = (0, s.client.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap());
-    assert!(m.contains(&format!("ragd_http_requests_shed_total {shed}")), "{m}");
+    let (_, m) = (
+        0,
+        s.client
+            .get(s.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert!(
+        m.contains(&format!("ragd_http_requests_shed_total {shed}")),
+        "{m}"
+    );
     std::sync::Arc::try_unwrap(s).ok().unwrap().stop().await;
 }
 
@@ -300,7 +541,12 @@ async fn answers_stream_as_server_sent_events() {
             .await
             .unwrap();
         assert_eq!(resp.status(), 200);
-        assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        assert!(
+            resp.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/event-stream")
+        );
         let body = resp.text().await.unwrap();
         let events: Vec<&str> = body
             .lines()
@@ -329,13 +575,17 @@ async fn multipart_upload_of_text_and_markdown_files() {
     let form = reqwest::multipart::Form::new()
         .part(
             "file",
-            reqwest::multipart::Part::text("# Lighthouses\n\nA lighthouse keeper trimmed the lamp wick every evening.")
-                .file_name("lighthouse.md"),
+            reqwest::multipart::Part::text(
+                "# Lighthouses\n\nA lighthouse keeper trimmed the lamp wick every evening.",
+            )
+            .file_name("lighthouse.md"),
         )
         .part(
             "file",
-            reqwest::multipart::Part::text("Penguins huddle together to survive the Antarctic winter.")
-                .file_name("penguins.txt"),
+            reqwest::multipart::Part::text(
+                "Penguins huddle together to survive the Antarctic winter.",
+            )
+            .file_name("penguins.txt"),
         )
         .text("metadata", r#"{"source": "upload"}"#);
     let resp = s
@@ -346,10 +596,17 @@ async fn multipart_upload_of_text_and_markdown_files() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
-    let r = s.query("files", json!({"question": "Who trimmed the lamp wick?", "top_k": 1})).await;
+    let r = s
+        .query(
+            "files",
+            json!({"question": "Who trimmed the lamp wick?", "top_k": 1}),
+        )
+        .await;
     assert_eq!(cited_ids(&r), vec!["lighthouse.md"]);
     assert_eq!(r["citations"][0]["metadata"]["source"], "upload");
-    let (_, d) = s.call("GET", "/v1/collections/files/documents/penguins.txt", None).await;
+    let (_, d) = s
+        .call("GET", "/v1/collections/files/documents/penguins.txt", None)
+        .await;
     assert_eq!(d["format"], "text");
     // Other file types are refused.
     let form = reqwest::multipart::Form::new().part(
@@ -379,8 +636,18 @@ async fn operations_endpoints_describe_the_service() {
     let (status, r) = s.call("GET", "/ready", None).await;
     assert_eq!(status, 200, "{r}");
     assert_eq!(r["ready"], true);
-    let kinds: Vec<&str> = r["backends"].as_array().unwrap().iter().map(|b| b["kind"].as_str().unwrap()).collect();
-    assert!(kinds.contains(&"sqlite") && kinds.contains(&"qdrant-edge") && kinds.contains(&"pocket-encoder"), "{r}");
+    let kinds: Vec<&str> = r["backends"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"sqlite")
+            && kinds.contains(&"qdrant-edge")
+            && kinds.contains(&"pocket-encoder"),
+        "{r}"
+    );
 
     let (status, st) = s.call("GET", "/status", None).await;
     assert_eq!(status, 200);
@@ -394,7 +661,15 @@ async fn operations_endpoints_describe_the_service() {
     assert_eq!(st["caches"][0]["hits"], 1);
     assert!(st["requests"]["total"].as_u64().unwrap() >= 3);
 
-    let metrics = s.client.get(s.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    let metrics = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for needle in [
         "ragd_http_request_duration_seconds_bucket{",
         "le=\"0.3\"",
@@ -410,7 +685,12 @@ async fn operations_endpoints_describe_the_service() {
 
     let (status, api) = s.call("GET", "/openapi.json", None).await;
     assert_eq!(status, 200);
-    for path in ["/v1/collections", "/v1/collections/{name}/query", "/v1/collections/{name}/documents/{id}", "/status"] {
+    for path in [
+        "/v1/collections",
+        "/v1/collections/{name}/query",
+        "/v1/collections/{name}/documents/{id}",
+        "/status",
+    ] {
         assert!(api["paths"][path].is_object(), "openapi lacks {path}");
     }
     assert!(api["components"]["schemas"]["QueryResponse"].is_object());

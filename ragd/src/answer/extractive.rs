@@ -147,7 +147,11 @@ mod tests {
     #[test]
     fn picks_the_relevant_sentence_and_cites_it() {
         let passages = [
-            passage(1, "Bananas are yellow fruit. Monkeys like them very much.", 0.5),
+            passage(
+                1,
+                "Bananas are yellow fruit. Monkeys like them very much.",
+                0.5,
+            ),
             passage(
                 2,
                 "The capital of France is Paris on the Seine. Paris has many museums and parks.",

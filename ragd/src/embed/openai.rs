@@ -43,7 +43,9 @@ impl OpenAiEmbedder {
     ) -> Result<Self, EmbedError> {
         let api_key = match api_key_env {
             Some(var) => Some(std::env::var(var).map_err(|_| {
-                EmbedError::Backend(format!("environment variable {var} (api_key_env) is not set"))
+                EmbedError::Backend(format!(
+                    "environment variable {var} (api_key_env) is not set"
+                ))
             })?),
             None => None,
         };

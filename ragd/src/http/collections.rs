@@ -27,7 +27,10 @@ pub async fn create(
     State(app): State<Arc<App>>,
     ApiJson(req): ApiJson<CreateCollection>,
 ) -> Result<(StatusCode, Json<Collection>), ApiError> {
-    Ok((StatusCode::CREATED, Json(collections::create(&app, req).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(collections::create(&app, req).await?),
+    ))
 }
 
 /// List collections with their document and chunk counts.

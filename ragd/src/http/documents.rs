@@ -19,10 +19,7 @@ use crate::service::documents;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
-        .route(
-            "/v1/collections/{name}/documents",
-            get(list).post(ingest),
-        )
+        .route("/v1/collections/{name}/documents", get(list).post(ingest))
         .route(
             "/v1/collections/{name}/documents/{id}",
             get(get_one).delete(delete),
@@ -77,7 +74,12 @@ async fn read_multipart(mut mp: Multipart, limit: u64) -> Result<IngestRequest, 
             Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                 return Err(ApiError::PayloadTooLarge { limit });
             }
-            Err(e) => return Err(ApiError::BadRequest(format!("multipart: {}", e.body_text()))),
+            Err(e) => {
+                return Err(ApiError::BadRequest(format!(
+                    "multipart: {}",
+                    e.body_text()
+                )));
+            }
         };
         let part = field.name().unwrap_or_default().to_string();
         let file_name = field.file_name().map(str::to_string);
@@ -102,11 +104,7 @@ async fn read_multipart(mut mp: Multipart, limit: u64) -> Result<IngestRequest, 
             }
             Some(file) => {
                 // Only the final path component, whatever the client sent.
-                let id = file
-                    .rsplit(['/', '\\'])
-                    .next()
-                    .unwrap_or(&file)
-                    .to_string();
+                let id = file.rsplit(['/', '\\']).next().unwrap_or(&file).to_string();
                 let lower = id.to_ascii_lowercase();
                 let format = if lower.ends_with(".md") || lower.ends_with(".markdown") {
                     DocumentFormat::Markdown

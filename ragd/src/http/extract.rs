@@ -42,11 +42,13 @@ pub struct BodyLimit(pub u64);
 
 pub fn json_rejection(rejection: JsonRejection, limit: u64) -> ApiError {
     match rejection {
-        JsonRejection::JsonSyntaxError(e) => ApiError::MalformedJson(format!("body is not valid JSON: {}", e.body_text())),
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::MalformedJson(format!("body is not valid JSON: {}", e.body_text()))
+        }
         JsonRejection::JsonDataError(e) => ApiError::invalid("body", e.body_text()),
-        JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMediaType(
-            "send Content-Type: application/json".into(),
-        ),
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::UnsupportedMediaType("send Content-Type: application/json".into())
+        }
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::PayloadTooLarge { limit }
         }

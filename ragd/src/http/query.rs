@@ -64,7 +64,11 @@ pub async fn handle(
         let t = Instant::now();
         let mut answer_stream = query::answer_stream(&app, &p, &r).await?;
         tokio::spawn(async move {
-            if tx.send(json_event(sse::CITATIONS, &r.citations)).await.is_err() {
+            if tx
+                .send(json_event(sse::CITATIONS, &r.citations))
+                .await
+                .is_err()
+            {
                 return;
             }
             let mut answer = String::new();

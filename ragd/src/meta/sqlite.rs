@@ -13,9 +13,7 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::{
-    ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, now_rfc3339,
-};
+use super::{ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, now_rfc3339};
 
 pub struct SqliteStore {
     pool: SqlitePool,

@@ -41,12 +41,18 @@ fn validate_doc_id(id: &str, field: &str) -> Result<(), ApiError> {
 
 fn validate(req: &IngestRequest) -> Result<(), ApiError> {
     if req.documents.is_empty() {
-        return Err(ApiError::invalid("documents", "must hold at least one document"));
+        return Err(ApiError::invalid(
+            "documents",
+            "must hold at least one document",
+        ));
     }
     if req.documents.len() > MAX_DOCUMENTS {
         return Err(ApiError::invalid(
             "documents",
-            format!("at most {MAX_DOCUMENTS} documents per request, got {}", req.documents.len()),
+            format!(
+                "at most {MAX_DOCUMENTS} documents per request, got {}",
+                req.documents.len()
+            ),
         ));
     }
     let mut seen = HashSet::new();
@@ -117,7 +123,10 @@ pub async fn ingest(
     if vectors.len() != total_chunks {
         return Err(ApiError::backend(
             "embedder",
-            format!("returned {} vectors for {total_chunks} chunks", vectors.len()),
+            format!(
+                "returned {} vectors for {total_chunks} chunks",
+                vectors.len()
+            ),
         ));
     }
     app.metrics
@@ -190,7 +199,9 @@ pub async fn ingest(
     }
     app.cache.invalidate(&coll.name);
     for (id, version) in replaced {
-        app.vectors.delete_document(&key, &id, Some(version)).await?;
+        app.vectors
+            .delete_document(&key, &id, Some(version))
+            .await?;
     }
     drop(guards);
     let store_ms = ms_since(t);
@@ -209,14 +220,14 @@ pub async fn ingest(
 
 pub async fn get(app: &App, collection: &str, id: &str) -> Result<Document, ApiError> {
     let coll = resolve(app, collection).await?;
-    let d = app
-        .meta
-        .get_document(coll.key, id)
-        .await?
-        .ok_or_else(|| ApiError::DocumentNotFound {
-            collection: collection.to_string(),
-            doc: id.to_string(),
-        })?;
+    let d =
+        app.meta
+            .get_document(coll.key, id)
+            .await?
+            .ok_or_else(|| ApiError::DocumentNotFound {
+                collection: collection.to_string(),
+                doc: id.to_string(),
+            })?;
     Ok(Document {
         id: d.id,
         collection: coll.name,

@@ -113,7 +113,9 @@ pub async fn retrieve(app: &App, collection: &str, p: &Prepared) -> Result<Retri
         .into_iter()
         .map(|c| (c.point_id, c))
         .collect();
-    app.metrics.search_duration.observe(t.elapsed().as_secs_f64());
+    app.metrics
+        .search_duration
+        .observe(t.elapsed().as_secs_f64());
     let search_ms = ms_since(t);
 
     // Hits the metadata store does not know are leftovers of an interrupted

@@ -103,9 +103,7 @@ impl EdgeStore {
                 .map_err(backend)?
                 .map_err(|e| backend(format!("cannot load shard {}: {e}", path.display())))?;
             let info = engine.info();
-            let unindexed = info
-                .points_count
-                .saturating_sub(info.indexed_vectors_count) as u64;
+            let unindexed = info.points_count.saturating_sub(info.indexed_vectors_count) as u64;
             let shard = Arc::new(Shard::new(engine, unindexed));
             store
                 .shards
@@ -290,7 +288,9 @@ impl VectorStore for EdgeStore {
                 engine
                     .update(UpdateOperation::FieldIndexOperation(
                         FieldIndexOperations::CreateIndex(CreateIndex {
-                            field_name: "doc_id".parse::<JsonPath>().map_err(backend)?,
+                            field_name: "doc_id"
+                                .parse::<JsonPath>()
+                                .map_err(|_| backend("invalid payload path"))?,
                             field_schema: Some(PayloadFieldSchema::FieldType(
                                 PayloadSchemaType::Keyword,
                             )),

@@ -1,0 +1,72 @@
+//! Measurements of ragd's parts in isolation (`ragd bench-embed`), the peer
+//! figures that docs/BENCHMARKS.md compares the whole service against.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::cpu::CpuPool;
+use crate::embed::pocket::PocketEmbedder;
+
+/// Result of an embedder-alone run.
+#[derive(Debug, Serialize)]
+pub struct EmbedReport {
+    pub threads: usize,
+    pub seconds: f64,
+    pub embeds: u64,
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+}
+
+/// Embed one short question at a time on `threads` threads for `duration`,
+/// as a query does, and report the throughput the embedder alone allows.
+pub fn embed_throughput(threads: usize, duration: Duration) -> Result<EmbedReport, String> {
+    let embedder =
+        Arc::new(PocketEmbedder::new(Arc::new(CpuPool::new(1))).map_err(|e| e.to_string())?);
+    // Warm up (first call initialises the model).
+    embedder
+        .embed_blocking(&["warm up".to_string()])
+        .map_err(|e| e.to_string())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let handles: Vec<_> = (0..threads.max(1))
+        .map(|t| {
+            let embedder = embedder.clone();
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    i += 1;
+                    let q = format!("What did the reservoir report ({t}-{i})?");
+                    let t0 = Instant::now();
+                    if embedder.embed_blocking(&[q]).is_err() {
+                        break;
+                    }
+                    let _ = h.record(t0.elapsed().as_micros() as u64);
+                }
+                h
+            })
+        })
+        .collect();
+    std::thread::sleep(duration);
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+    for h in handles {
+        let h = h.join().map_err(|_| "embed thread panicked".to_string())?;
+        all.add(&h).map_err(|e| e.to_string())?;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok(EmbedReport {
+        threads,
+        seconds: secs,
+        embeds: all.len(),
+        per_second: all.len() as f64 / secs,
+        p50_ms: all.value_at_quantile(0.5) as f64 / 1000.0,
+        p99_ms: all.value_at_quantile(0.99) as f64 / 1000.0,
+    })
+}
