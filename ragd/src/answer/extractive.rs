@@ -39,6 +39,38 @@ fn content_words(text: &str) -> HashSet<String> {
         .collect()
 }
 
+/// The prose of a passage, one line: hard-wrapped lines joined, Markdown
+/// headings, code blocks and table rows left out (they are not sentences),
+/// list markers removed.
+fn prose(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_code = false;
+    for line in text.lines() {
+        let t = line.trim();
+        if t.starts_with("```") || t.starts_with("~~~") {
+            in_code = !in_code;
+            continue;
+        }
+        if in_code || t.starts_with('#') || t.starts_with('|') {
+            continue;
+        }
+        let t = t
+            .strip_prefix("- ")
+            .or_else(|| t.strip_prefix("* "))
+            .unwrap_or(t);
+        if t.is_empty() {
+            // A paragraph ends a sentence even without punctuation.
+            if !out.is_empty() && !out.ends_with(". ") {
+                out.push_str(". ");
+            }
+            continue;
+        }
+        out.push_str(t);
+        out.push(' ');
+    }
+    out
+}
+
 struct Candidate {
     n: u32,
     text: String,
@@ -61,7 +93,8 @@ impl Extractive {
         let q = content_words(question);
         let mut candidates: Vec<Candidate> = Vec::new();
         for p in passages {
-            for sentence in p.text.unicode_sentences() {
+            let prose = prose(&p.text);
+            for sentence in prose.unicode_sentences() {
                 let sentence = sentence.trim();
                 let sw = content_words(sentence);
                 if sw.len() < 3 {
@@ -168,6 +201,20 @@ mod tests {
         let passages = [passage(1, s, 0.9), passage(2, s, 0.8)];
         let a = Extractive::new(3).answer("How long does Redis cache query results?", &passages);
         assert_eq!(a, format!("{s} [1]"));
+    }
+
+    #[test]
+    fn hard_wrapped_markdown_gives_whole_sentences() {
+        let passages = [passage(
+            1,
+            "## Safety\n\nragd answers 201 only after both\nstores made the ingest durable.\n\n```sh\ncurl x\n```",
+            0.5,
+        )];
+        let a = Extractive::new(1).answer("When does ragd answer 201?", &passages);
+        assert_eq!(
+            a,
+            "ragd answers 201 only after both stores made the ingest durable. [1]"
+        );
     }
 
     #[test]
