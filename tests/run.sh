@@ -25,6 +25,6 @@ fi
 # Two cores: one shared target dir, lean debug builds (see Cargo.toml).
 export CARGO_TERM_COLOR=never
 log "building (first build takes a while: the embedded vector engine is large)"
-cargo build --workspace --tests --locked
+cargo build --workspace --tests
 log "running tests"
-cargo test --workspace --locked -- --test-threads=2
+cargo test --workspace -- --test-threads=2

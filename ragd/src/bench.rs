@@ -15,6 +15,8 @@ use crate::embed::pocket::PocketEmbedder;
 #[derive(Debug, Serialize)]
 pub struct EmbedReport {
     pub threads: usize,
+    /// Questions per model call.
+    pub batch: usize,
     pub seconds: f64,
     pub embeds: u64,
     pub per_second: f64,
@@ -22,9 +24,79 @@ pub struct EmbedReport {
     pub p99_ms: f64,
 }
 
+/// The same work submitted through ragd's [`CpuPool`] from `tasks` async
+/// tasks, as the query path does: the cost of the pool hand-off.
+pub fn embed_throughput_pool(
+    tasks: usize,
+    threads: usize,
+    duration: Duration,
+) -> Result<EmbedReport, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    rt.block_on(async move {
+        use crate::embed::Embedder;
+        let pool = Arc::new(CpuPool::new(threads));
+        let embedder = Arc::new(PocketEmbedder::new(pool).map_err(|e| e.to_string())?);
+        embedder
+            .embed(vec!["warm up".into()])
+            .await
+            .map_err(|e| e.to_string())?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let handles: Vec<_> = (0..tasks.max(1))
+            .map(|t| {
+                let embedder = embedder.clone();
+                let stop = stop.clone();
+                tokio::spawn(async move {
+                    let mut h =
+                        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+                    let mut i = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        i += 1;
+                        let q = format!("What did the reservoir report ({t}-{i})?");
+                        let t0 = Instant::now();
+                        if embedder.embed(vec![q]).await.is_err() {
+                            break;
+                        }
+                        let _ = h.record(t0.elapsed().as_micros() as u64);
+                    }
+                    h
+                })
+            })
+            .collect();
+        tokio::time::sleep(duration).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+        for h in handles {
+            let h = h.await.map_err(|e| e.to_string())?;
+            all.add(&h).map_err(|e| e.to_string())?;
+        }
+        let secs = started.elapsed().as_secs_f64();
+        Ok(EmbedReport {
+            threads,
+            batch: 1,
+            seconds: secs,
+            embeds: all.len(),
+            per_second: all.len() as f64 / secs,
+            p50_ms: all.value_at_quantile(0.5) as f64 / 1000.0,
+            p99_ms: all.value_at_quantile(0.99) as f64 / 1000.0,
+        })
+    })
+}
+
 /// Embed one short question at a time on `threads` threads for `duration`,
 /// as a query does, and report the throughput the embedder alone allows.
-pub fn embed_throughput(threads: usize, duration: Duration) -> Result<EmbedReport, String> {
+/// With `batch` > 1, each call embeds that many questions (the ceiling a
+/// micro-batching server could reach); `embeds` counts questions.
+pub fn embed_throughput(
+    threads: usize,
+    batch: usize,
+    duration: Duration,
+) -> Result<EmbedReport, String> {
+    let batch = batch.max(1);
     let embedder =
         Arc::new(PocketEmbedder::new(Arc::new(CpuPool::new(1))).map_err(|e| e.to_string())?);
     // Warm up (first call initialises the model).
@@ -42,12 +114,16 @@ pub fn embed_throughput(threads: usize, duration: Duration) -> Result<EmbedRepor
                 let mut i = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     i += 1;
-                    let q = format!("What did the reservoir report ({t}-{i})?");
+                    let qs: Vec<String> = (0..batch)
+                        .map(|b| format!("What did the reservoir report ({t}-{i}-{b})?"))
+                        .collect();
                     let t0 = Instant::now();
-                    if embedder.embed_blocking(&[q]).is_err() {
+                    if embedder.embed_blocking(&qs).is_err() {
                         break;
                     }
-                    let _ = h.record(t0.elapsed().as_micros() as u64);
+                    let us = t0.elapsed().as_micros() as u64;
+                    // One record per question, each with its call's latency.
+                    let _ = h.record_n(us, batch as u64);
                 }
                 h
             })
@@ -63,6 +139,7 @@ pub fn embed_throughput(threads: usize, duration: Duration) -> Result<EmbedRepor
     let secs = started.elapsed().as_secs_f64();
     Ok(EmbedReport {
         threads,
+        batch,
         seconds: secs,
         embeds: all.len(),
         per_second: all.len() as f64 / secs,

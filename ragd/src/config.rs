@@ -60,7 +60,8 @@ pub struct ServerConfig {
     pub max_in_flight: u32,
     /// Seconds given to in-flight requests to finish on shutdown.
     pub shutdown_grace_secs: u64,
-    /// Threads for CPU-heavy work (embedding, vector search); 0 = one per core.
+    /// Threads for CPU-heavy work (embedding, vector search); 0 = two per
+    /// core (measured faster than one per core: see docs/BENCHMARKS.md).
     pub cpu_threads: u32,
 }
 
@@ -392,12 +393,14 @@ impl Config {
         Ok(())
     }
 
-    /// Threads for CPU-heavy work, resolving 0 to the number of cores.
+    /// Threads for CPU-heavy work, resolving 0 to two per core.
     pub fn cpu_threads(&self) -> usize {
         match self.server.cpu_threads {
-            0 => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
+            0 => {
+                2 * std::thread::available_parallelism()
+                    .map(|n| n.get())
+                    .unwrap_or(1)
+            }
             n => n as usize,
         }
     }

@@ -58,6 +58,13 @@ enum Command {
         /// Seconds to run.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
+        /// Submit through ragd's CPU pool from this many async tasks instead
+        /// of calling the model from dedicated threads.
+        #[arg(long, conflicts_with = "batch")]
+        via_pool: Option<usize>,
+        /// Questions per model call (measures what micro-batching could gain).
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
     },
 }
 
@@ -73,6 +80,20 @@ fn load_config(cli: &Cli) -> Result<Config, String> {
 }
 
 fn main() -> ExitCode {
+    // ragd runs CPU work in parallel across requests (its CPU pool); the
+    // embedder's own intra-call threads would only contend with that
+    // (measured: 2 threads embed 300/s with them, 340/s without; see
+    // docs/BENCHMARKS.md). Set before any thread exists; an explicit
+    // RAYON_NUM_THREADS from the operator wins.
+    if std::env::var_os("RAYON_NUM_THREADS").is_none() {
+        // SAFETY: no other thread has been started yet.
+        unsafe { std::env::set_var("RAYON_NUM_THREADS", "1") };
+        // The few element-wise kernels that still use rayon's global pool
+        // must not all queue behind one thread.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .build_global();
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -97,12 +118,20 @@ fn main() -> ExitCode {
         eprintln!("configuration is valid");
         return ExitCode::SUCCESS;
     }
-    if let Command::BenchEmbed { threads, seconds } = &cli.command {
+    if let Command::BenchEmbed {
+        threads,
+        seconds,
+        via_pool,
+        batch,
+    } = &cli.command
+    {
         let threads = threads.unwrap_or_else(|| cfg.cpu_threads());
-        return match ragd::bench::embed_throughput(
-            threads,
-            std::time::Duration::from_secs(*seconds),
-        ) {
+        let d = std::time::Duration::from_secs(*seconds);
+        let report = match via_pool {
+            Some(tasks) => ragd::bench::embed_throughput_pool(*tasks, threads, d),
+            None => ragd::bench::embed_throughput(threads, *batch, d),
+        };
+        return match report {
             Ok(r) => {
                 println!("{}", serde_json::to_string_pretty(&r).unwrap_or_default());
                 ExitCode::SUCCESS

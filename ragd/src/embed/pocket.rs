@@ -67,20 +67,21 @@ impl Embedder for PocketEmbedder {
         if texts.is_empty() {
             return Ok(vec![]);
         }
-        // Split large inputs into pool-sized jobs so one big ingest cannot hold
-        // every CPU slot while queries wait behind it.
-        let mut out = Vec::with_capacity(texts.len());
-        for job in texts.chunks(BATCH) {
+        // Split large inputs into batch-sized jobs: a big ingest uses every
+        // CPU slot, but queries queue behind one batch, not the whole ingest.
+        // The jobs run concurrently; the pool bounds how many at once.
+        let jobs = texts.chunks(BATCH).map(|job| {
             let encoder = self.encoder.clone();
             let job = job.to_vec();
-            let v = self
-                .pool
-                .run(move || embed_sync(&encoder, &job))
-                .await
-                .map_err(|e| EmbedError::Backend(e.to_string()))??;
-            out.extend(v);
-        }
-        Ok(out)
+            async move {
+                self.pool
+                    .run(move || embed_sync(&encoder, &job))
+                    .await
+                    .map_err(|e| EmbedError::Backend(e.to_string()))?
+            }
+        });
+        let batches = futures::future::try_join_all(jobs).await?;
+        Ok(batches.into_iter().flatten().collect())
     }
 
     async fn health(&self) -> Result<(), EmbedError> {

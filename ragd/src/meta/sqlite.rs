@@ -255,10 +255,14 @@ impl MetaStore for SqliteStore {
         if ids.is_empty() {
             return Ok(vec![]);
         }
+        // The unary `+` keeps SQLite from using the (collection, doc_id)
+        // index for the collection test, which would scan every chunk of the
+        // collection (3 ms at 10k chunks) instead of looking up the few
+        // point ids by primary key (0.1 ms).
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "SELECT c.point_id, c.doc_id, c.idx, c.text, d.metadata
              FROM chunks c JOIN documents d ON d.collection = c.collection AND d.id = c.doc_id
-             WHERE c.collection = ",
+             WHERE +c.collection = ",
         );
         qb.push_bind(key.to_string());
         qb.push(" AND c.point_id IN (");

@@ -15,6 +15,9 @@ use crate::cache::CacheKey;
 use crate::error::ApiError;
 use crate::vectors::MetaFilter;
 
+/// Most points one retrieval asks the vector store for.
+const MAX_SEARCH_LIMIT: usize = 2000;
+
 /// Largest accepted question in bytes.
 pub const MAX_QUESTION_BYTES: usize = 4096;
 
@@ -100,29 +103,49 @@ pub async fn retrieve(app: &App, collection: &str, p: &Prepared) -> Result<Retri
         .observe(t.elapsed().as_secs_f64());
     let embed_ms = ms_since(t);
 
+    // Points of ingests in progress (vectors written, metadata not yet
+    // committed) and leftovers of interrupted writes are in the index but
+    // unknown to the metadata store: they are skipped, never shown. Fetch
+    // more than top_k so they cannot crowd out committed passages, and widen
+    // the search while skipped points leave fewer than top_k.
     let t = Instant::now();
-    let hits = app
-        .vectors
-        .search(&coll.key.to_string(), vector, p.top_k, &p.filter)
-        .await?;
-    let ids: Vec<_> = hits.iter().map(|h| h.id).collect();
-    let mut rows: HashMap<_, _> = app
-        .meta
-        .chunks_by_points(coll.key, &ids)
-        .await?
-        .into_iter()
-        .map(|c| (c.point_id, c))
-        .collect();
+    let key = coll.key.to_string();
+    let mut limit = p.top_k * 2 + 8;
+    let mut vector_ms = 0.0;
+    let found = loop {
+        let tv = Instant::now();
+        let hits = app
+            .vectors
+            .search(&key, vector.clone(), limit, &p.filter)
+            .await?;
+        vector_ms += ms_since(tv);
+        let ids: Vec<_> = hits.iter().map(|h| h.id).collect();
+        let mut rows: HashMap<_, _> = app
+            .meta
+            .chunks_by_points(coll.key, &ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.point_id, c))
+            .collect();
+        let exhausted = hits.len() < limit;
+        let found: Vec<_> = hits
+            .iter()
+            .filter_map(|h| rows.remove(&h.id).map(|c| (h.score, c)))
+            .take(p.top_k)
+            .collect();
+        if found.len() == p.top_k || exhausted || limit >= MAX_SEARCH_LIMIT {
+            break found;
+        }
+        limit = (limit * 4).min(MAX_SEARCH_LIMIT);
+    };
     app.metrics
         .search_duration
         .observe(t.elapsed().as_secs_f64());
     let search_ms = ms_since(t);
+    tracing::debug!(vector_ms, join_ms = search_ms - vector_ms, "retrieval");
 
-    // Hits the metadata store does not know are leftovers of an interrupted
-    // write: skipped, never shown.
-    let citations = hits
-        .iter()
-        .filter_map(|h| rows.remove(&h.id).map(|c| (h.score, c)))
+    let citations = found
+        .into_iter()
         .enumerate()
         .map(|(i, (score, c))| Citation {
             n: i as u32 + 1,

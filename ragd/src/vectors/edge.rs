@@ -166,21 +166,36 @@ impl EdgeStore {
         let shard = shard.clone();
         let key = key.to_string();
         let running = self.optimizing.clone();
+        let threshold = self.index_threshold;
         running.fetch_add(1, Ordering::Relaxed);
         std::thread::Builder::new()
             .name(format!("optimize-{key}"))
             .spawn(move || {
-                let before = shard.unindexed.load(Ordering::Relaxed);
-                let started = std::time::Instant::now();
-                let result =
-                    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shard.engine.optimize()));
-                match result {
-                    Ok(Ok(_)) => {
-                        shard.unindexed.fetch_sub(before, Ordering::Relaxed);
-                        tracing::info!(collection = %key, vectors = before, secs = started.elapsed().as_secs_f64(), "vector index built");
+                // Vectors written while an optimize runs are left for the
+                // next round, so loop until few enough remain.
+                loop {
+                    let before = shard.unindexed.load(Ordering::Relaxed);
+                    if before < threshold {
+                        break;
                     }
-                    Ok(Err(e)) => tracing::warn!(collection = %key, error = %e, "optimize failed"),
-                    Err(_) => tracing::error!(collection = %key, "optimize panicked"),
+                    let started = std::time::Instant::now();
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        shard.engine.optimize()
+                    }));
+                    match result {
+                        Ok(Ok(_)) => {
+                            shard.unindexed.fetch_sub(before, Ordering::Relaxed);
+                            tracing::info!(collection = %key, vectors = before, secs = started.elapsed().as_secs_f64(), "vector index built");
+                        }
+                        Ok(Err(e)) => {
+                            tracing::warn!(collection = %key, error = %e, "optimize failed");
+                            break;
+                        }
+                        Err(_) => {
+                            tracing::error!(collection = %key, "optimize panicked");
+                            break;
+                        }
+                    }
                 }
                 shard.optimizing.store(false, Ordering::Release);
                 running.fetch_sub(1, Ordering::Relaxed);
@@ -315,9 +330,16 @@ impl VectorStore for EdgeStore {
         self.pool
             .run(move || {
                 if let Some(shard) = shard {
-                    // Wait for writers; the engine is dropped (and flushed)
-                    // when the last in-flight search lets go of it.
-                    let _w = shard.write.lock().unwrap_or_else(|p| p.into_inner());
+                    // The engine flushes when dropped: wait until in-flight
+                    // searches and writes let go of it, drop it here, and
+                    // only then delete its files.
+                    for _ in 0..1000 {
+                        if Arc::strong_count(&shard) == 1 {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(shard)));
                 }
                 match std::fs::remove_dir_all(&dir) {
                     Ok(()) => Ok(()),

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# ragd query and ingest benchmark on embedded defaults (docs/BENCHMARKS.md).
+#
+#   bash tests/bench/run.sh [DOCS=1000] [PARAS=10]
+#
+# Builds ragd (release), starts it on 127.0.0.1:18080 with a fresh data dir,
+# ingests DOCS x PARAS one-chunk paragraphs, waits for the vector index, then
+# measures, in this order and on this machine:
+#   1. the embedder alone (ragd bench-embed), the ceiling for uncached queries;
+#   2. uncached queries (every question distinct) with wrk;
+#   3. cached queries (one question repeated) with wrk.
+# All traffic stays on loopback; every step is bounded in time.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DOCS=${1:-1000}
+PARAS=${2:-10}
+PORT=18080
+B=http://127.0.0.1:$PORT
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+cargo build --release -q -p ragd
+BIN=target/release/ragd
+WORK=$(mktemp -d)
+trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
+
+python3 tests/bench/gen_corpus.py "$WORK/corpus" "$DOCS" "$PARAS" 50
+RUST_LOG=warn $BIN serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" &
+PID=$!
+for _ in $(seq 100); do curl -sf $B/health >/dev/null && break; sleep 0.1; done
+curl -sf $B/v1/collections -H 'content-type: application/json' -d '{"name":"bench"}' >/dev/null
+
+echo "== ingest: $DOCS documents x $PARAS paragraphs"
+start=$(date +%s.%N)
+for f in "$WORK"/corpus/*.json; do
+  curl -sf $B/v1/collections/bench/documents -H 'content-type: application/json' --data-binary @"$f" >/dev/null
+done
+end=$(date +%s.%N)
+chunks=$(curl -sf $B/v1/collections/bench | python3 -c 'import json,sys; print(json.load(sys.stdin)["chunks"])')
+python3 -c "print(f'ingest: {$chunks} chunks in {$end-$start:.1f} s = {$chunks/($end-$start):.0f} chunks/s')"
+
+echo "== waiting for the vector index"
+for _ in $(seq 600); do
+  depth=$(curl -sf $B/status | python3 -c 'import json,sys; print([q["depth"] for q in json.load(sys.stdin)["queues"] if q["name"]=="vector-indexing"][0])')
+  [ "$depth" = 0 ] && break; sleep 1
+done
+
+echo "== embedder alone, one question per call (15 s each)"
+for t in 2 4; do $BIN bench-embed --threads $t --seconds 15 | tr -d '\n '; echo; done
+
+echo "== uncached queries (wrk, 1 thread, 16 connections, 20 s)"
+QUERY_MODE=unique wrk -t1 -c16 -d20s --latency -s tests/bench/query.lua $B
+
+echo "== cached queries (wrk, 1 thread, 32 connections, 15 s)"
+curl -sf $B/v1/collections/bench/query -H 'content-type: application/json' \
+  -d '{"question":"What happened to the river dam during the migration?","top_k":5}' >/dev/null
+QUERY_MODE=same wrk -t1 -c32 -d15s --latency -s tests/bench/query.lua $B
+curl -sf $B/status | python3 -c 'import json,sys; s=json.load(sys.stdin); print("cache:", s["caches"][0]); print("requests:", s["requests"])'
