@@ -16,6 +16,7 @@ use crate::cache::QueryCache;
 use crate::chunk::Chunker;
 use crate::config::{Config, MetadataConfig, VectorsConfig};
 use crate::cpu::CpuPool;
+use crate::embed::bm25::Bm25;
 use crate::embed::{self, Embedders};
 use crate::meta::MetaStore;
 use crate::meta::sqlite::SqliteStore;
@@ -34,6 +35,8 @@ pub struct App {
     pub generator: Arc<dyn Generator>,
     pub cache: QueryCache,
     pub chunker: Arc<Chunker>,
+    /// BM25 model for sparse (keyword) vectors.
+    pub bm25: Arc<Bm25>,
     pub cpu: Arc<CpuPool>,
     pub metrics: Metrics,
     pub started: Instant,
@@ -82,7 +85,13 @@ impl App {
         let embedders = embed::build(&config.embedders, cpu.clone())?;
         let generator = answer::build(&config.generator)?;
         let chunker = Arc::new(Chunker::new(&config.chunking).map_err(StartError::Config)?);
+        // BM25 length normalisation expects the average chunk length in
+        // tokens: about one token per six characters of English once
+        // stopwords are gone, for chunks filled close to their size.
+        let bm25 =
+            Arc::new(Bm25::new(config.chunking.size as f64 / 6.0).map_err(StartError::Config)?);
         let app = App {
+            bm25,
             cache: QueryCache::new(&config.cache),
             limiter: Arc::new(Semaphore::new(config.server.max_in_flight as usize)),
             doc_locks: (0..DOC_LOCK_STRIPES)

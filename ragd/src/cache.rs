@@ -140,6 +140,7 @@ mod tests {
     fn response(answer: &str) -> Arc<QueryResponse> {
         Arc::new(QueryResponse {
             answer: answer.into(),
+            mode: ragd_api::RetrievalMode::Hybrid,
             citations: vec![],
             timings: Default::default(),
             cached: false,

@@ -17,6 +17,34 @@ pub struct Chunker {
     markdown: MarkdownSplitter<text_splitter::Characters>,
 }
 
+/// One passage of a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Chunk {
+    pub text: String,
+    /// Markdown heading path at the passage's start ("Setup > Linux"); empty
+    /// for plain text or before the first heading.
+    pub heading: String,
+}
+
+impl Chunk {
+    /// What is embedded and indexed: the heading path gives a passage its
+    /// context ("Linux" alone says little), unless the passage starts with it.
+    pub fn indexed_text(&self) -> String {
+        let last = self.heading.rsplit(" > ").next().unwrap_or_default();
+        if self.heading.is_empty()
+            || self
+                .text
+                .trim_start_matches('#')
+                .trim_start()
+                .starts_with(last)
+        {
+            self.text.clone()
+        } else {
+            format!("{}\n{}", self.heading, self.text)
+        }
+    }
+}
+
 impl Chunker {
     /// Sizes must already be validated (overlap < size).
     pub fn new(cfg: &ChunkingConfig) -> Result<Chunker, String> {
@@ -31,17 +59,113 @@ impl Chunker {
         })
     }
 
-    /// The chunks of `text`, in document order, never empty strings.
-    pub fn split(&self, text: &str, format: DocumentFormat) -> Vec<String> {
-        let chunks: Vec<String> = match format {
-            DocumentFormat::Text => self.text.chunks(text).map(str::to_string).collect(),
-            DocumentFormat::Markdown => self.markdown.chunks(text).map(str::to_string).collect(),
-        };
-        chunks
-            .into_iter()
-            .filter(|c| !c.trim().is_empty())
-            .collect()
+    /// The chunks of `text`, in document order, never empty.
+    pub fn split(&self, text: &str, format: DocumentFormat) -> Vec<Chunk> {
+        match format {
+            DocumentFormat::Text => self
+                .text
+                .chunks(text)
+                .filter(|c| !c.trim().is_empty())
+                .map(|c| Chunk {
+                    text: c.to_string(),
+                    heading: String::new(),
+                })
+                .collect(),
+            DocumentFormat::Markdown => {
+                let headings = headings(text);
+                let pieces: Vec<(usize, &str)> = self
+                    .markdown
+                    .chunk_indices(text)
+                    .filter(|(_, c)| !c.trim().is_empty())
+                    .collect();
+                keep_blocks_whole(text, pieces)
+                    .into_iter()
+                    .map(|(offset, chunk)| Chunk {
+                        heading: heading_path(&headings, offset),
+                        text: chunk,
+                    })
+                    .collect()
+            }
+        }
     }
+}
+
+/// (byte offset, level, title) of every ATX heading outside code fences.
+fn headings(text: &str) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut offset = 0;
+    let mut in_code = false;
+    for line in text.split_inclusive('\n') {
+        let t = line.trim_start();
+        if t.starts_with("```") || t.starts_with("~~~") {
+            in_code = !in_code;
+        } else if !in_code && t.starts_with('#') {
+            let level = t.chars().take_while(|c| *c == '#').count();
+            let title = t[level..].trim();
+            if level <= 6 && t[level..].starts_with([' ', '\t']) && !title.is_empty() {
+                out.push((
+                    offset,
+                    level,
+                    title.trim_end_matches('#').trim().to_string(),
+                ));
+            }
+        }
+        offset += line.len();
+    }
+    out
+}
+
+/// The path of headings in force at `offset` (a chunk starting with a
+/// heading is under that heading).
+fn heading_path(headings: &[(usize, usize, String)], offset: usize) -> String {
+    let mut stack: Vec<(usize, &str)> = Vec::new();
+    for (at, level, title) in headings {
+        if *at > offset {
+            break;
+        }
+        while stack.last().is_some_and(|(l, _)| l >= level) {
+            stack.pop();
+        }
+        stack.push((*level, title));
+    }
+    stack
+        .iter()
+        .map(|(_, t)| *t)
+        .collect::<Vec<_>>()
+        .join(" > ")
+}
+
+/// Merge neighbouring chunks so that no code fence or table is cut in two:
+/// a chunk that opens a fence it does not close, or ends inside a table
+/// that the next chunk continues, takes the next chunk in (the merged chunk
+/// is the original text between them, so nothing is lost or reordered).
+fn keep_blocks_whole(text: &str, pieces: Vec<(usize, &str)>) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, usize)> = Vec::new(); // (start, end) byte ranges
+    let mut open = false;
+    for (offset, piece) in pieces {
+        let end = offset + piece.len();
+        let continues_table = out.last().is_some_and(|&(s, e)| {
+            text[s..e]
+                .trim_end()
+                .lines()
+                .last()
+                .is_some_and(|l| l.trim_start().starts_with('|'))
+                && piece.trim_start().starts_with('|')
+        });
+        match out.last_mut() {
+            Some(last) if (open || continues_table) && end > last.1 => last.1 = end,
+            _ => out.push((offset, end)),
+        }
+        let &(s, e) = out.last().expect("just pushed or extended");
+        let fences = text[s..e]
+            .lines()
+            .filter(|l| l.trim_start().starts_with("```"))
+            .count();
+        open = fences % 2 == 1;
+    }
+    out.into_iter()
+        .map(|(s, e)| (s, text[s..e].to_string()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -55,7 +179,7 @@ mod tests {
     #[test]
     fn respects_size_and_sentence_boundaries() {
         let text = "The cat sat on the mat. It was warm there. ".repeat(30);
-        let chunks = chunker(120, 0).split(&text, DocumentFormat::Text);
+        let chunks = texts(chunker(120, 0).split(&text, DocumentFormat::Text));
         assert!(chunks.len() > 5);
         for c in &chunks {
             assert!(c.chars().count() <= 120, "chunk too long: {c:?}");
@@ -66,7 +190,7 @@ mod tests {
     #[test]
     fn paragraphs_stay_whole_when_they_fit() {
         let text = "First paragraph about apples.\n\nSecond paragraph about pears.";
-        let chunks = chunker(40, 0).split(text, DocumentFormat::Text);
+        let chunks = texts(chunker(40, 0).split(text, DocumentFormat::Text));
         assert_eq!(
             chunks,
             vec![
@@ -79,7 +203,7 @@ mod tests {
     #[test]
     fn overlap_repeats_text_between_neighbours() {
         let text = "one two three four five six seven eight nine ten eleven twelve";
-        let chunks = chunker(30, 10).split(text, DocumentFormat::Text);
+        let chunks = texts(chunker(30, 10).split(text, DocumentFormat::Text));
         assert!(chunks.len() >= 2);
         let first_tail: Vec<&str> = chunks[0].split(' ').rev().take(1).collect();
         assert!(chunks[1].contains(first_tail[0]), "{chunks:?}");
@@ -89,9 +213,57 @@ mod tests {
     fn markdown_splits_on_headings() {
         let md =
             "# Install\n\nRun the installer and wait.\n\n# Usage\n\nCall the tool with a file.";
-        let chunks = chunker(50, 0).split(md, DocumentFormat::Markdown);
+        let chunks = texts(chunker(50, 0).split(md, DocumentFormat::Markdown));
         assert_eq!(chunks.len(), 2, "{chunks:?}");
         assert!(chunks[0].starts_with("# Install"));
         assert!(chunks[1].starts_with("# Usage"));
+    }
+
+    #[test]
+    fn markdown_chunks_carry_their_heading_path() {
+        let md = "# Guide\n\nIntro words here.\n\n## Linux\n\nInstall the package with apt and start it.\n\n### Service\n\nEnable the unit so it starts on boot.\n\n## Windows\n\nRun the installer as administrator please.";
+        let chunks = chunker(60, 0).split(md, DocumentFormat::Markdown);
+        let find = |needle: &str| {
+            chunks
+                .iter()
+                .find(|c| c.text.contains(needle))
+                .unwrap()
+                .heading
+                .clone()
+        };
+        assert_eq!(find("Intro"), "Guide");
+        assert_eq!(find("apt"), "Guide > Linux");
+        assert_eq!(find("unit"), "Guide > Linux > Service");
+        assert_eq!(find("administrator"), "Guide > Windows");
+        let c = chunks.iter().find(|c| c.text.contains("unit")).unwrap();
+        assert!(
+            c.indexed_text().starts_with("### Service")
+                || c.indexed_text().starts_with("Guide > Linux > Service")
+        );
+    }
+
+    #[test]
+    fn code_blocks_and_tables_are_not_cut() {
+        let code: String = (0..12)
+            .map(|i| format!("let x{i} = compute({i});\n"))
+            .collect();
+        let table: String = (0..12)
+            .map(|i| format!("| row {i} | value {i} |\n"))
+            .collect();
+        let md = format!(
+            "# Code\n\n```rust\n{code}```\n\n# Table\n\n| a | b |\n|---|---|\n{table}\nAfter the table."
+        );
+        let chunks = texts(chunker(120, 0).split(&md, DocumentFormat::Markdown));
+        for c in &chunks {
+            let fences = c.lines().filter(|l| l.starts_with("```")).count();
+            assert!(fences % 2 == 0, "fence cut: {c:?}");
+        }
+        let with_rows: Vec<&String> = chunks.iter().filter(|c| c.contains("| row ")).collect();
+        assert_eq!(with_rows.len(), 1, "table split across chunks: {chunks:#?}");
+        assert!(with_rows[0].contains("| row 0 |") && with_rows[0].contains("| row 11 |"));
+    }
+
+    fn texts(chunks: Vec<Chunk>) -> Vec<String> {
+        chunks.into_iter().map(|c| c.text).collect()
     }
 }

@@ -26,6 +26,7 @@ pub struct Config {
     pub generator: GeneratorConfig,
     pub cache: CacheConfig,
     pub chunking: ChunkingConfig,
+    pub retrieval: RetrievalConfig,
 }
 
 impl Default for Config {
@@ -41,6 +42,7 @@ impl Default for Config {
             generator: GeneratorConfig::default(),
             cache: CacheConfig::default(),
             chunking: ChunkingConfig::default(),
+            retrieval: RetrievalConfig::default(),
         }
     }
 }
@@ -299,6 +301,30 @@ impl Default for ChunkingConfig {
     }
 }
 
+/// How passages are found and when they count as relevant.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RetrievalConfig {
+    /// Mode used when a query names none: `dense`, `sparse` or `hybrid`.
+    pub mode: ragd_api::RetrievalMode,
+    /// Below this cosine similarity of the best passage (dense and hybrid
+    /// modes), the answer says nothing relevant was found instead of quoting
+    /// unrelated text. Calibrated on docs/eval/questions.jsonl.
+    pub min_relevance: f32,
+    /// The `k` of reciprocal rank fusion: score = sum of 1 / (k + rank).
+    pub rrf_k: u32,
+}
+
+impl Default for RetrievalConfig {
+    fn default() -> Self {
+        Self {
+            mode: ragd_api::RetrievalMode::Hybrid,
+            min_relevance: 0.25,
+            rrf_k: 60,
+        }
+    }
+}
+
 /// A configuration that could not be loaded, with where and why.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -350,6 +376,12 @@ impl Config {
             return bad(format!(
                 "chunking.overlap ({}) must be smaller than chunking.size ({})",
                 self.chunking.overlap, self.chunking.size
+            ));
+        }
+        if !(-1.0..=1.0).contains(&self.retrieval.min_relevance) {
+            return bad(format!(
+                "retrieval.min_relevance is a cosine similarity in -1..=1, got {}",
+                self.retrieval.min_relevance
             ));
         }
         if self.server.max_in_flight == 0 {

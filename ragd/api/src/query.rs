@@ -23,6 +23,54 @@ pub struct QueryRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub filter: Option<Metadata>,
+    /// How passages are retrieved; the server's default (`retrieval.mode`)
+    /// when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<RetrievalMode>,
+}
+
+/// How passages are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RetrievalMode {
+    /// Nearest embedding vectors (cosine similarity).
+    Dense,
+    /// BM25 keyword match (sparse vectors with IDF).
+    Sparse,
+    /// Both, fused by reciprocal rank fusion.
+    Hybrid,
+}
+
+impl RetrievalMode {
+    pub const ALL: [RetrievalMode; 3] = [Self::Dense, Self::Sparse, Self::Hybrid];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Dense => "dense",
+            Self::Sparse => "sparse",
+            Self::Hybrid => "hybrid",
+        }
+    }
+}
+
+impl std::fmt::Display for RetrievalMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RetrievalMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "dense" => Ok(Self::Dense),
+            "sparse" => Ok(Self::Sparse),
+            "hybrid" => Ok(Self::Hybrid),
+            other => Err(format!(
+                "unknown retrieval mode {other:?} (dense, sparse, hybrid)"
+            )),
+        }
+    }
 }
 
 /// Default number of passages retrieved by a query.
@@ -41,8 +89,12 @@ pub struct Citation {
     pub n: u32,
     pub document_id: String,
     pub chunk_index: u32,
-    /// Similarity score from the vector search (cosine, higher is closer).
+    /// Retrieval score, higher is better: cosine similarity (dense), BM25
+    /// (sparse) or reciprocal-rank-fusion score (hybrid).
     pub score: f32,
+    /// Markdown heading path of the passage ("Setup > Linux"), if any.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub heading: String,
     pub text: String,
     #[schema(value_type = Object)]
     pub metadata: Metadata,
@@ -62,6 +114,8 @@ pub struct QueryTimings {
 pub struct QueryResponse {
     pub answer: String,
     pub citations: Vec<Citation>,
+    /// The retrieval mode used.
+    pub mode: RetrievalMode,
     pub timings: QueryTimings,
     /// True when served from the query-result cache (timings are then the
     /// original computation's, except `total_ms`).

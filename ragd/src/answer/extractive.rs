@@ -172,6 +172,7 @@ mod tests {
             document_id: format!("d{n}"),
             chunk_index: 0,
             score,
+            heading: String::new(),
             text: text.into(),
             metadata: Default::default(),
         }

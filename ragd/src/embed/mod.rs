@@ -2,10 +2,12 @@
 //!
 //! - [`pocket`]: the bundled MiniLM (pocket-encoder), on the CPU pool.
 //! - [`openai`]: an OpenAI-compatible `/v1/embeddings` endpoint.
+//! - [`bm25`]: sparse BM25 vectors for keyword retrieval.
 //!
 //! Each embedder reports a model identity; a collection records it when it
 //! is created and refuses vectors from any other model.
 
+pub mod bm25;
 pub mod openai;
 pub mod pocket;
 

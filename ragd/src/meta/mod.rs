@@ -37,6 +37,8 @@ pub struct NewChunk {
     pub point_id: Uuid,
     pub index: u32,
     pub text: String,
+    /// Markdown heading path, empty if none.
+    pub heading: String,
 }
 
 /// A stored document.
@@ -59,6 +61,7 @@ pub struct ChunkRow {
     pub doc_id: String,
     pub index: u32,
     pub text: String,
+    pub heading: String,
     pub metadata: Metadata,
 }
 

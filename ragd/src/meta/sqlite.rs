@@ -195,16 +195,18 @@ impl MetaStore for SqliteStore {
         .bind(now_rfc3339())
         .execute(&mut *tx)
         .await?;
-        // SQLite allows 32766 bound variables; 4 per row.
+        // SQLite allows 32766 bound variables; 6 per row.
         for batch in doc.chunks.chunks(1000) {
-            let mut qb: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO chunks (point_id, collection, doc_id, idx, text) ");
+            let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO chunks (point_id, collection, doc_id, idx, text, heading) ",
+            );
             qb.push_values(batch, |mut b, c| {
                 b.push_bind(c.point_id.to_string())
                     .push_bind(&key)
                     .push_bind(&doc.id)
                     .push_bind(c.index as i64)
-                    .push_bind(&c.text);
+                    .push_bind(&c.text)
+                    .push_bind(&c.heading);
             });
             qb.build().execute(&mut *tx).await?;
         }
@@ -260,7 +262,7 @@ impl MetaStore for SqliteStore {
         // collection (3 ms at 10k chunks) instead of looking up the few
         // point ids by primary key (0.1 ms).
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT c.point_id, c.doc_id, c.idx, c.text, d.metadata
+            "SELECT c.point_id, c.doc_id, c.idx, c.text, c.heading, d.metadata
              FROM chunks c JOIN documents d ON d.collection = c.collection AND d.id = c.doc_id
              WHERE +c.collection = ",
         );
@@ -279,6 +281,7 @@ impl MetaStore for SqliteStore {
                     doc_id: r.try_get("doc_id")?,
                     index: r.try_get::<i64, _>("idx")? as u32,
                     text: r.try_get("text")?,
+                    heading: r.try_get("heading")?,
                     metadata: parse_meta(r.try_get::<&str, _>("metadata")?)?,
                 })
             })

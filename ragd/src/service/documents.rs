@@ -22,9 +22,10 @@ use uuid::Uuid;
 
 use super::{embedder_for, ms_since, resolve};
 use crate::app::App;
+use crate::chunk::Chunk;
 use crate::error::ApiError;
 use crate::meta::{NewChunk, NewDocument};
-use crate::vectors::ChunkPoint;
+use crate::vectors::{ChunkPoint, Sparse};
 
 /// Documents accepted in one ingest request.
 pub const MAX_DOCUMENTS: usize = 1000;
@@ -103,12 +104,25 @@ pub async fn ingest(
     let texts: Vec<(String, ragd_api::DocumentFormat)> =
         docs.iter().map(|d| (d.text.clone(), d.format)).collect();
     let chunker = app.chunker.clone();
-    let chunked: Vec<Vec<String>> = app
+    let bm25 = app.bm25.clone();
+    // Per document: its chunks, each with the text that is indexed and its
+    // BM25 vector.
+    let chunked: Vec<Vec<(Chunk, String, Sparse)>> = app
         .cpu
         .run(move || {
             texts
                 .iter()
-                .map(|(text, format)| chunker.split(text, *format))
+                .map(|(text, format)| {
+                    chunker
+                        .split(text, *format)
+                        .into_iter()
+                        .map(|c| {
+                            let indexed = c.indexed_text();
+                            let sparse = bm25.document(&indexed);
+                            (c, indexed, sparse)
+                        })
+                        .collect()
+                })
                 .collect()
         })
         .await
@@ -117,7 +131,11 @@ pub async fn ingest(
 
     // 2. Embed every chunk in one call (the embedder batches).
     let t = Instant::now();
-    let all: Vec<String> = chunked.iter().flatten().cloned().collect();
+    let all: Vec<String> = chunked
+        .iter()
+        .flatten()
+        .map(|(_, indexed, _)| indexed.clone())
+        .collect();
     let total_chunks = all.len();
     let vectors = embedder.embed(all).await?;
     if vectors.len() != total_chunks {
@@ -158,7 +176,7 @@ pub async fn ingest(
         let id = doc.id.unwrap_or_default();
         let metadata = doc.metadata.unwrap_or_default();
         let mut new_chunks = Vec::with_capacity(chunks.len());
-        for (i, text) in chunks.into_iter().enumerate() {
+        for (i, (chunk, _, sparse)) in chunks.into_iter().enumerate() {
             let point_id = Uuid::new_v4();
             points.push(ChunkPoint {
                 id: point_id,
@@ -166,12 +184,14 @@ pub async fn ingest(
                 version,
                 chunk_index: i as u32,
                 vector: vectors.next().unwrap_or_default(),
+                sparse,
                 metadata: metadata.clone(),
             });
             new_chunks.push(NewChunk {
                 point_id,
                 index: i as u32,
-                text,
+                text: chunk.text,
+                heading: chunk.heading,
             });
         }
         new_docs.push(NewDocument {

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures::StreamExt;
-use ragd_api::{Citation, MAX_TOP_K, QueryRequest, QueryResponse, QueryTimings};
+use ragd_api::{Citation, MAX_TOP_K, QueryRequest, QueryResponse, QueryTimings, RetrievalMode};
 
 use super::{embedder_for, ms_since, resolve};
 use crate::answer::AnswerStream;
 use crate::app::App;
 use crate::cache::CacheKey;
 use crate::error::ApiError;
-use crate::vectors::MetaFilter;
+use crate::vectors::{MetaFilter, SearchQuery};
 
 /// Most points one retrieval asks the vector store for.
 const MAX_SEARCH_LIMIT: usize = 2000;
@@ -26,6 +26,7 @@ pub struct Prepared {
     pub question: String,
     pub top_k: usize,
     pub filter: MetaFilter,
+    pub mode: RetrievalMode,
     pub cache_key: CacheKey,
 }
 
@@ -50,13 +51,15 @@ pub fn prepare(app: &App, collection: &str, req: QueryRequest) -> Result<Prepare
         Some(f) => MetaFilter::parse(f).map_err(|(field, msg)| ApiError::invalid(field, msg))?,
         None => MetaFilter::default(),
     };
+    let mode = req.mode.unwrap_or(app.config.retrieval.mode);
     // serde_json maps are ordered, so equal filters serialise equally.
-    let canonical = serde_json::json!([question, req.top_k, req.filter]).to_string();
+    let canonical = serde_json::json!([question, req.top_k, req.filter, mode]).to_string();
     Ok(Prepared {
         cache_key: app.cache.key(collection, canonical),
         question,
         top_k: req.top_k as usize,
         filter,
+        mode,
     })
 }
 
@@ -81,6 +84,9 @@ pub fn cached(app: &App, p: &Prepared, started: Instant) -> Option<QueryResponse
 /// Retrieval result: numbered passages and their timings.
 pub struct Retrieved {
     pub citations: Vec<Citation>,
+    /// Passages were found but none is relevant enough to answer from
+    /// (best cosine below `retrieval.min_relevance`).
+    pub irrelevant: bool,
     pub embed_ms: f64,
     pub search_ms: f64,
 }
@@ -90,17 +96,32 @@ pub async fn retrieve(app: &App, collection: &str, p: &Prepared) -> Result<Retri
     let embedder = embedder_for(app, &coll)?;
 
     let t = Instant::now();
-    let vector = embedder
-        .embed(vec![p.question.clone()])
-        .await?
-        .pop()
-        .ok_or_else(|| ApiError::backend("embedder", "returned no vector"))?;
-    app.metrics
-        .embed_duration
-        .get_or_create(&crate::metrics::NameLabel {
-            name: coll.embedder.clone(),
-        })
-        .observe(t.elapsed().as_secs_f64());
+    let dense = match p.mode {
+        RetrievalMode::Sparse => None,
+        RetrievalMode::Dense | RetrievalMode::Hybrid => {
+            let vector = embedder
+                .embed(vec![p.question.clone()])
+                .await?
+                .pop()
+                .ok_or_else(|| ApiError::backend("embedder", "returned no vector"))?;
+            app.metrics
+                .embed_duration
+                .get_or_create(&crate::metrics::NameLabel {
+                    name: coll.embedder.clone(),
+                })
+                .observe(t.elapsed().as_secs_f64());
+            Some(vector)
+        }
+    };
+    let sparse = match p.mode {
+        RetrievalMode::Dense => None,
+        RetrievalMode::Sparse | RetrievalMode::Hybrid => Some(app.bm25.query(&p.question)),
+    };
+    let query = SearchQuery {
+        dense,
+        sparse,
+        rrf_k: app.config.retrieval.rrf_k,
+    };
     let embed_ms = ms_since(t);
 
     // Points of ingests in progress (vectors written, metadata not yet
@@ -114,10 +135,7 @@ pub async fn retrieve(app: &App, collection: &str, p: &Prepared) -> Result<Retri
     let mut vector_ms = 0.0;
     let found = loop {
         let tv = Instant::now();
-        let hits = app
-            .vectors
-            .search(&key, vector.clone(), limit, &p.filter)
-            .await?;
+        let hits = app.vectors.search(&key, &query, limit, &p.filter).await?;
         vector_ms += ms_since(tv);
         let ids: Vec<_> = hits.iter().map(|h| h.id).collect();
         let mut rows: HashMap<_, _> = app
@@ -130,7 +148,7 @@ pub async fn retrieve(app: &App, collection: &str, p: &Prepared) -> Result<Retri
         let exhausted = hits.len() < limit;
         let found: Vec<_> = hits
             .iter()
-            .filter_map(|h| rows.remove(&h.id).map(|c| (h.score, c)))
+            .filter_map(|h| rows.remove(&h.id).map(|c| (*h, c)))
             .take(p.top_k)
             .collect();
         if found.len() == p.top_k || exhausted || limit >= MAX_SEARCH_LIMIT {
@@ -144,20 +162,29 @@ pub async fn retrieve(app: &App, collection: &str, p: &Prepared) -> Result<Retri
     let search_ms = ms_since(t);
     tracing::debug!(vector_ms, join_ms = search_ms - vector_ms, "retrieval");
 
+    // Relevance is judged on cosine similarity, the one score with a fixed
+    // scale; BM25 and RRF scores depend on the corpus.
+    let best_cosine = found
+        .iter()
+        .filter_map(|(h, _)| h.dense)
+        .fold(None, |m: Option<f32>, c| Some(m.map_or(c, |m| m.max(c))));
+    let irrelevant = best_cosine.is_some_and(|c| c < app.config.retrieval.min_relevance);
     let citations = found
         .into_iter()
         .enumerate()
-        .map(|(i, (score, c))| Citation {
+        .map(|(i, (hit, c))| Citation {
             n: i as u32 + 1,
             document_id: c.doc_id,
             chunk_index: c.index,
-            score,
+            score: hit.score,
+            heading: c.heading,
             text: c.text,
             metadata: c.metadata,
         })
         .collect();
     Ok(Retrieved {
         citations,
+        irrelevant,
         embed_ms,
         search_ms,
     })
@@ -169,6 +196,10 @@ pub async fn answer_stream(
     p: &Prepared,
     r: &Retrieved,
 ) -> Result<AnswerStream, ApiError> {
+    if r.irrelevant {
+        let text = crate::answer::NOTHING_RELEVANT.to_string();
+        return Ok(Box::pin(futures::stream::iter([Ok(text)])));
+    }
     Ok(app.generator.generate(&p.question, &r.citations).await?)
 }
 
@@ -182,8 +213,10 @@ pub fn finish(
     started: Instant,
 ) -> QueryResponse {
     app.metrics.generate_duration.observe(generate_ms / 1000.0);
+    let answer = crate::answer::check_citations(&answer, r.citations.len());
     let resp = QueryResponse {
         answer,
+        mode: p.mode,
         citations: r.citations,
         timings: QueryTimings {
             embed_ms: r.embed_ms,

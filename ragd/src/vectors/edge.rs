@@ -28,12 +28,15 @@ use qdrant_edge::{
     EdgeSparseVectorParams, EdgeVectorParams, FieldCondition, FieldIndexOperations, Filter,
     JsonPath, Match, Modifier, NamedQuery, PayloadFieldSchema, PayloadSchemaType, PointId,
     PointInsertOperations, PointOperations, PointStruct, QueryEnum, QueryRequest, ScoringQuery,
-    UpdateOperation, ValueVariants, Vectors, WithPayloadInterface, WithVector,
+    SparseVector, UpdateOperation, ValueVariants, Vector, Vectors, WithPayloadInterface,
+    WithVector,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{ChunkPoint, FilterValue, Hit, MetaFilter, VectorError, VectorStore};
+use super::{
+    ChunkPoint, FilterValue, Hit, MetaFilter, SearchQuery, Sparse, VectorError, VectorStore, rrf,
+};
 use crate::cpu::CpuPool;
 
 /// Name of the dense vector in every shard.
@@ -248,6 +251,46 @@ impl Shard {
     }
 }
 
+fn to_sparse(s: Sparse) -> SparseVector {
+    SparseVector {
+        indices: s.indices,
+        values: s.values,
+    }
+}
+
+/// One nearest-neighbour query on the named vector: (point id, score).
+fn nearest(
+    engine: &EdgeShard,
+    using: &str,
+    vector: qdrant_edge::VectorInternal,
+    limit: usize,
+    filter: &Option<Filter>,
+) -> Result<Vec<(Uuid, f32)>, VectorError> {
+    let request = QueryRequest {
+        prefetches: vec![],
+        query: Some(ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery {
+            query: vector,
+            using: Some(using.to_string()),
+        }))),
+        filter: filter.clone(),
+        score_threshold: None,
+        limit,
+        offset: 0,
+        params: None,
+        with_vector: WithVector::Bool(false),
+        with_payload: WithPayloadInterface::Bool(false),
+    };
+    Ok(engine
+        .query(request)
+        .map_err(backend)?
+        .into_iter()
+        .filter_map(|p| match p.id {
+            PointId::Uuid(id) => Some((id, p.score)),
+            PointId::NumId(_) => None,
+        })
+        .collect())
+}
+
 fn doc_condition(doc_id: &str) -> Condition {
     Condition::Field(FieldCondition::new_match(
         "doc_id".parse::<JsonPath>().expect("static json path"),
@@ -369,12 +412,12 @@ impl VectorStore for EdgeStore {
                             "chunk": p.chunk_index,
                             "meta": serde_json::Value::Object(p.metadata),
                         });
-                        PointStruct::new(
-                            PointId::Uuid(p.id),
-                            Vectors::new_named([(DENSE, p.vector)]),
-                            payload,
-                        )
-                        .into()
+                        let mut named = vec![(DENSE, Vector::new_dense(p.vector))];
+                        if !p.sparse.is_empty() {
+                            named.push((SPARSE, Vector::from(to_sparse(p.sparse))));
+                        }
+                        PointStruct::new(PointId::Uuid(p.id), Vectors::new_named(named), payload)
+                            .into()
                     })
                     .collect();
                 let seq = s.apply(UpdateOperation::PointOperation(
@@ -417,38 +460,67 @@ impl VectorStore for EdgeStore {
     async fn search(
         &self,
         key: &str,
-        vector: Vec<f32>,
+        query: &SearchQuery,
         limit: usize,
         filter: &MetaFilter,
     ) -> Result<Vec<Hit>, VectorError> {
         let shard = self.shard(key)?;
-        let request = QueryRequest {
-            prefetches: vec![],
-            query: Some(ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery {
-                query: vector.into(),
-                using: Some(DENSE.to_string()),
-            }))),
-            filter: to_filter(filter),
-            score_threshold: None,
-            limit,
-            offset: 0,
-            params: None,
-            with_vector: WithVector::Bool(false),
-            with_payload: WithPayloadInterface::Bool(false),
-        };
-        let points = self
-            .pool
-            .run(move || shard.engine.query(request))
+        let filter = to_filter(filter);
+        let query = query.clone();
+        self.pool
+            .run(move || -> Result<Vec<Hit>, VectorError> {
+                let dense = match query.dense {
+                    Some(v) => Some(nearest(&shard.engine, DENSE, v.into(), limit, &filter)?),
+                    None => None,
+                };
+                let sparse = match query.sparse {
+                    Some(s) if !s.is_empty() => Some(nearest(
+                        &shard.engine,
+                        SPARSE,
+                        to_sparse(s).into(),
+                        limit,
+                        &filter,
+                    )?),
+                    _ => None,
+                };
+                Ok(match (dense, sparse) {
+                    (Some(d), None) => d
+                        .into_iter()
+                        .map(|(id, score)| Hit {
+                            id,
+                            score,
+                            dense: Some(score),
+                        })
+                        .collect(),
+                    (None, Some(s)) => s
+                        .into_iter()
+                        .map(|(id, score)| Hit {
+                            id,
+                            score,
+                            dense: None,
+                        })
+                        .collect(),
+                    (Some(d), Some(s)) => {
+                        let cosine: HashMap<Uuid, f32> = d.iter().copied().collect();
+                        let lists = [
+                            d.iter().map(|(id, _)| *id).collect(),
+                            s.iter().map(|(id, _)| *id).collect(),
+                        ];
+                        rrf(&lists, query.rrf_k)
+                            .into_iter()
+                            .take(limit)
+                            .map(|(id, score)| Hit {
+                                id,
+                                score,
+                                dense: cosine.get(&id).copied(),
+                            })
+                            .collect()
+                    }
+                    (None, None) => Vec::new(),
+                })
+            })
             .await
             .map_err(backend)?
-            .map_err(backend)?;
-        Ok(points
-            .into_iter()
-            .filter_map(|p| match p.id {
-                PointId::Uuid(id) => Some(Hit { id, score: p.score }),
-                PointId::NumId(_) => None,
-            })
-            .collect())
     }
 
     async fn count(&self, key: &str) -> Result<u64, VectorError> {

@@ -15,7 +15,20 @@ use ragd_api::Metadata;
 use serde_json::Value;
 use uuid::Uuid;
 
-/// A chunk's vector with the payload used for filtering.
+/// A sparse vector (BM25 term weights): parallel indices and values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sparse {
+    pub indices: Vec<u32>,
+    pub values: Vec<f32>,
+}
+
+impl Sparse {
+    pub fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+}
+
+/// A chunk's vectors with the payload used for filtering.
 #[derive(Debug, Clone)]
 pub struct ChunkPoint {
     pub id: Uuid,
@@ -24,6 +37,8 @@ pub struct ChunkPoint {
     pub version: Uuid,
     pub chunk_index: u32,
     pub vector: Vec<f32>,
+    /// BM25 term weights of the chunk (empty: not keyword-searchable).
+    pub sparse: Sparse,
     /// Document metadata (a JSON object), filterable by key.
     pub metadata: Metadata,
 }
@@ -32,7 +47,42 @@ pub struct ChunkPoint {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
     pub id: Uuid,
+    /// Score of the mode searched: cosine, BM25, or fused RRF score.
     pub score: f32,
+    /// Cosine similarity to the question, when the dense search found it.
+    pub dense: Option<f32>,
+}
+
+/// What to search with: the dense vector, the sparse vector, or both
+/// (fused by reciprocal rank fusion with constant `rrf_k`).
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    pub dense: Option<Vec<f32>>,
+    pub sparse: Option<Sparse>,
+    pub rrf_k: u32,
+}
+
+/// Reciprocal rank fusion: each list votes 1 / (k + rank) (rank from 1) for
+/// its items; the best summed vote first. Ties keep the order in which the
+/// items were first seen (earlier lists first), so the result is stable.
+pub fn rrf(lists: &[Vec<Uuid>], k: u32) -> Vec<(Uuid, f32)> {
+    let mut scores: Vec<(Uuid, f32)> = Vec::new();
+    let mut position: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
+    for list in lists {
+        for (rank, id) in list.iter().enumerate() {
+            let vote = 1.0 / (k as f32 + rank as f32 + 1.0);
+            match position.get(id) {
+                Some(&i) => scores[i].1 += vote,
+                None => {
+                    position.insert(*id, scores.len());
+                    scores.push((*id, vote));
+                }
+            }
+        }
+    }
+    // A stable sort keeps first-seen order among equal scores.
+    scores.sort_by(|a, b| b.1.total_cmp(&a.1));
+    scores
 }
 
 /// Metadata filter, validated: every key must match; a list means any-of.
@@ -131,11 +181,11 @@ pub trait VectorStore: Send + Sync {
         keep: Option<Uuid>,
     ) -> Result<(), VectorError>;
 
-    /// Nearest points to `vector`, best first.
+    /// Best points for `query`, best first.
     async fn search(
         &self,
         key: &str,
-        vector: Vec<f32>,
+        query: &SearchQuery,
         limit: usize,
         filter: &MetaFilter,
     ) -> Result<Vec<Hit>, VectorError>;
@@ -153,4 +203,27 @@ pub trait VectorStore: Send + Sync {
 
     /// Make everything written so far durable and stop background work.
     async fn close(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn rrf_rewards_agreement_and_breaks_ties_stably() {
+        // 1 is first in both lists; 2 and 3 each appear once at rank 2.
+        let fused = rrf(&[vec![id(1), id(2)], vec![id(1), id(3)]], 60);
+        let order: Vec<Uuid> = fused.iter().map(|(i, _)| *i).collect();
+        assert_eq!(order, vec![id(1), id(2), id(3)]);
+        assert!((fused[0].1 - 2.0 / 61.0).abs() < 1e-6);
+        assert!((fused[1].1 - 1.0 / 62.0).abs() < 1e-6);
+        assert_eq!(fused[1].1, fused[2].1, "a tie, kept in first-seen order");
+        // An item ranked 2nd in both lists beats one ranked 1st in only one.
+        let fused = rrf(&[vec![id(7), id(8)], vec![id(9), id(8)]], 60);
+        assert_eq!(fused[0].0, id(8));
+    }
 }

@@ -1,0 +1,70 @@
+//! BM25 sparse vectors for keyword retrieval, computed in-process by the
+//! Qdrant BM25 model (tokenizer, English stopwords and stemmer). Term
+//! frequencies are stored per chunk; the vector store applies IDF at query
+//! time, so documents ingested later never need re-weighting.
+
+use ordered_float_free::not_nan;
+use qdrant_edge::bm25_embed::{EdgeBm25, EdgeBm25Config};
+
+use crate::vectors::Sparse;
+
+pub struct Bm25 {
+    model: EdgeBm25,
+}
+
+impl Bm25 {
+    /// `avg_len`: expected chunk length in tokens (BM25 length normalisation).
+    pub fn new(avg_len: f64) -> Result<Bm25, String> {
+        let config = EdgeBm25Config {
+            avg_len: not_nan(avg_len)?,
+            ..Default::default()
+        };
+        let model = EdgeBm25::new(config).map_err(|e| format!("BM25 model: {e}"))?;
+        Ok(Bm25 { model })
+    }
+
+    pub fn document(&self, text: &str) -> Sparse {
+        let v = self.model.embed_document(text);
+        Sparse {
+            indices: v.indices,
+            values: v.values,
+        }
+    }
+
+    pub fn query(&self, text: &str) -> Sparse {
+        let v = self.model.embed_query(text);
+        Sparse {
+            indices: v.indices,
+            values: v.values,
+        }
+    }
+}
+
+mod ordered_float_free {
+    use qdrant_edge::external::ordered_float::NotNan;
+
+    pub fn not_nan(v: f64) -> Result<NotNan<f64>, String> {
+        NotNan::new(v).map_err(|_| "BM25 average length must be a number".to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stopwords_drop_and_stems_match() {
+        let bm25 = Bm25::new(80.0).unwrap();
+        let doc = bm25.document("The engineers were running the migrations");
+        let query = bm25.query("run migration");
+        assert!(!doc.is_empty());
+        assert_eq!(query.indices.len(), 2);
+        for i in &query.indices {
+            assert!(
+                doc.indices.contains(i),
+                "stemmed query term {i} missing from document"
+            );
+        }
+        assert!(bm25.query("the and of").is_empty());
+    }
+}
