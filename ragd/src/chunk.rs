@@ -81,7 +81,7 @@ impl Chunker {
                 keep_blocks_whole(text, pieces)
                     .into_iter()
                     .map(|(offset, chunk)| Chunk {
-                        heading: heading_path(&headings, offset),
+                        heading: heading_path(&headings, offset + body_start(&chunk)),
                         text: chunk,
                     })
                     .collect()
@@ -113,6 +113,21 @@ fn headings(text: &str) -> Vec<(usize, usize, String)> {
         offset += line.len();
     }
     out
+}
+
+/// Byte offset of a chunk's first line of body text: headings that open a
+/// chunk belong to its path ("# Guide\n\n## Backups\n\ntext" is about
+/// "Guide > Backups").
+fn body_start(chunk: &str) -> usize {
+    let mut at = 0;
+    for line in chunk.split_inclusive('\n') {
+        let t = line.trim();
+        if !(t.is_empty() || t.starts_with('#')) {
+            return at;
+        }
+        at += line.len();
+    }
+    0
 }
 
 /// The path of headings in force at `offset` (a chunk starting with a

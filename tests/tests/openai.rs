@@ -22,6 +22,8 @@ struct Upstream {
     /// User messages received by /v1/chat/completions.
     prompts: Mutex<Vec<String>>,
     delay: Duration,
+    /// Streamed answer pieces; the default answer when empty.
+    pieces: Vec<&'static str>,
 }
 
 fn embed(text: &str) -> Vec<f32> {
@@ -56,15 +58,22 @@ async fn chat(State(up): State<Arc<Upstream>>, Json(body): Json<Value>) -> Respo
     let prompt = body["messages"][1]["content"].as_str().unwrap().to_string();
     up.prompts.lock().unwrap().push(prompt);
     let delay = up.delay;
-    let pieces = ["According to [1], ", "the answer is here."];
-    let stream = futures::stream::iter(0..=pieces.len()).then(move |i| async move {
-        tokio::time::sleep(delay).await;
-        let data = if i < pieces.len() {
-            json!({"choices": [{"delta": {"content": pieces[i]}}]}).to_string()
-        } else {
-            "[DONE]".to_string()
-        };
-        Ok::<_, std::convert::Infallible>(Event::default().data(data))
+    let pieces = if up.pieces.is_empty() {
+        vec!["According to [1], ", "the answer is here."]
+    } else {
+        up.pieces.clone()
+    };
+    let stream = futures::stream::iter(0..=pieces.len()).then(move |i| {
+        let pieces = pieces.clone();
+        async move {
+            tokio::time::sleep(delay).await;
+            let data = if i < pieces.len() {
+                json!({"choices": [{"delta": {"content": pieces[i]}}]}).to_string()
+            } else {
+                "[DONE]".to_string()
+            };
+            Ok::<_, std::convert::Infallible>(Event::default().data(data))
+        }
     });
     Sse::new(stream).into_response()
 }
@@ -72,10 +81,15 @@ async fn chat(State(up): State<Arc<Upstream>>, Json(body): Json<Value>) -> Respo
 use futures::StreamExt;
 
 async fn start_upstream(delay: Duration) -> (String, Arc<Upstream>) {
-    let up = Arc::new(Upstream {
+    start_upstream_with(Upstream {
         delay,
         ..Default::default()
-    });
+    })
+    .await
+}
+
+async fn start_upstream_with(up: Upstream) -> (String, Arc<Upstream>) {
+    let up = Arc::new(up);
     let app = axum::Router::new()
         .route("/v1/embeddings", post(embeddings))
         .route("/v1/chat/completions", post(chat))
@@ -266,4 +280,23 @@ async fn shutdown_lets_in_flight_requests_finish() {
     assert_eq!(body["answer"], "According to [1], the answer is here.");
     // And the server is gone.
     assert!(reqwest::get(format!("{base}/health")).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn citations_to_passages_that_do_not_exist_are_removed() {
+    let (url, _up) = start_upstream_with(Upstream {
+        pieces: vec!["Volcanoes erupt [1][7]. ", "Bread rises [2] [0]."],
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start_with(config(dir.path(), &url, "m")).await;
+    s.create_collection("kb").await;
+    s.ingest("kb", corpus()).await;
+    let r = s
+        .query("kb", json!({"question": "volcano bread", "top_k": 2}))
+        .await;
+    assert_eq!(r["citations"].as_array().unwrap().len(), 2);
+    assert_eq!(r["answer"], "Volcanoes erupt [1]. Bread rises [2].");
+    s.stop().await;
 }

@@ -55,7 +55,9 @@ pub struct EdgeStore {
 }
 
 struct Shard {
-    engine: EdgeShard,
+    /// Dropped by hand (see `Drop for Shard`).
+    engine: std::mem::ManuallyDrop<EdgeShard>,
+    dir: PathBuf,
     /// Serialises `update()` and `flush()` (trap 1).
     write: Mutex<()>,
     /// Number of updates applied so far.
@@ -208,10 +210,26 @@ impl EdgeStore {
     }
 }
 
+impl Drop for Shard {
+    /// The engine flushes itself when dropped and panics if its files are
+    /// gone (a deleted collection, a removed data directory): drop it only
+    /// while its directory exists; otherwise there is nothing left to flush.
+    fn drop(&mut self) {
+        if self.dir.exists() {
+            let engine = &mut self.engine;
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                // SAFETY: dropped exactly once, here, and never used again.
+                unsafe { std::mem::ManuallyDrop::drop(engine) }
+            }));
+        }
+    }
+}
+
 impl Shard {
     fn new(engine: EdgeShard, unindexed: u64) -> Shard {
         Shard {
-            engine,
+            dir: engine.path().to_path_buf(),
+            engine: std::mem::ManuallyDrop::new(engine),
             write: Mutex::new(()),
             applied: AtomicU64::new(0),
             flushed: Mutex::new(0),
