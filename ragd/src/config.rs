@@ -313,14 +313,21 @@ pub struct RetrievalConfig {
     pub min_relevance: f32,
     /// The `k` of reciprocal rank fusion: score = sum of 1 / (k + rank).
     pub rrf_k: u32,
+    /// Weight of the keyword (BM25) ranking in hybrid fusion, the dense
+    /// ranking weighing 1 (2 measured best of 1, 1.5, 2, 3).
+    pub sparse_weight: f32,
 }
 
 impl Default for RetrievalConfig {
     fn default() -> Self {
         Self {
-            mode: ragd_api::RetrievalMode::Hybrid,
+            // Measured best on docs/eval/questions.jsonl (docs/BENCHMARKS.md):
+            // BM25 beats the bundled 3-layer MiniLM, and fusing them does not
+            // (yet) beat BM25 alone.
+            mode: ragd_api::RetrievalMode::Sparse,
             min_relevance: 0.25,
             rrf_k: 60,
+            sparse_weight: 2.0,
         }
     }
 }

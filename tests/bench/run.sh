@@ -53,6 +53,6 @@ QUERY_MODE=unique wrk -t1 -c16 -d20s --latency -s tests/bench/query.lua $B
 
 echo "== cached queries (wrk, 1 thread, 32 connections, 15 s)"
 curl -sf $B/v1/collections/bench/query -H 'content-type: application/json' \
-  -d '{"question":"What happened to the river dam during the migration?","top_k":5}' >/dev/null
+  -d '{"question":"What happened to the river dam during the migration?","top_k":5,"mode":"dense"}' >/dev/null
 QUERY_MODE=same wrk -t1 -c32 -d15s --latency -s tests/bench/query.lua $B
 curl -sf $B/status | python3 -c 'import json,sys; s=json.load(sys.stdin); print("cache:", s["caches"][0]); print("requests:", s["requests"])'

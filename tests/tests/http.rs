@@ -179,14 +179,16 @@ async fn metadata_filters_restrict_results() {
     let r = s
         .query(
             "kb",
-            json!({"question": "volcano lava", "top_k": 10, "filter": {"topic": "cooking"}}),
+            // Dense retrieval always returns its nearest passages, so the
+            // filter alone decides what is left.
+            json!({"question": "volcano lava", "top_k": 10, "filter": {"topic": "cooking"}, "mode": "dense"}),
         )
         .await;
     assert_eq!(cited_ids(&r), vec!["bread"]);
     let r = s
         .query(
             "kb",
-            json!({"question": "anything", "top_k": 10, "filter": {"year": [2021, 2022]}}),
+            json!({"question": "anything", "top_k": 10, "filter": {"year": [2021, 2022]}, "mode": "dense"}),
         )
         .await;
     let mut ids = cited_ids(&r);
@@ -453,7 +455,7 @@ async fn concurrent_queries_during_ingest_all_succeed() {
                 .call(
                     "POST",
                     "/v1/collections/kb/query",
-                    Some(json!({"question": format!("{q} #{i}")})),
+                    Some(json!({"question": format!("{q} #{i}"), "mode": (["dense", "sparse", "hybrid"][i % 3])})),
                 )
                 .await;
             assert_eq!(status, 200, "{body}");
@@ -698,4 +700,42 @@ async fn operations_endpoints_describe_the_service() {
     }
     assert!(api["components"]["schemas"]["QueryResponse"].is_object());
     s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_ingests_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = std::sync::Arc::new(Server::start(dir.path()).await);
+    s.create_collection("kb").await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            // Half of them re-ingest the same id, racing on one document.
+            let id = if i % 2 == 0 { format!("doc-{i}") } else { "shared".to_string() };
+            let (status, body) = s
+                .call(
+                    "POST",
+                    "/v1/collections/kb/documents",
+                    Some(json!({"documents": [{"id": id, "text": format!("Version {i} of a note about harbour cranes and tides.")}]})),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (_, c) = s.call("GET", "/v1/collections/kb", None).await;
+    assert_eq!(c["documents"], 5);
+    // The shared document has exactly one version's chunks searchable.
+    let r = s
+        .query(
+            "kb",
+            json!({"question": "note about harbour cranes", "top_k": 50, "mode": "dense"}),
+        )
+        .await;
+    let shared = cited_ids(&r).iter().filter(|d| *d == "shared").count();
+    assert_eq!(shared, 1, "{r}");
+    std::sync::Arc::try_unwrap(s).ok().unwrap().stop().await;
 }

@@ -112,6 +112,8 @@ fn config(dir: &std::path::Path, upstream: &str, model: &str) -> ragd::Config {
             timeout_secs: 5,
         },
     );
+    // These tests are about the remote embedder: retrieve with it.
+    cfg.retrieval.mode = ragd_api::RetrievalMode::Dense;
     cfg.generator = GeneratorConfig::Openai {
         url: upstream.into(),
         model: "chat".into(),

@@ -36,7 +36,8 @@ async fn every_retrieval_mode_finds_the_document() {
             "citations numbered 1..n"
         );
     }
-    // Default mode is hybrid, and modes are cached separately.
+    // The default mode is the configured one (sparse), and modes are
+    // cached separately.
     let r = s
         .query(
             "kb",
@@ -45,7 +46,7 @@ async fn every_retrieval_mode_finds_the_document() {
         .await;
     assert_eq!(
         (r["mode"].as_str(), r["cached"].as_bool()),
-        (Some("hybrid"), Some(true))
+        (Some("sparse"), Some(true))
     );
     // Sparse finds exact rare terms that dense similarity may not rank first.
     let r = s
@@ -72,26 +73,41 @@ async fn every_retrieval_mode_finds_the_document() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unrelated_question_gets_a_plain_nothing_found_answer() {
     let (_dir, s) = server().await;
+    // Dense and hybrid judge relevance by cosine similarity.
+    for mode in ["dense", "hybrid"] {
+        let r = s
+            .query(
+                "kb",
+                json!({"question": "What is the airspeed velocity of an unladen swallow?", "mode": mode}),
+            )
+            .await;
+        let answer = r["answer"].as_str().unwrap();
+        assert_eq!(
+            answer, "I could not find anything relevant to this question in the collection.",
+            "{mode}"
+        );
+        assert!(!answer.contains('['), "no citation markers: {answer}");
+        // A related question on the same server still gets a cited answer.
+        let r = s
+            .query(
+                "kb",
+                json!({"question": "Which volcano in Sicily is active?", "mode": mode}),
+            )
+            .await;
+        assert!(r["answer"].as_str().unwrap().contains("[1]"), "{r}");
+    }
+    // Sparse retrieval finds nothing when no word is shared, and says so.
     let r = s
         .query(
             "kb",
-            json!({"question": "What is the airspeed velocity of an unladen swallow?"}),
+            json!({"question": "unladen swallow airspeed", "mode": "sparse"}),
         )
         .await;
-    let answer = r["answer"].as_str().unwrap();
+    assert_eq!(r["citations"], json!([]));
     assert_eq!(
-        answer,
-        "I could not find anything relevant to this question in the collection."
+        r["answer"],
+        "I found nothing in this collection that answers the question."
     );
-    assert!(!answer.contains('['), "no citation markers: {answer}");
-    // A related question on the same server still gets a cited answer.
-    let r = s
-        .query(
-            "kb",
-            json!({"question": "Which volcano in Sicily is active?"}),
-        )
-        .await;
-    assert!(r["answer"].as_str().unwrap().contains("[1]"), "{r}");
     s.stop().await;
 }
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures::{StreamExt, TryStreamExt};
 
 use super::{EmbedError, Embedder};
 use crate::cpu::CpuPool;
@@ -67,20 +68,25 @@ impl Embedder for PocketEmbedder {
         if texts.is_empty() {
             return Ok(vec![]);
         }
-        // Split large inputs into batch-sized jobs: a big ingest uses every
-        // CPU slot, but queries queue behind one batch, not the whole ingest.
-        // The jobs run concurrently; the pool bounds how many at once.
-        let jobs = texts.chunks(BATCH).map(|job| {
-            let encoder = self.encoder.clone();
-            let job = job.to_vec();
+        // An ingest keeps at most half the pool busy: the pool's queue is
+        // first come, first served, so a query arriving during a large
+        // ingest waits behind a few batches, not behind all of them.
+        let in_flight = (self.pool.threads() / 2).max(1);
+        let jobs: Vec<Vec<String>> = texts.chunks(BATCH).map(<[String]>::to_vec).collect();
+        let pool = &self.pool;
+        let encoder = &self.encoder;
+        let jobs = jobs.into_iter().map(move |job| {
+            let encoder = encoder.clone();
             async move {
-                self.pool
-                    .run(move || embed_sync(&encoder, &job))
+                pool.run(move || embed_sync(&encoder, &job))
                     .await
                     .map_err(|e| EmbedError::Backend(e.to_string()))?
             }
         });
-        let batches = futures::future::try_join_all(jobs).await?;
+        let batches: Vec<Vec<Vec<f32>>> = futures::stream::iter(jobs)
+            .buffered(in_flight)
+            .try_collect()
+            .await?;
         Ok(batches.into_iter().flatten().collect())
     }
 

@@ -165,7 +165,11 @@ impl MetaStore for SqliteStore {
 
     async fn put_document(&self, key: Uuid, doc: &NewDocument) -> Result<Option<Uuid>, MetaError> {
         let key = key.to_string();
-        let mut tx = self.pool.begin().await?;
+        // IMMEDIATE takes the write lock up front. A deferred transaction
+        // that reads first and then writes cannot wait for a concurrent
+        // writer (SQLite answers "database is locked" at once instead of
+        // using the busy timeout), which failed concurrent ingests.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let previous: Option<String> =
             sqlx::query_scalar("SELECT version FROM documents WHERE collection = ? AND id = ?")
                 .bind(&key)

@@ -121,6 +121,7 @@ pub async fn retrieve(app: &App, collection: &str, p: &Prepared) -> Result<Retri
         dense,
         sparse,
         rrf_k: app.config.retrieval.rrf_k,
+        sparse_weight: app.config.retrieval.sparse_weight,
     };
     let embed_ms = ms_since(t);
 

@@ -521,8 +521,8 @@ impl VectorStore for EdgeStore {
                     (Some(d), Some(s)) => {
                         let cosine: HashMap<Uuid, f32> = d.iter().copied().collect();
                         let lists = [
-                            d.iter().map(|(id, _)| *id).collect(),
-                            s.iter().map(|(id, _)| *id).collect(),
+                            (d.iter().map(|(id, _)| *id).collect(), 1.0),
+                            (s.iter().map(|(id, _)| *id).collect(), query.sparse_weight),
                         ];
                         rrf(&lists, query.rrf_k)
                             .into_iter()

@@ -60,17 +60,20 @@ pub struct SearchQuery {
     pub dense: Option<Vec<f32>>,
     pub sparse: Option<Sparse>,
     pub rrf_k: u32,
+    /// Weight of the sparse ranking's votes in the fusion (dense: 1).
+    pub sparse_weight: f32,
 }
 
 /// Reciprocal rank fusion: each list votes 1 / (k + rank) (rank from 1) for
 /// its items; the best summed vote first. Ties keep the order in which the
 /// items were first seen (earlier lists first), so the result is stable.
-pub fn rrf(lists: &[Vec<Uuid>], k: u32) -> Vec<(Uuid, f32)> {
+/// Each list may carry a weight that scales its votes.
+pub fn rrf(lists: &[(Vec<Uuid>, f32)], k: u32) -> Vec<(Uuid, f32)> {
     let mut scores: Vec<(Uuid, f32)> = Vec::new();
     let mut position: std::collections::HashMap<Uuid, usize> = std::collections::HashMap::new();
-    for list in lists {
+    for (list, weight) in lists {
         for (rank, id) in list.iter().enumerate() {
-            let vote = 1.0 / (k as f32 + rank as f32 + 1.0);
+            let vote = weight / (k as f32 + rank as f32 + 1.0);
             match position.get(id) {
                 Some(&i) => scores[i].1 += vote,
                 None => {
@@ -216,14 +219,18 @@ mod tests {
     #[test]
     fn rrf_rewards_agreement_and_breaks_ties_stably() {
         // 1 is first in both lists; 2 and 3 each appear once at rank 2.
-        let fused = rrf(&[vec![id(1), id(2)], vec![id(1), id(3)]], 60);
+        let fused = rrf(&[(vec![id(1), id(2)], 1.0), (vec![id(1), id(3)], 1.0)], 60);
         let order: Vec<Uuid> = fused.iter().map(|(i, _)| *i).collect();
         assert_eq!(order, vec![id(1), id(2), id(3)]);
         assert!((fused[0].1 - 2.0 / 61.0).abs() < 1e-6);
         assert!((fused[1].1 - 1.0 / 62.0).abs() < 1e-6);
         assert_eq!(fused[1].1, fused[2].1, "a tie, kept in first-seen order");
         // An item ranked 2nd in both lists beats one ranked 1st in only one.
-        let fused = rrf(&[vec![id(7), id(8)], vec![id(9), id(8)]], 60);
+        let fused = rrf(&[(vec![id(7), id(8)], 1.0), (vec![id(9), id(8)], 1.0)], 60);
         assert_eq!(fused[0].0, id(8));
+        // Weights scale a list's votes: a heavier second list wins the tie.
+        let fused = rrf(&[(vec![id(1)], 1.0), (vec![id(2)], 2.0)], 60);
+        assert_eq!(fused[0].0, id(2));
+        assert!((fused[0].1 - 2.0 / 61.0).abs() < 1e-6);
     }
 }
