@@ -1,19 +1,40 @@
-//! loadgen: replays the scaling guides' user profiles against ragd.
-//!
-//! Placeholder: the engine (goose closed model, open arrival-rate model, HDR
-//! histograms, SLO verdicts) arrives with its own issue. The command line is
-//! already the real one's shape so scripts can be written against it.
+//! loadgen's command line: parse options, build the runtime, call the
+//! library. Everything else lives in `loadgen::*`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use loadgen::profile::{Model, Profile, fmt_duration, parse_duration};
+use loadgen::run::{ProgressMode, RunOptions, default_instance};
+use loadgen::{Report, read_report, write_report_file};
 
 /// loadgen: load-test ragd with staged user profiles and pass/fail SLOs.
 ///
-/// Not implemented yet: every command explains that and exits with status 2.
+/// A profile (profiles/*.toml) describes stages of load, a scenario mix
+/// (query, ingest, health, status), think time, a question set and
+/// thresholds such as "p95 < 300ms". `loadgen run` plays it against a ragd,
+/// shows a progress line, prints a table per transaction and a PASS/FAIL per
+/// threshold, and exits non-zero when a threshold fails.
+///
+/// Two models: "closed" (N concurrent users, each waiting for its answer,
+/// driven by goose) and "open" (new arrivals per second whatever the
+/// server's speed; latency counts from each request's intended start, so
+/// queueing cannot hide: coordinated omission).
+///
+/// Examples:
+///   loadgen run profiles/smoke.toml --target http://127.0.0.1:8080
+///   loadgen run profiles/1000-users.toml --time-scale 0.0167 --user-scale 0.05
+///   loadgen run profiles/5000-users-per-minute.toml --report out.json --report out.html
+///   loadgen merge pod-*.json --report total.json
+///   loadgen compare before.json after.json
+///
+/// Exit status: 0 all thresholds passed; 1 a threshold failed; 2 bad
+/// command line or profile; 3 the run could not start (target unreachable);
+/// 130 interrupted with Ctrl-C (a partial report is still printed).
 #[derive(Parser)]
-#[command(version, about, long_about)]
+#[command(version, about, long_about, verbatim_doc_comment)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,26 +42,479 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a load profile (profiles/*.toml) against a ragd URL.
-    Run {
-        /// Profile file, e.g. profiles/smoke.toml.
-        profile: PathBuf,
-        /// Base URL of ragd (loopback only).
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        target: String,
+    /// Play a profile against ragd and judge it against its thresholds.
+    Run(RunArgs),
+    /// Validate profiles and print their plans, without sending anything.
+    Check {
+        /// Profile files.
+        #[arg(required = true)]
+        profiles: Vec<PathBuf>,
+        /// Show the plan as scaled by these factors.
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+        #[arg(long, default_value_t = 1.0)]
+        user_scale: f64,
     },
+    /// Combine the JSON reports of several loadgen processes that ran one
+    /// profile together (one run split over many machines) into one exact
+    /// report: histograms and counters are added, never averaged.
+    Merge {
+        /// JSON reports written with `--report FILE.json`, or HDR interval
+        /// logs (`.hlog`; merged per second into one log, percentiles printed).
+        #[arg(required = true)]
+        reports: Vec<PathBuf>,
+        /// Write the merged report (.json, .md, .html, .hlog); repeatable.
+        #[arg(long = "report", value_name = "FILE")]
+        outputs: Vec<PathBuf>,
+        /// Print the merged report as JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure retrieval quality: ask every question of QUESTIONS_FILE
+    /// (JSON Lines: question, expected document ids, optional phrases) in
+    /// each retrieval mode and report hit@1, hit@k, MRR, phrase@k and
+    /// latency. Example: loadgen eval docs/eval/questions.jsonl --collection docs
+    Eval(EvalArgs),
+    /// Show the deltas between two JSON reports (base, then new).
+    Compare {
+        base: PathBuf,
+        new: PathBuf,
+        /// Exit 1 when the new report's thresholds fail.
+        #[arg(long)]
+        fail_on_threshold: bool,
+    },
+}
+
+#[derive(clap::Args)]
+struct EvalArgs {
+    /// Questions file (format: loadgen/src/eval.rs, example: docs/eval/questions.jsonl).
+    questions: PathBuf,
+    /// Base URL of ragd (loopback).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    target: String,
+    /// Collection to ask.
+    #[arg(long, default_value = "docs")]
+    collection: String,
+    /// Passages retrieved per question (the k of hit@k).
+    #[arg(long, default_value_t = 5)]
+    top_k: usize,
+    /// Retrieval mode to evaluate (dense, sparse, hybrid); repeatable; all three by default.
+    #[arg(long = "mode", value_name = "MODE")]
+    modes: Vec<ragd_api::RetrievalMode>,
+    /// Exit 1 when any evaluated mode's hit@1 is below this (0..1).
+    #[arg(long)]
+    min_hit1: Option<f64>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Profile file, e.g. profiles/smoke.toml (format: profiles/README.md).
+    profile: PathBuf,
+    /// Base URL of ragd.
+    #[arg(long, env = "LOADGEN_TARGET", default_value = "http://127.0.0.1:8080")]
+    target: String,
+    /// Multiply every stage duration by F: 0.0167 plays a 30-minute profile
+    /// in 30 s. Closed-model stages round to whole seconds (goose's unit).
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    time_scale: f64,
+    /// Multiply user counts (closed) and arrival rates (open) by F: 0.1
+    /// runs the 1000-users profile with 100 users.
+    #[arg(long, value_name = "F", default_value_t = 1.0)]
+    user_scale: f64,
+    /// Stop after this long whatever the plan ("90s", "5m"); default: the
+    /// planned length plus time to drain in-flight requests.
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    max_duration: Option<Duration>,
+    /// Stop after starting this many requests (overrides the profile's).
+    #[arg(long, value_name = "N")]
+    max_requests: Option<u64>,
+    /// Write the report to FILE; the extension picks the format: .json
+    /// (stable schema, mergeable), .md, .html (charts), .hlog (HDR
+    /// interval log). Repeatable.
+    #[arg(long = "report", value_name = "FILE")]
+    outputs: Vec<PathBuf>,
+    /// Print the report as JSON on stdout instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// No progress line.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Do not create the collection or ingest the profile's corpus.
+    #[arg(long)]
+    no_setup: bool,
+    /// This process's name in merged reports (default: $HOSTNAME).
+    #[arg(long, env = "LOADGEN_INSTANCE")]
+    instance: Option<String>,
+}
+
+fn duration_arg(s: &str) -> Result<Duration, String> {
+    parse_duration(s)
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { profile, target } => {
+        Command::Check {
+            profiles,
+            time_scale,
+            user_scale,
+        } => check(&profiles, time_scale, user_scale),
+        Command::Merge {
+            reports,
+            outputs,
+            json,
+        } => merge(&reports, &outputs, json),
+        Command::Compare {
+            base,
+            new,
+            fail_on_threshold,
+        } => match (read_report(&base), read_report(&new)) {
+            (Ok(b), Ok(n)) => {
+                print!("{}", loadgen::report::compare(&b, &n));
+                if fail_on_threshold && !n.passed {
+                    ExitCode::from(1)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("loadgen: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Run(args) => run(args),
+        Command::Eval(args) => eval(args),
+    }
+}
+
+fn eval(a: EvalArgs) -> ExitCode {
+    let questions = match loadgen::eval::load(&a.questions) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if a.top_k == 0 || a.top_k > ragd_api::MAX_TOP_K as usize {
+        eprintln!("loadgen: --top-k must be 1 to {}", ragd_api::MAX_TOP_K);
+        return ExitCode::from(2);
+    }
+    let opts = loadgen::eval::EvalOptions {
+        target: a.target,
+        collection: a.collection,
+        top_k: a.top_k,
+        modes: if a.modes.is_empty() {
+            ragd_api::RetrievalMode::ALL.to_vec()
+        } else {
+            a.modes
+        },
+        timeout: Duration::from_secs(60),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let report = match rt.block_on(loadgen::eval::run(&questions, &opts)) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).unwrap_or_default()
+        );
+    } else {
+        print!("{}", report.to_table());
+    }
+    if let Some(min) = a.min_hit1 {
+        let low: Vec<String> = report
+            .modes
+            .iter()
+            .filter(|m| m.hit_at_1 < min)
+            .map(|m| format!("{} {:.3}", m.mode, m.hit_at_1))
+            .collect();
+        if !low.is_empty() {
+            eprintln!("loadgen: hit@1 below {min}: {}", low.join(", "));
+            return ExitCode::from(1);
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn run(a: RunArgs) -> ExitCode {
+    let profile = match Profile::load(&a.profile) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut opts = RunOptions::new(profile, &a.target);
+    opts.time_scale = a.time_scale;
+    opts.user_scale = a.user_scale;
+    opts.max_duration = a.max_duration;
+    opts.max_requests = a.max_requests;
+    opts.instance = a.instance.unwrap_or_else(default_instance);
+    opts.progress = if a.quiet {
+        ProgressMode::Off
+    } else {
+        ProgressMode::auto()
+    };
+    opts.setup = !a.no_setup;
+    opts.handle_ctrl_c = true;
+    for o in &a.outputs {
+        if !matches!(
+            o.extension().and_then(|e| e.to_str()),
+            Some("json" | "md" | "html" | "htm" | "hlog")
+        ) {
             eprintln!(
-                "loadgen: the load engine is not implemented yet (would run {} against {target})",
-                profile.display()
+                "loadgen: --report {}: expected a file name ending in .json, .md, .html or .hlog",
+                o.display()
             );
-            let _ = ragd_api::API_PREFIX;
+            return ExitCode::from(2);
+        }
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    // goose prints progress notes on stdout; keep stdout for the report.
+    let guard = StdoutToStderr::new();
+    let result = rt.block_on(loadgen::run(opts));
+    drop(guard);
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    finish(&report, &a.outputs, a.json)
+}
+
+fn finish(report: &Report, outputs: &[PathBuf], json: bool) -> ExitCode {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).expect("report serializes")
+        );
+    } else {
+        print!("{}", report.to_text());
+    }
+    let mut failed_write = false;
+    for o in outputs {
+        match write_report_file(report, o) {
+            Ok(()) => eprintln!("loadgen: wrote {}", o.display()),
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                failed_write = true;
+            }
+        }
+    }
+    if report.meta.stop_reason == "interrupted" {
+        ExitCode::from(130)
+    } else if !report.passed {
+        ExitCode::from(1)
+    } else if failed_write {
+        ExitCode::from(3)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn merge(inputs: &[PathBuf], outputs: &[PathBuf], json: bool) -> ExitCode {
+    let is_hlog = |p: &PathBuf| p.extension().and_then(|e| e.to_str()) == Some("hlog");
+    if inputs.iter().all(is_hlog) {
+        return merge_hlogs(inputs, outputs);
+    }
+    if inputs.iter().any(is_hlog) {
+        eprintln!(
+            "loadgen: merge: give either JSON reports or HDR interval logs (.hlog), not both"
+        );
+        return ExitCode::from(2);
+    }
+    let mut reports = Vec::new();
+    for p in inputs {
+        match read_report(p) {
+            Ok(r) => reports.push(r),
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    match loadgen::report::merge(&reports) {
+        Ok(r) => finish(&r, outputs, json),
+        Err(e) => {
+            eprintln!("loadgen: merge: {e}");
             ExitCode::from(2)
+        }
+    }
+}
+
+fn check(paths: &[PathBuf], time_scale: f64, user_scale: f64) -> ExitCode {
+    let mut code = ExitCode::SUCCESS;
+    for path in paths {
+        let p = match Profile::load(path) {
+            Ok(p) => p.scaled(time_scale, user_scale),
+            Err(e) => {
+                eprintln!("loadgen: {e}");
+                code = ExitCode::from(2);
+                continue;
+            }
+        };
+        println!(
+            "{}: {} ({} model), {} planned",
+            path.display(),
+            p.name,
+            p.model,
+            fmt_duration(p.planned())
+        );
+        if !p.description.is_empty() {
+            println!("  {}", p.description);
+        }
+        for s in &p.stages {
+            match p.model {
+                Model::Closed => println!(
+                    "  stage {:<24} {:>8}  -> {} users",
+                    s.name,
+                    fmt_duration(s.duration),
+                    s.users
+                ),
+                Model::Open if s.rate == s.ramp_to => {
+                    println!(
+                        "  stage {:<24} {:>8}  {} arrivals/s",
+                        s.name,
+                        fmt_duration(s.duration),
+                        s.rate
+                    )
+                }
+                Model::Open => println!(
+                    "  stage {:<24} {:>8}  {} -> {} arrivals/s",
+                    s.name,
+                    fmt_duration(s.duration),
+                    s.rate,
+                    s.ramp_to
+                ),
+            }
+        }
+        let mix: Vec<String> = p
+            .scenarios
+            .iter()
+            .map(|s| format!("{} {}", s.name, s.weight))
+            .collect();
+        println!(
+            "  mix: {}; thresholds: {}",
+            mix.join(" / "),
+            p.thresholds
+                .iter()
+                .map(|t| t.text.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if p.model == Model::Open {
+            println!("  about {:.0} requests", p.planned_arrivals());
+        }
+    }
+    code
+}
+
+/// Merge HDR interval logs: per-second histograms added; prints the
+/// overall percentiles and writes the merged log to every `.hlog` output.
+fn merge_hlogs(inputs: &[PathBuf], outputs: &[PathBuf]) -> ExitCode {
+    let merged = match loadgen::hdrlog::merge_logs(inputs) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("loadgen: merge: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut all = loadgen::stats::new_hist();
+    for (_, iv) in &merged {
+        all.add(&iv.latency).expect("same bounds");
+    }
+    let p = loadgen::report::Pcts::of(&all);
+    println!(
+        "{} intervals, {} requests: p50 {} p90 {} p95 {} p99 {} max {} ms",
+        merged.len(),
+        all.len(),
+        p.p50,
+        p.p90,
+        p.p95,
+        p.p99,
+        p.max
+    );
+    let start_ms = merged.first().map(|(t, _)| t * 1000).unwrap_or(0);
+    for o in outputs {
+        if o.extension().and_then(|e| e.to_str()) != Some("hlog") {
+            eprintln!(
+                "loadgen: merging interval logs writes .hlog only; use JSON reports for {}",
+                o.display()
+            );
+            return ExitCode::from(2);
+        }
+        let comment = format!(
+            "loadgen merge of {} interval logs; latency in microseconds",
+            inputs.len()
+        );
+        if let Err(e) = loadgen::hdrlog::write_intervals(&merged, start_ms, &comment, o) {
+            eprintln!("loadgen: cannot write {}: {e}", o.display());
+            return ExitCode::from(3);
+        }
+        eprintln!("loadgen: wrote {}", o.display());
+    }
+    ExitCode::SUCCESS
+}
+
+/// While alive, file descriptor 1 points at stderr, so what libraries
+/// print on stdout during a run (goose's "N users launched.") cannot mix
+/// with the report (`--json` must stay parseable).
+struct StdoutToStderr {
+    #[cfg(unix)]
+    saved: libc::c_int,
+}
+
+impl StdoutToStderr {
+    fn new() -> StdoutToStderr {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        #[cfg(unix)]
+        {
+            // SAFETY: dup/dup2 on the process's own standard descriptors.
+            let saved = unsafe { libc::dup(1) };
+            if saved >= 0 {
+                unsafe { libc::dup2(2, 1) };
+            }
+            StdoutToStderr { saved }
+        }
+        #[cfg(not(unix))]
+        StdoutToStderr {}
+    }
+}
+
+impl Drop for StdoutToStderr {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+        #[cfg(unix)]
+        if self.saved >= 0 {
+            // SAFETY: restores the descriptor saved in `new`.
+            unsafe {
+                libc::dup2(self.saved, 1);
+                libc::close(self.saved);
+            }
         }
     }
 }

@@ -1,0 +1,151 @@
+//! The closed model (a population of concurrent users) driven by goose's
+//! test plan.
+//!
+//! Goose starts and stops the users stage by stage (`users,seconds;...`,
+//! set with `GooseDefault::TestPlan`) and applies the think time. Goose's own
+//! request timer stops at the first byte, so each transaction issues its
+//! request with the user's goose client but times it itself, to the last
+//! byte, and sends a [`Record`] on the channel; goose's metrics are switched
+//! off. Stops (Ctrl-C, time or request bounds, an SLO breach) go through
+//! goose's killswitch, so users finish cleanly.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use goose::config::GooseConfiguration;
+use goose::prelude::*;
+
+use crate::open::{EngineEnd, StopRx};
+use crate::profile::Stage;
+use crate::record::{Record, RecordTx};
+use crate::schedule::{goose_test_plan, stage_at};
+use crate::work::Workload;
+
+pub struct ClosedConfig {
+    /// Stages with durations already rounded to whole seconds.
+    pub stages: Vec<Stage>,
+    pub think_min: Duration,
+    pub think_max: Duration,
+    pub max_requests: u64,
+    pub timeout: Duration,
+}
+
+struct Ctx {
+    work: Arc<Workload>,
+    tx: RecordTx,
+    t0: Instant,
+    stages: Vec<Stage>,
+    seq: AtomicU64,
+    max_requests: u64,
+    in_flight: Arc<AtomicU64>,
+}
+
+/// Run the closed model; returns when goose has stopped every user.
+pub async fn run(
+    cfg: ClosedConfig,
+    work: Arc<Workload>,
+    tx: RecordTx,
+    mut stop: StopRx,
+    t0: Instant,
+    in_flight: Arc<AtomicU64>,
+) -> Result<EngineEnd, String> {
+    let ctx = Arc::new(Ctx {
+        work: work.clone(),
+        tx,
+        t0,
+        stages: cfg.stages.clone(),
+        seq: AtomicU64::new(0),
+        max_requests: cfg.max_requests,
+        in_flight,
+    });
+    let c = ctx.clone();
+    let txn: TransactionFunction = Arc::new(move |user| {
+        let c = c.clone();
+        Box::pin(async move {
+            let seq = c.seq.fetch_add(1, Ordering::Relaxed);
+            if seq >= c.max_requests {
+                goose::trigger_killswitch("max_requests");
+                return Ok(());
+            }
+            let idx = c.work.pick(seq);
+            let start = Instant::now();
+            let stage = stage_at(&c.stages, start.saturating_duration_since(c.t0));
+            c.in_flight.fetch_add(1, Ordering::Relaxed);
+            let timed = c.work.execute(&user.client, idx, seq).await;
+            c.in_flight.fetch_sub(1, Ordering::Relaxed);
+            let us = |i: Instant| i.saturating_duration_since(c.t0).as_micros() as u64;
+            let _ = c.tx.send(Record {
+                txn: idx as u16,
+                stage: stage as u16,
+                intended_us: us(start),
+                start_us: us(start),
+                first_byte_us: timed.first_byte.map(us),
+                end_us: us(timed.end),
+                outcome: timed.outcome,
+            });
+            Ok(())
+        })
+    });
+    let scenario = Scenario::new("users")
+        .set_wait_time(cfg.think_min, cfg.think_max)
+        .map_err(|e| format!("think time: {e}"))?
+        .register_transaction(Transaction::new(txn).set_name("request"));
+
+    let plan = goose_test_plan(&cfg.stages);
+    let config = GooseConfiguration::parse_args_default::<&str>(&[])
+        .map_err(|e| format!("goose configuration: {e}"))?;
+    let g = |e: GooseError| format!("goose: {e}");
+    let attack = GooseAttack::initialize_with_config(config).map_err(g)?;
+    let attack = *attack
+        .set_default(GooseDefault::Host, work.base.as_str())
+        .map_err(g)?;
+    let attack = *attack
+        .set_default(GooseDefault::TestPlan, plan.as_str())
+        .map_err(g)?;
+    let attack = *attack
+        .set_default(GooseDefault::NoTelnet, true)
+        .map_err(g)?;
+    let attack = *attack
+        .set_default(GooseDefault::NoMetrics, true)
+        .map_err(g)?;
+    let attack = *attack
+        .set_default(GooseDefault::NoPrintMetrics, true)
+        .map_err(g)?;
+    let attack = *attack.set_default(GooseDefault::Quiet, 1usize).map_err(g)?;
+    let attack = *attack
+        .set_default(
+            GooseDefault::Timeout,
+            cfg.timeout.as_secs().max(1).to_string().as_str(),
+        )
+        .map_err(g)?;
+    let attack = attack.register_scenario(scenario);
+
+    // Forward our stop signal to goose's killswitch. Goose clears the
+    // killswitch when the run starts, so keep re-asserting it.
+    let forward = tokio::spawn(async move {
+        loop {
+            if stop.borrow().is_some() {
+                let reason = stop.borrow().clone().unwrap_or_default();
+                loop {
+                    if !goose::is_killswitch_triggered() {
+                        goose::trigger_killswitch(&reason);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+            if stop.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+    let result = attack.execute().await;
+    forward.abort();
+    result.map_err(|e| format!("goose: {e}"))?;
+    let sent = ctx.seq.load(Ordering::Relaxed).min(cfg.max_requests);
+    Ok(EngineEnd {
+        sent,
+        abandoned: 0,
+        stopped_by: None,
+    })
+}

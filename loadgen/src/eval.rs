@@ -1,0 +1,368 @@
+//! `loadgen eval`: retrieval quality of a ragd collection, per retrieval mode.
+//!
+//! A questions file (JSON Lines) names, for each question, the document ids
+//! a correct answer must cite and optionally phrases its passages should
+//! contain. Every question is asked once per mode; the report gives hit@1
+//! (the first citation is an expected document), hit@k (one of the first k
+//! is), MRR (mean of 1 / rank of the first expected document, 0 when absent),
+//! phrase@k, and latency to the last byte.
+//!
+//! File format, one object per line (blank lines and lines starting with
+//! `#` are skipped):
+//!
+//! ```text
+//! {"question": "How is the cache invalidated?", "expected": ["ARCHITECTURE.md"], "phrases": ["generation"]}
+//! ```
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use ragd_api::{QueryRequest, QueryResponse, RetrievalMode};
+use serde::{Deserialize, Serialize};
+
+/// One question of an evaluation set.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Question {
+    pub question: String,
+    /// Document ids any of which counts as a correct citation.
+    pub expected: Vec<String>,
+    /// Phrases (case-insensitive) a correct passage contains; optional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phrases: Vec<String>,
+}
+
+/// Read and validate a questions file; errors name the file and line.
+pub fn load(path: &Path) -> Result<Vec<Question>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let q: Question = serde_json::from_str(line).map_err(|e| {
+            format!(
+                "{}:{}: {e} (expected {{\"question\": \"...\", \"expected\": [\"doc id\", ...], \"phrases\": [...]}})",
+                path.display(),
+                i + 1
+            )
+        })?;
+        if q.question.trim().is_empty() {
+            return Err(format!("{}:{}: question is empty", path.display(), i + 1));
+        }
+        if q.expected.is_empty() {
+            return Err(format!(
+                "{}:{}: expected must name at least one document id",
+                path.display(),
+                i + 1
+            ));
+        }
+        out.push(q);
+    }
+    if out.is_empty() {
+        return Err(format!("{}: no questions", path.display()));
+    }
+    Ok(out)
+}
+
+/// What one answer retrieved: document ids in citation order and passage
+/// texts.
+#[derive(Debug, Clone, Default)]
+pub struct Retrieved {
+    pub documents: Vec<String>,
+    pub texts: Vec<String>,
+}
+
+/// Rank (1-based) of the first expected document among the citations.
+pub fn first_rank(q: &Question, r: &Retrieved) -> Option<usize> {
+    r.documents
+        .iter()
+        .position(|d| q.expected.iter().any(|e| e == d))
+        .map(|i| i + 1)
+}
+
+/// Quality figures of one mode.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ModeScore {
+    pub mode: RetrievalMode,
+    pub questions: usize,
+    pub hit_at_1: f64,
+    pub hit_at_k: f64,
+    pub mrr: f64,
+    /// Share of questions with phrases whose top-k passages contain all of
+    /// them; absent when no question has phrases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phrase_at_k: Option<f64>,
+    /// Latency to the last byte of uncached answers, in milliseconds.
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    /// Answers served from ragd's cache (left out of the latency figures).
+    pub cached: usize,
+    /// Questions whose request failed (counted as misses).
+    pub errors: usize,
+    /// Questions missed at k, for inspection.
+    pub misses: Vec<String>,
+}
+
+/// Score one mode's results; `k` is the top_k the questions were asked with.
+pub fn score(
+    mode: RetrievalMode,
+    k: usize,
+    results: &[(Question, Option<Retrieved>)],
+) -> ModeScore {
+    let n = results.len().max(1) as f64;
+    let mut hit1 = 0usize;
+    let mut hitk = 0usize;
+    let mut rr = 0.0;
+    let mut with_phrases = 0usize;
+    let mut phrase_hits = 0usize;
+    let mut errors = 0usize;
+    let mut misses = Vec::new();
+    for (q, r) in results {
+        let Some(r) = r else {
+            errors += 1;
+            misses.push(q.question.clone());
+            continue;
+        };
+        match first_rank(q, r) {
+            Some(1) => {
+                hit1 += 1;
+                hitk += 1;
+                rr += 1.0;
+            }
+            Some(rank) if rank <= k => {
+                hitk += 1;
+                rr += 1.0 / rank as f64;
+            }
+            _ => misses.push(q.question.clone()),
+        }
+        if !q.phrases.is_empty() {
+            with_phrases += 1;
+            let joined = r
+                .texts
+                .iter()
+                .take(k)
+                .map(|t| t.to_lowercase())
+                .collect::<Vec<_>>()
+                .join("\n");
+            if q.phrases.iter().all(|p| joined.contains(&p.to_lowercase())) {
+                phrase_hits += 1;
+            }
+        }
+    }
+    ModeScore {
+        mode,
+        questions: results.len(),
+        hit_at_1: hit1 as f64 / n,
+        hit_at_k: hitk as f64 / n,
+        mrr: rr / n,
+        phrase_at_k: (with_phrases > 0).then(|| phrase_hits as f64 / with_phrases as f64),
+        p50_ms: 0.0,
+        p95_ms: 0.0,
+        cached: 0,
+        errors,
+        misses,
+    }
+}
+
+/// The whole evaluation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EvalReport {
+    pub target: String,
+    pub collection: String,
+    pub top_k: usize,
+    pub modes: Vec<ModeScore>,
+}
+
+/// What to evaluate.
+pub struct EvalOptions {
+    pub target: String,
+    pub collection: String,
+    pub top_k: usize,
+    pub modes: Vec<RetrievalMode>,
+    pub timeout: Duration,
+}
+
+/// Ask every question in every mode, one at a time.
+pub async fn run(questions: &[Question], opts: &EvalOptions) -> Result<EvalReport, String> {
+    let client = reqwest::Client::builder()
+        .timeout(opts.timeout)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let url = format!(
+        "{}/v1/collections/{}/query",
+        opts.target.trim_end_matches('/'),
+        opts.collection
+    );
+    let mut modes = Vec::new();
+    for &mode in &opts.modes {
+        let mut latency =
+            Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).map_err(|e| e.to_string())?;
+        let mut cached = 0;
+        let mut results = Vec::with_capacity(questions.len());
+        for (i, q) in questions.iter().enumerate() {
+            eprint!("\r{mode}: {}/{}", i + 1, questions.len());
+            let req = QueryRequest {
+                question: q.question.clone(),
+                top_k: opts.top_k as u32,
+                filter: None,
+                mode: Some(mode),
+            };
+            let started = Instant::now();
+            let resp = client.post(&url).json(&req).send().await;
+            let resp = match resp {
+                Ok(r) => r,
+                Err(e) => return Err(format!("{url}: {e}")),
+            };
+            let status = resp.status();
+            let body = resp.text().await.map_err(|e| format!("{url}: {e}"))?;
+            let us = started.elapsed().as_micros() as u64;
+            if status.as_u16() == 404 {
+                return Err(format!("{url}: {body}"));
+            }
+            let parsed: Option<QueryResponse> = status
+                .is_success()
+                .then(|| serde_json::from_str(&body).ok())
+                .flatten();
+            if let Some(r) = &parsed {
+                if r.cached {
+                    cached += 1;
+                } else {
+                    let _ = latency.record(us.max(1));
+                }
+            }
+            results.push((
+                q.clone(),
+                parsed.map(|r| Retrieved {
+                    documents: r.citations.iter().map(|c| c.document_id.clone()).collect(),
+                    texts: r.citations.into_iter().map(|c| c.text).collect(),
+                }),
+            ));
+        }
+        eprintln!();
+        let mut s = score(mode, opts.top_k, &results);
+        s.p50_ms = latency.value_at_quantile(0.5) as f64 / 1000.0;
+        s.p95_ms = latency.value_at_quantile(0.95) as f64 / 1000.0;
+        s.cached = cached;
+        modes.push(s);
+    }
+    Ok(EvalReport {
+        target: opts.target.clone(),
+        collection: opts.collection.clone(),
+        top_k: opts.top_k,
+        modes,
+    })
+}
+
+impl EvalReport {
+    /// The terminal table.
+    pub fn to_table(&self) -> String {
+        let mut s = format!(
+            "collection {} at {}, top_k {}\n\n{:<7} {:>9} {:>6} {:>6} {:>6} {:>9} {:>8} {:>8} {:>7}\n",
+            self.collection,
+            self.target,
+            self.top_k,
+            "mode",
+            "questions",
+            "hit@1",
+            "hit@k",
+            "MRR",
+            "phrase@k",
+            "p50 ms",
+            "p95 ms",
+            "errors"
+        );
+        for m in &self.modes {
+            s.push_str(&format!(
+                "{:<7} {:>9} {:>6.3} {:>6.3} {:>6.3} {:>9} {:>8.1} {:>8.1} {:>7}\n",
+                m.mode.as_str(),
+                m.questions,
+                m.hit_at_1,
+                m.hit_at_k,
+                m.mrr,
+                m.phrase_at_k
+                    .map(|p| format!("{p:.3}"))
+                    .unwrap_or_else(|| "-".into()),
+                m.p50_ms,
+                m.p95_ms,
+                m.errors
+            ));
+        }
+        if self.modes.iter().any(|m| m.cached > 0) {
+            s.push_str("\n(cached answers are left out of the latency columns)\n");
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(text: &str, expected: &[&str], phrases: &[&str]) -> Question {
+        Question {
+            question: text.into(),
+            expected: expected.iter().map(|s| s.to_string()).collect(),
+            phrases: phrases.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn r(docs: &[&str], texts: &[&str]) -> Option<Retrieved> {
+        Some(Retrieved {
+            documents: docs.iter().map(|s| s.to_string()).collect(),
+            texts: texts.iter().map(|s| s.to_string()).collect(),
+        })
+    }
+
+    #[test]
+    fn metrics_on_a_hand_checked_set() {
+        // ranks: 1, 2, absent, 3 (beyond k=2), request error
+        let results = vec![
+            (
+                q("a", &["A"], &["alpha"]),
+                r(&["A", "B"], &["has Alpha", "x"]),
+            ),
+            (q("b", &["B"], &["beta"]), r(&["A", "B"], &["x", "y"])),
+            (q("c", &["C"], &[]), r(&["A", "B"], &["x", "y"])),
+            (
+                q("d", &["D", "E"], &[]),
+                r(&["A", "B", "E"], &["x", "y", "z"]),
+            ),
+            (q("e", &["A"], &[]), None),
+        ];
+        let s = score(RetrievalMode::Hybrid, 2, &results);
+        assert_eq!(s.questions, 5);
+        assert!((s.hit_at_1 - 1.0 / 5.0).abs() < 1e-9);
+        assert!((s.hit_at_k - 2.0 / 5.0).abs() < 1e-9);
+        // 1 + 1/2 (rank 3 is beyond k and counts 0)
+        assert!((s.mrr - 1.5 / 5.0).abs() < 1e-9);
+        assert_eq!(s.phrase_at_k, Some(0.5));
+        assert_eq!(s.errors, 1);
+        assert_eq!(s.misses, vec!["c", "d", "e"]);
+    }
+
+    #[test]
+    fn bad_files_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("q.jsonl");
+        std::fs::write(
+            &p,
+            "# comment\n{\"question\": \"ok\", \"expected\": [\"A\"]}\n{\"question\": \"x\"}\n",
+        )
+        .unwrap();
+        let e = load(&p).unwrap_err();
+        assert!(e.contains("q.jsonl:3") && e.contains("expected"), "{e}");
+        std::fs::write(&p, "{\"question\": \"x\", \"expected\": []}\n").unwrap();
+        assert!(load(&p).unwrap_err().contains(":1: expected must name"));
+        std::fs::write(&p, "\n# only comments\n").unwrap();
+        assert!(load(&p).unwrap_err().contains("no questions"));
+        assert!(
+            load(&dir.path().join("missing.jsonl"))
+                .unwrap_err()
+                .contains("cannot read")
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! The open (arrival-rate) model, which goose lacks: requests arrive on a
+//! schedule whatever the server's speed, constant or ramping per stage.
+//!
+//! One scheduler task sleeps until each arrival's intended time and spawns
+//! the request. At most `max_in_flight` requests run at once; an arrival
+//! beyond that waits for a slot, and that wait counts in its latency,
+//! because latency is measured from the intended start: a stalled server
+//! cannot hide its queue (coordinated omission). Each request yields one
+//! [`Record`] on the channel; the engine never aggregates.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Semaphore, watch};
+use tokio::task::JoinSet;
+
+use crate::profile::Stage;
+use crate::record::{Record, RecordTx};
+use crate::schedule::Arrivals;
+use crate::work::Workload;
+
+/// Why a run stopped early, as the stop channel carries it.
+pub type StopRx = watch::Receiver<Option<String>>;
+
+pub struct OpenConfig {
+    pub stages: Vec<Stage>,
+    pub max_requests: u64,
+    pub max_in_flight: usize,
+    /// Time allowed for in-flight requests after the schedule ends or a stop.
+    pub drain: Duration,
+}
+
+/// What the engine did.
+pub struct EngineEnd {
+    pub sent: u64,
+    /// Requests still in flight when draining gave up (not in any record).
+    pub abandoned: u64,
+    /// Set when the schedule was not played to its end.
+    pub stopped_by: Option<String>,
+}
+
+/// Run the open model from `t0`, sending records on `tx`.
+pub async fn run(
+    cfg: OpenConfig,
+    work: Arc<Workload>,
+    client: reqwest::Client,
+    tx: RecordTx,
+    mut stop: StopRx,
+    t0: Instant,
+    in_flight: Arc<AtomicU64>,
+) -> EngineEnd {
+    let sem = Arc::new(Semaphore::new(cfg.max_in_flight.max(1)));
+    let mut set = JoinSet::new();
+    let mut sent = 0u64;
+    let mut stopped_by = None;
+    for (stage, offset) in Arrivals::new(&cfg.stages) {
+        if let Some(r) = stop.borrow().clone() {
+            stopped_by = Some(r);
+            break;
+        }
+        if sent >= cfg.max_requests {
+            stopped_by = Some("max_requests".into());
+            break;
+        }
+        let intended = t0 + offset;
+        tokio::select! {
+            _ = tokio::time::sleep_until(intended.into()) => {}
+            _ = stop.changed() => { stopped_by = stop.borrow().clone(); break; }
+        }
+        let permit = tokio::select! {
+            p = sem.clone().acquire_owned() => p.expect("semaphore open"),
+            _ = stop.changed() => { stopped_by = stop.borrow().clone(); break; }
+        };
+        let seq = sent;
+        sent += 1;
+        let work = work.clone();
+        let client = client.clone();
+        let tx = tx.clone();
+        let in_flight = in_flight.clone();
+        in_flight.fetch_add(1, Ordering::Relaxed);
+        set.spawn(async move {
+            let idx = work.pick(seq);
+            let start = Instant::now();
+            let timed = work.execute(&client, idx, seq).await;
+            let us = |i: Instant| i.saturating_duration_since(t0).as_micros() as u64;
+            let _ = tx.send(Record {
+                txn: idx as u16,
+                stage: stage as u16,
+                intended_us: us(intended),
+                start_us: us(start),
+                first_byte_us: timed.first_byte.map(us),
+                end_us: us(timed.end),
+                outcome: timed.outcome,
+            });
+            in_flight.fetch_sub(1, Ordering::Relaxed);
+            drop(permit);
+        });
+        while set.try_join_next().is_some() {}
+    }
+    // Drain: wait for in-flight requests, bounded.
+    let deadline = tokio::time::sleep(cfg.drain);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            r = set.join_next() => if r.is_none() { break },
+            _ = &mut deadline => break,
+        }
+    }
+    let abandoned = set.len() as u64;
+    set.abort_all();
+    EngineEnd {
+        sent,
+        abandoned,
+        stopped_by,
+    }
+}

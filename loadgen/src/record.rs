@@ -1,0 +1,60 @@
+//! The raw record every request yields, and the channel that carries them.
+//!
+//! Engines (open and closed) only produce [`Record`]s; the collector, the
+//! progress line and the reports consume them. All times are microseconds
+//! since the run's start instant, so a record is small, `Copy`-cheap and
+//! independent of wall clocks.
+
+use tokio::sync::mpsc;
+
+/// How a request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// 2xx with a complete, well-formed body (a `done` event for streams).
+    Ok,
+    /// Anything else, by kind: `http_503_overloaded`, `timeout`, `connect`,
+    /// `sse_error_backend_unavailable`, `incomplete_stream`, `invalid_body`...
+    Error(String),
+}
+
+/// One request, measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Index into the run's transaction names.
+    pub txn: u16,
+    /// Stage the request was scheduled in.
+    pub stage: u16,
+    /// When the request should have started (open model: its arrival time;
+    /// closed model: the moment its user was ready, equal to `start_us`).
+    /// Latency counts from here (coordinated omission).
+    pub intended_us: u64,
+    /// When it was actually handed to the HTTP client.
+    pub start_us: u64,
+    /// First byte of the response body (streamed answers), if measured.
+    pub first_byte_us: Option<u64>,
+    /// Last byte of the response (or the error).
+    pub end_us: u64,
+    pub outcome: Outcome,
+}
+
+impl Record {
+    /// Latency from the intended start to the last byte.
+    pub fn latency_us(&self) -> u64 {
+        self.end_us.saturating_sub(self.intended_us)
+    }
+    /// Latency from the actual send to the last byte (what a naive tool shows).
+    pub fn service_us(&self) -> u64 {
+        self.end_us.saturating_sub(self.start_us)
+    }
+    /// How late the request was sent compared to its schedule.
+    pub fn lag_us(&self) -> u64 {
+        self.start_us.saturating_sub(self.intended_us)
+    }
+}
+
+pub type RecordTx = mpsc::UnboundedSender<Record>;
+pub type RecordRx = mpsc::UnboundedReceiver<Record>;
+
+pub fn channel() -> (RecordTx, RecordRx) {
+    mpsc::unbounded_channel()
+}

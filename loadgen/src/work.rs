@@ -1,0 +1,310 @@
+//! What a request does and how it is timed: the scenario mix, the request
+//! bodies (built from `ragd-api` types), reading the response to its last
+//! byte, and classifying the outcome into an error kind.
+//!
+//! Both engines call [`Workload::execute`]; only the HTTP client and the
+//! moment of the call differ between them.
+
+use std::time::{Duration, Instant};
+
+use ragd_api::{
+    DocumentFormat, DocumentInput, ErrorBody, Health, IngestRequest, IngestResponse, QueryRequest,
+    QueryResponse, Status, sse,
+};
+
+use crate::profile::{Kind, Profile, Scenario};
+use crate::record::Outcome;
+
+/// Everything needed to issue requests; shared read-only by all tasks.
+pub struct Workload {
+    /// Base URL without a trailing slash, e.g. `http://127.0.0.1:8080`.
+    pub base: String,
+    pub collection: String,
+    pub scenarios: Vec<Scenario>,
+    /// Cumulative weights, for picking a scenario from a random number.
+    cumulative: Vec<u64>,
+    pub questions: Vec<String>,
+    pub ingest_ids: u64,
+    /// Distinguishes documents of concurrent loadgen instances.
+    pub instance: String,
+}
+
+/// Timings of one request relative to the caller's clock.
+pub struct Timed {
+    pub first_byte: Option<Instant>,
+    pub end: Instant,
+    pub outcome: Outcome,
+}
+
+/// splitmix64: a tiny, fast, well-mixed hash; the mix is deterministic per
+/// request sequence number and needs no RNG crate.
+pub fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+impl Workload {
+    pub fn new(profile: &Profile, base: &str, instance: &str) -> Workload {
+        let mut acc = 0u64;
+        let cumulative = profile
+            .scenarios
+            .iter()
+            .map(|s| {
+                acc += s.weight as u64;
+                acc
+            })
+            .collect();
+        Workload {
+            base: base.trim_end_matches('/').to_string(),
+            collection: profile.collection.clone(),
+            scenarios: profile.scenarios.clone(),
+            cumulative,
+            questions: profile.questions.clone(),
+            ingest_ids: profile.ingest_ids,
+            instance: instance.to_string(),
+        }
+    }
+
+    /// Transaction names, in the order records index them.
+    pub fn names(&self) -> Vec<String> {
+        self.scenarios.iter().map(|s| s.name.clone()).collect()
+    }
+
+    /// The scenario for request number `seq` (weighted, deterministic).
+    pub fn pick(&self, seq: u64) -> usize {
+        let total = *self.cumulative.last().unwrap_or(&1);
+        let r = mix(seq) % total.max(1);
+        self.cumulative.iter().position(|c| r < *c).unwrap_or(0)
+    }
+
+    /// Issue request number `seq` of scenario `idx` and read it to the end.
+    pub async fn execute(&self, client: &reqwest::Client, idx: usize, seq: u64) -> Timed {
+        let sc = &self.scenarios[idx];
+        let req = match sc.kind {
+            Kind::Health => client.get(format!("{}/health", self.base)),
+            Kind::Status => client.get(format!("{}/status", self.base)),
+            Kind::Query => {
+                let q = &self.questions[(mix(seq ^ 0x51) % self.questions.len() as u64) as usize];
+                // Built from JSON so that optional fields added to the API
+                // (they all default) need no change here.
+                let mut body: QueryRequest =
+                    serde_json::from_value(serde_json::json!({"question": q, "top_k": sc.top_k}))
+                        .expect("a question and top_k make a QueryRequest");
+                if sc.unique {
+                    body.question = format!("{q} (loadgen {} #{seq})", self.instance);
+                }
+                let r = client
+                    .post(format!(
+                        "{}/v1/collections/{}/query",
+                        self.base, self.collection
+                    ))
+                    .json(&body);
+                if sc.stream {
+                    r.header("accept", "text/event-stream")
+                } else {
+                    r
+                }
+            }
+            Kind::Ingest => {
+                let n = seq % self.ingest_ids;
+                let mut meta = ragd_api::Metadata::new();
+                meta.insert("source".into(), "loadgen".into());
+                meta.insert("instance".into(), self.instance.clone().into());
+                let body = IngestRequest {
+                    documents: vec![DocumentInput {
+                        id: Some(format!("loadgen-{}-{n}", self.instance)),
+                        text: self.document_text(seq),
+                        metadata: Some(meta),
+                        format: DocumentFormat::Text,
+                    }],
+                };
+                client
+                    .post(format!(
+                        "{}/v1/collections/{}/documents",
+                        self.base, self.collection
+                    ))
+                    .json(&body)
+            }
+        };
+        let result = req.send().await;
+        let mut resp = match result {
+            Ok(r) => r,
+            Err(e) => {
+                return Timed {
+                    first_byte: None,
+                    end: Instant::now(),
+                    outcome: Outcome::Error(error_kind(&e)),
+                };
+            }
+        };
+        let status = resp.status();
+        let mut body: Vec<u8> = Vec::new();
+        let mut first_byte = None;
+        loop {
+            match resp.chunk().await {
+                Ok(Some(c)) => {
+                    if first_byte.is_none() {
+                        first_byte = Some(Instant::now());
+                    }
+                    body.extend_from_slice(&c);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Timed {
+                        first_byte,
+                        end: Instant::now(),
+                        outcome: Outcome::Error(error_kind(&e)),
+                    };
+                }
+            }
+        }
+        let end = Instant::now();
+        let outcome = if !status.is_success() {
+            let code = serde_json::from_slice::<ErrorBody>(&body)
+                .map(|b| b.error.code)
+                .ok();
+            Outcome::Error(match code {
+                Some(c) => format!("http_{}_{c}", status.as_u16()),
+                None => format!("http_{}", status.as_u16()),
+            })
+        } else {
+            classify_body(sc, &body)
+        };
+        Timed {
+            first_byte: if sc.stream { first_byte } else { None },
+            end,
+            outcome,
+        }
+    }
+
+    /// A short, plausible document for the ingest transaction, made from the
+    /// question set so it embeds like real content.
+    fn document_text(&self, seq: u64) -> String {
+        let mut text = format!(
+            "Load-test note {seq} written by loadgen instance {}. ",
+            self.instance
+        );
+        if self.questions.is_empty() {
+            text.push_str("Operators asked how the service behaves under sustained load.");
+        } else {
+            for i in 0..3u64 {
+                let q = &self.questions
+                    [(mix(seq.wrapping_add(i)) % self.questions.len() as u64) as usize];
+                text.push_str("Operators asked: ");
+                text.push_str(q);
+                text.push(' ');
+            }
+        }
+        text
+    }
+}
+
+/// Check that a 2xx body is what ragd promises, using its own types.
+fn classify_body(sc: &Scenario, body: &[u8]) -> Outcome {
+    let ok = match sc.kind {
+        Kind::Health => serde_json::from_slice::<Health>(body).is_ok(),
+        Kind::Status => serde_json::from_slice::<Status>(body).is_ok(),
+        Kind::Ingest => serde_json::from_slice::<IngestResponse>(body).is_ok(),
+        Kind::Query if !sc.stream => serde_json::from_slice::<QueryResponse>(body).is_ok(),
+        Kind::Query => return classify_sse(body),
+    };
+    if ok {
+        Outcome::Ok
+    } else {
+        Outcome::Error("invalid_body".into())
+    }
+}
+
+/// A streamed answer succeeds when it ends with a `done` event carrying a
+/// [`QueryResponse`]; an `error` event is classified by its code.
+fn classify_sse(body: &[u8]) -> Outcome {
+    let text = String::from_utf8_lossy(body);
+    let mut event = String::new();
+    let mut data = String::new();
+    let mut last: Option<(String, String)> = None;
+    for line in text.lines().chain(std::iter::once("")) {
+        if line.is_empty() {
+            if !event.is_empty() || !data.is_empty() {
+                last = Some((std::mem::take(&mut event), std::mem::take(&mut data)));
+            }
+        } else if let Some(v) = line.strip_prefix("event:") {
+            event = v.trim().to_string();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            if !data.is_empty() {
+                data.push('\n');
+            }
+            data.push_str(v.strip_prefix(' ').unwrap_or(v));
+        }
+        if let Some((e, d)) = &last {
+            if e == sse::ERROR {
+                let code = serde_json::from_str::<ErrorBody>(d)
+                    .map(|b| b.error.code)
+                    .unwrap_or_else(|_| "unknown".into());
+                return Outcome::Error(format!("sse_error_{code}"));
+            }
+            if e == sse::DONE {
+                return if serde_json::from_str::<QueryResponse>(d).is_ok() {
+                    Outcome::Ok
+                } else {
+                    Outcome::Error("invalid_body".into())
+                };
+            }
+        }
+    }
+    Outcome::Error("incomplete_stream".into())
+}
+
+/// Error kind of a failed request or body read.
+pub fn error_kind(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timeout".into()
+    } else if e.is_connect() {
+        "connect".into()
+    } else if e.is_body() || e.is_decode() {
+        "body".into()
+    } else {
+        "request".into()
+    }
+}
+
+/// The HTTP client of the open model: one pool shared by all arrivals.
+pub fn client(timeout: Duration, pool: usize) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .pool_max_idle_per_host(pool)
+        .no_proxy()
+        .tcp_nodelay(true)
+        .build()
+        .expect("HTTP client builds")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sse_outcomes() {
+        let resp: QueryResponse = serde_json::from_value(serde_json::json!({
+            "answer": "a", "citations": [], "mode": "dense", "cached": false,
+            "timings": {"embed_ms": 0.0, "search_ms": 0.0, "generate_ms": 0.0, "total_ms": 0.0}
+        }))
+        .unwrap();
+        let done = serde_json::to_string(&resp).unwrap();
+        let ok = format!(
+            "event: citations\ndata: []\n\nevent: delta\ndata: \"a\"\n\nevent: done\ndata: {done}\n\n"
+        );
+        assert_eq!(classify_sse(ok.as_bytes()), Outcome::Ok);
+        let err = "event: error\ndata: {\"error\":{\"code\":\"overloaded\",\"message\":\"x\"}}\n\n";
+        assert_eq!(
+            classify_sse(err.as_bytes()),
+            Outcome::Error("sse_error_overloaded".into())
+        );
+        assert_eq!(
+            classify_sse(b"event: delta\ndata: \"a\"\n\n"),
+            Outcome::Error("incomplete_stream".into())
+        );
+    }
+}
