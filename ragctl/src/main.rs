@@ -1,53 +1,34 @@
-//! ragctl: the operator's console for ragd.
-//!
-//! Placeholder: `top`, `status`, `scale` and `plan` arrive with their own
-//! issue. `status` already works against a running ragd so the shared API
-//! types are exercised from this side too.
+//! ragctl binary: parse options, build the runtime, call [`ragctl::run`].
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-
-/// ragctl: watch, scale and size ragd deployments.
-#[derive(Parser)]
-#[command(version, about, long_about)]
-struct Cli {
-    /// Base URL of a ragd replica.
-    #[arg(
-        long,
-        global = true,
-        default_value = "http://127.0.0.1:8080",
-        env = "RAGCTL_TARGET"
-    )]
-    target: String,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Live console (containers, replicas, host). Not implemented yet.
-    Top,
-    /// Change the number of replicas of a service (SERVICE=N). Not implemented yet.
-    Scale {
-        /// e.g. ragd=4
-        spec: String,
-    },
-    /// Capacity plan from loadgen results. Not implemented yet.
-    Plan,
-}
+use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let what = match cli.command {
-        Command::Top => "top",
-        Command::Scale { .. } => "scale",
-        Command::Plan => "plan",
+    let cli = ragctl::cli::Cli::parse();
+    let json = cli.wants_json();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("ragctl: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
     };
-    eprintln!(
-        "ragctl {what}: not implemented yet (target {}, API {})",
-        cli.target,
-        ragd_api::API_PREFIX
-    );
-    ExitCode::from(2)
+    match rt.block_on(ragctl::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}})
+                );
+            }
+            eprintln!("ragctl: error [{}]: {e}", e.code());
+            ExitCode::from(e.exit_code())
+        }
+    }
 }

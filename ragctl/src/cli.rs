@@ -1,0 +1,218 @@
+//! The command line: every option with its default and what it is for.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// ragctl: the operator's console for ragd deployments on Docker.
+///
+/// Watches containers (figures as `docker stats` computes them), ragd
+/// replicas (/status, /ready and /metrics) and the host; scales compose
+/// services through the Docker API; turns load-test results into a capacity
+/// plan.
+///
+/// Docker is found through DOCKER_HOST (default unix:///var/run/docker.sock).
+/// ragd replicas are the running containers of the compose service named by
+/// --service, plus every --target URL.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ragctl",
+    version,
+    about,
+    long_about,
+    after_help = "Examples:\n  ragctl status                       one snapshot, human readable\n  ragctl status --json | jq .alerts   the same for scripts\n  ragctl top --refresh 2              live console (press ? for keys)\n  ragctl scale ragd=4 --dry-run       show what would change\n  ragctl scale ragd=4                 scale up, wait for /ready\n  ragctl plan sweep --collection docs --out points.json\n  ragctl plan fit points.json --users 2000 --think-time 5 --p95 300"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub scope: ScopeArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// Whether the command asked for JSON (errors are then also printed as
+    /// JSON on stdout, besides the line on stderr).
+    pub fn wants_json(&self) -> bool {
+        match &self.command {
+            Command::Status { json, .. } | Command::Scale { json, .. } => *json,
+            Command::Plan {
+                command: PlanCommand::Fit { format, .. },
+            } => *format == Format::Json,
+            _ => false,
+        }
+    }
+}
+
+/// Which ragd replicas and containers to look at.
+#[derive(Debug, Clone, Args)]
+pub struct ScopeArgs {
+    /// Base URL of a ragd replica to probe, besides those found in Docker.
+    /// Repeat or separate with commas. When none is given and Docker shows
+    /// no replica, http://127.0.0.1:8080 is probed.
+    #[arg(long, global = true, env = "RAGCTL_TARGET", value_delimiter = ',')]
+    pub target: Vec<String>,
+    /// Compose service whose containers are ragd replicas.
+    #[arg(long, global = true, default_value = "ragd", env = "RAGCTL_SERVICE")]
+    pub service: String,
+    /// Only this compose project (com.docker.compose.project label).
+    #[arg(long, short = 'p', global = true, env = "RAGCTL_PROJECT")]
+    pub project: Option<String>,
+    /// ragd's port inside its containers: replicas are reached on the host
+    /// port published for it, else on the container's address.
+    #[arg(long, global = true, default_value_t = 8080)]
+    pub port: u16,
+}
+
+/// Thresholds that highlight (top) or raise alerts (status).
+#[derive(Debug, Clone, Args)]
+pub struct ThresholdArgs {
+    /// Container or host CPU above this percentage is flagged.
+    #[arg(long, default_value_t = 80.0, value_name = "PERCENT")]
+    pub cpu_alert: f64,
+    /// Container or host memory above this percentage of its limit is flagged.
+    #[arg(long, default_value_t = 85.0, value_name = "PERCENT")]
+    pub mem_alert: f64,
+    /// A replica answering more than this percentage of requests with 5xx is flagged.
+    #[arg(long, default_value_t = 5.0, value_name = "PERCENT")]
+    pub error_alert: f64,
+    /// P95 latency objective in milliseconds; replicas above it are flagged.
+    #[arg(long, default_value_t = 300.0, value_name = "MS")]
+    pub slo_p95: f64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Live console: containers, ragd replicas, host, history (press ? for keys).
+    ///
+    /// Containers come from the Docker engine with one stats stream each, as
+    /// `docker stats` does, and follow start/stop events live. Replicas are
+    /// probed once per refresh; req/s, error rate and P95 are computed from
+    /// successive /metrics scrapes. Works without Docker (says why) and marks
+    /// replicas that do not answer as DOWN.
+    Top {
+        /// Seconds between replica and host readings (0.25 to 10; + and - change it live).
+        #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+        refresh: f64,
+        #[command(flatten)]
+        thresholds: ThresholdArgs,
+    },
+    /// One snapshot of containers, replicas and host, for scripts and incident notes.
+    ///
+    /// CPU and memory are `docker stats --no-stream` figures (memory without
+    /// the page cache); NET and BLOCK I/O are totals since the container
+    /// started. Replica rates are measured over --interval. Exit status is 0
+    /// even when something is down: read `alerts`.
+    Status {
+        /// Print JSON instead of tables.
+        #[arg(long)]
+        json: bool,
+        /// Seconds between the two /metrics scrapes that rates are computed from.
+        #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+        interval: f64,
+        #[command(flatten)]
+        thresholds: ThresholdArgs,
+    },
+    /// Set the number of replicas of a compose (or Swarm) service: SERVICE=N.
+    ///
+    /// Compatible with `docker compose`: new replicas clone the highest-numbered
+    /// running one (configuration, networks and aliases) and get the same
+    /// labels with the next container numbers, named PROJECT-SERVICE-N. Each
+    /// new replica counts once its /ready answers. Scaling down stops the
+    /// highest numbers first, with SIGTERM (ragd drains) and SIGKILL after
+    /// --stop-timeout, then removes them.
+    Scale {
+        /// SERVICE=N, e.g. ragd=4.
+        spec: String,
+        /// Print the plan and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Seconds each new replica may take to answer /ready with 200.
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+        ready_timeout: u64,
+        /// Seconds between SIGTERM and SIGKILL when stopping a replica.
+        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+        stop_timeout: u32,
+    },
+    /// Capacity planning: measure throughput vs concurrency, fit the USL, size the deployment.
+    Plan {
+        #[command(subcommand)]
+        command: PlanCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Fit the Universal Scalability Law to measurements and answer
+    /// "how many replicas and connections for N users".
+    ///
+    /// POINTS are files of measurements, concatenated: JSON written by
+    /// `ragctl plan sweep`, loadgen JSON reports (`loadgen run ... --report
+    /// run.json`; every stage that holds its load steady is one point, its
+    /// concurrency the mean requests in flight by Little's law), or CSV lines
+    /// `concurrency,throughput[,p95_ms]`. At least 6 points. Without --users
+    /// only the fit, peak and chart are printed.
+    Fit {
+        /// Measurement files.
+        #[arg(required = true, num_args = 1..)]
+        points: Vec<PathBuf>,
+        /// Concurrent users to size for.
+        #[arg(long)]
+        users: Option<f64>,
+        /// Seconds a user waits between requests (think time Z).
+        #[arg(long, default_value_t = 0.0, value_name = "SECONDS")]
+        think_time: f64,
+        /// P95 latency target in milliseconds.
+        #[arg(long, default_value_t = 300.0, value_name = "MS")]
+        p95: f64,
+        /// Spare capacity to keep, in percent.
+        #[arg(long, default_value_t = 20.0, value_name = "PERCENT")]
+        headroom: f64,
+        /// Milliseconds a request holds a DB connection (default: the whole request).
+        #[arg(long, value_name = "MS")]
+        db_hold_ms: Option<f64>,
+        /// Milliseconds a request holds a Redis connection (default: the whole request).
+        #[arg(long, value_name = "MS")]
+        redis_hold_ms: Option<f64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Measure the points: closed-loop query clients at each concurrency level.
+    ///
+    /// Sends POST /v1/collections/COLLECTION/query back to back from N
+    /// clients for --step seconds per level, and records throughput and P95.
+    /// The target must be loopback or a host you own.
+    Sweep {
+        /// Collection to query (must exist and hold documents).
+        #[arg(long)]
+        collection: String,
+        /// ragd base URL (default: the first --target, else http://127.0.0.1:8080).
+        #[arg(long = "url")]
+        url: Option<String>,
+        /// The question to ask.
+        #[arg(long, default_value = "What does the service do?")]
+        question: String,
+        /// Make every question distinct so answers are not served from the cache.
+        #[arg(long)]
+        unique: bool,
+        /// Concurrency levels, comma separated (at least 6 for a fit).
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,12,16,24,32")]
+        levels: Vec<u32>,
+        /// Seconds per level.
+        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+        step: f64,
+        /// Write the points here (JSON) for `ragctl plan fit`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}

@@ -1,0 +1,512 @@
+//! Drawing the console from [`App`] state. Reads state only; never blocks.
+//!
+//! Layout, top to bottom: title bar, host, containers, ragd replicas,
+//! sparklines (host CPU and total req/s), footer (events or the filter
+//! prompt). `?` draws the help overlay on top. Narrow terminals get fewer
+//! columns; 150 columns and more add a per-row history.
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Sparkline, Table, Wrap};
+
+use super::state::App;
+use crate::report::{opt, pools};
+use crate::stats::{human_binary, human_decimal};
+
+/// The keys, as the help overlay lists them.
+pub const KEYS: &[(&str, &str)] = &[
+    ("q, Esc, Ctrl-C", "quit"),
+    ("?, h, F1", "this help (any key closes it)"),
+    ("s", "sort containers: cpu, mem, net, name, service"),
+    ("r", "reverse the order"),
+    ("/", "filter by name, service, project or image"),
+    ("p", "next compose project (all, then each)"),
+    ("c", "clear filter and project"),
+    ("+ / -", "slower / faster refresh (250 ms to 10 s)"),
+];
+
+fn alert() -> Style {
+    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
+}
+
+fn bold() -> Style {
+    Style::new().add_modifier(Modifier::BOLD)
+}
+
+/// The last `width` points of a history as one line of block characters,
+/// scaled to `max` (or to the largest point shown, if larger).
+pub fn spark(h: &std::collections::VecDeque<u64>, width: usize, max: u64) -> String {
+    const BARS: [char; 9] = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let pts: Vec<u64> = h
+        .iter()
+        .skip(h.len().saturating_sub(width))
+        .copied()
+        .collect();
+    let top = pts.iter().copied().max().unwrap_or(0).max(max).max(1);
+    let mut out: String = pts
+        .iter()
+        .map(|&v| {
+            let i = ((v as f64 / top as f64) * 8.0).ceil() as usize;
+            BARS[i.min(8)]
+        })
+        .collect();
+    while out.chars().count() < width {
+        out.insert(0, ' ');
+    }
+    out
+}
+
+/// Width of the per-row history columns, shown from 150 columns on.
+const ROW_HISTORY: usize = 12;
+
+fn flagged(text: String, bad: bool) -> Cell<'static> {
+    if bad {
+        Cell::from(Span::styled(text, alert()))
+    } else {
+        Cell::from(text)
+    }
+}
+
+/// Draw the whole screen.
+pub fn draw(app: &App, f: &mut Frame) {
+    let area = f.area();
+    let n_replicas = app.replicas.len().max(1) as u16;
+    let [title, host, containers, replicas, history, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(3),
+        Constraint::Min(5),
+        Constraint::Length(n_replicas + 3),
+        Constraint::Length(5),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    draw_title(app, f, title);
+    draw_host(app, f, host);
+    draw_containers(app, f, containers);
+    draw_replicas(app, f, replicas);
+    draw_history(app, f, history);
+    draw_footer(app, f, footer);
+    if app.show_help {
+        draw_help(app, f, area);
+    }
+}
+
+fn draw_title(app: &App, f: &mut Frame, area: Rect) {
+    let mut spans = vec![
+        Span::styled(" ragctl top ", bold().fg(Color::Black).bg(Color::Cyan)),
+        Span::raw(format!(
+            " refresh {:.2}s · sort {}{}",
+            app.refresh.as_secs_f64(),
+            app.sort.label(),
+            if app.reverse { " (reversed)" } else { "" }
+        )),
+    ];
+    if let Some(p) = &app.project {
+        spans.push(Span::raw(format!(" · project {p}")));
+    }
+    if !app.filter.is_empty() {
+        spans.push(Span::raw(format!(" · filter \"{}\"", app.filter)));
+    }
+    f.render_widget(Line::from(spans), area);
+    f.render_widget(
+        Line::from(Span::styled(
+            "? help  q quit ",
+            Style::new().fg(Color::DarkGray),
+        ))
+        .alignment(Alignment::Right),
+        area,
+    );
+}
+
+fn draw_host(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.thresholds;
+    let line = match &app.host {
+        None => Line::from("reading host..."),
+        Some(h) => Line::from(vec![
+            Span::raw(format!("{} CPUs  CPU ", h.cpus)),
+            Span::styled(
+                format!("{:.1}%", h.cpu_percent),
+                if t.cpu(h.cpu_percent) {
+                    alert()
+                } else {
+                    bold()
+                },
+            ),
+            Span::raw("  MEM "),
+            Span::styled(
+                format!(
+                    "{} / {} ({:.1}%)",
+                    human_binary(h.mem_used_bytes),
+                    human_binary(h.mem_total_bytes),
+                    h.mem_percent
+                ),
+                if t.mem(h.mem_percent) {
+                    alert()
+                } else {
+                    bold()
+                },
+            ),
+            Span::raw(format!(
+                "  LOAD {:.2} {:.2} {:.2}",
+                h.load1, h.load5, h.load15
+            )),
+        ]),
+    };
+    f.render_widget(
+        Paragraph::new(line).block(Block::bordered().title(" Host ")),
+        area,
+    );
+}
+
+fn draw_containers(app: &App, f: &mut Frame, area: Rect) {
+    let title = format!(" Containers · Docker {} ", app.docker_address);
+    let block = Block::bordered().title(title);
+    if let Some(why) = &app.docker_error {
+        let text = vec![
+            Line::from(Span::styled("Docker is unavailable", alert())),
+            Line::from(why.clone()),
+            Line::from("ragd replicas (from --target) and the host are still shown."),
+        ];
+        f.render_widget(
+            Paragraph::new(text).wrap(Wrap { trim: true }).block(block),
+            area,
+        );
+        return;
+    }
+    let visible = app.visible_containers();
+    if visible.is_empty() {
+        let msg = if !app.docker_seen {
+            "listing containers..."
+        } else if app.containers.is_empty() {
+            "no containers"
+        } else {
+            "no container matches the filter (c clears it)"
+        };
+        f.render_widget(Paragraph::new(msg).block(block), area);
+        return;
+    }
+    let t = &app.thresholds;
+    let wide = area.width >= 120;
+    let hist = area.width >= 150;
+    let mut header: Vec<&str> = if wide {
+        vec![
+            "NAME",
+            "SERVICE",
+            "STATE",
+            "CPU %",
+            "MEM USAGE / LIMIT",
+            "MEM %",
+            "NET RX / TX",
+            "BLOCK I/O",
+            "PIDS",
+        ]
+    } else {
+        vec![
+            "NAME",
+            "STATE",
+            "CPU %",
+            "MEM",
+            "MEM %",
+            "NET RX/TX",
+            "PIDS",
+        ]
+    };
+    if hist {
+        header.insert(4, "CPU HISTORY");
+    }
+    let rows = visible.iter().map(|c| {
+        let i = &c.row.info;
+        // a health status implies running and is the more useful word
+        let state = match &i.health {
+            Some(h) if i.running() => h.clone(),
+            _ => i.state.clone(),
+        };
+        let state_cell = if i.running() && i.health.as_deref() != Some("unhealthy") {
+            Cell::from(state)
+        } else {
+            Cell::from(Span::styled(state, Style::new().fg(Color::Yellow)))
+        };
+        let s = c.row.stats;
+        let cpu = flagged(
+            opt(s, |s| format!("{:.2}%", s.cpu_percent)),
+            s.is_some_and(|s| t.cpu(s.cpu_percent)),
+        );
+        let memp = flagged(
+            opt(s, |s| format!("{:.2}%", s.mem_percent)),
+            s.is_some_and(|s| t.mem(s.mem_percent)),
+        );
+        let net = match (c.row.net_rx_per_sec, c.row.net_tx_per_sec) {
+            (Some(rx), Some(tx)) => format!("{}/s / {}/s", human_decimal(rx), human_decimal(tx)),
+            _ => opt(s, |s| {
+                format!(
+                    "{} / {}",
+                    human_decimal(s.net_rx_bytes as f64),
+                    human_decimal(s.net_tx_bytes as f64)
+                )
+            }),
+        };
+        let pids = opt(s, |s| s.pids.to_string());
+        if wide {
+            let mut cells = vec![
+                Cell::from(i.name.clone()),
+                Cell::from(i.service.clone().unwrap_or_else(|| "-".into())),
+                state_cell,
+                cpu,
+                Cell::from(opt(s, |s| {
+                    format!(
+                        "{} / {}",
+                        human_binary(s.mem_used_bytes),
+                        human_binary(s.mem_limit_bytes)
+                    )
+                })),
+                memp,
+                Cell::from(net),
+                Cell::from(opt(s, |s| {
+                    format!(
+                        "{} / {}",
+                        human_decimal(s.block_read_bytes as f64),
+                        human_decimal(s.block_write_bytes as f64)
+                    )
+                })),
+                Cell::from(pids),
+            ];
+            if hist {
+                cells.insert(
+                    4,
+                    Cell::from(Span::styled(
+                        spark(&c.cpu_history, ROW_HISTORY, 1000),
+                        Style::new().fg(Color::Cyan),
+                    )),
+                );
+            }
+            Row::new(cells)
+        } else {
+            Row::new(vec![
+                Cell::from(i.name.clone()),
+                state_cell,
+                cpu,
+                Cell::from(opt(s, |s| human_binary(s.mem_used_bytes))),
+                memp,
+                Cell::from(net),
+                Cell::from(pids),
+            ])
+        }
+    });
+    let mut widths: Vec<Constraint> = if wide {
+        vec![
+            Constraint::Fill(2),
+            Constraint::Fill(1),
+            Constraint::Length(10),
+            Constraint::Length(8),
+            Constraint::Length(21),
+            Constraint::Length(7),
+            Constraint::Length(19),
+            Constraint::Length(15),
+            Constraint::Length(5),
+        ]
+    } else {
+        vec![
+            Constraint::Fill(1),
+            Constraint::Length(9),
+            Constraint::Length(8),
+            Constraint::Length(9),
+            Constraint::Length(7),
+            Constraint::Length(17),
+            Constraint::Length(4),
+        ]
+    };
+    if hist {
+        widths.insert(4, Constraint::Length(ROW_HISTORY as u16));
+    }
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(bold()))
+        .block(block);
+    f.render_widget(table, area);
+}
+
+fn draw_replicas(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.thresholds;
+    let block =
+        Block::bordered().title(format!(" ragd replicas · P95 SLO {:.0} ms ", t.p95_slo_ms));
+    if app.replicas.is_empty() {
+        f.render_widget(Paragraph::new("probing replicas...").block(block), area);
+        return;
+    }
+    let wide = area.width >= 110;
+    let hist = area.width >= 150;
+    let rows = app.replicas.iter().map(|view| {
+        let r = &view.row;
+        if !r.up {
+            let mut cells = vec![Cell::from(r.name.clone())];
+            if wide {
+                cells.push(Cell::from(Span::styled("DOWN", alert())));
+            }
+            cells.push(Cell::from(Span::styled(
+                if wide { "NO" } else { "DOWN" },
+                alert(),
+            )));
+            cells.extend((0..if hist { 6 } else { 5 }).map(|_| Cell::from("-")));
+            cells.push(Cell::from(Span::styled(
+                r.error.clone().unwrap_or_else(|| "no answer".into()),
+                Style::new().fg(Color::DarkGray),
+            )));
+            return Row::new(cells);
+        }
+        let state = r.state.clone().unwrap_or_else(|| "up".into());
+        let state_cell = if state == "ok" {
+            Cell::from(Span::styled(state, Style::new().fg(Color::Green)))
+        } else {
+            Cell::from(Span::styled(state, Style::new().fg(Color::Yellow)))
+        };
+        let ready = if r.ready {
+            Cell::from(Span::styled("yes", Style::new().fg(Color::Green)))
+        } else {
+            Cell::from(Span::styled("NO", alert()))
+        };
+        let saturated = r.pools.iter().any(|p| p.saturated);
+        let mut cells = vec![Cell::from(r.name.clone())];
+        if wide {
+            cells.push(state_cell);
+        }
+        cells.push(ready);
+        cells.push(Cell::from(opt(r.requests_per_sec, |v| format!("{v:.1}"))));
+        if hist {
+            cells.push(Cell::from(Span::styled(
+                spark(&view.rps_history, ROW_HISTORY, 0),
+                Style::new().fg(Color::Green),
+            )));
+        }
+        cells.extend([
+            flagged(
+                opt(r.error_rate, |v| format!("{:.1}%", v * 100.0)),
+                r.error_rate.is_some_and(|e| t.errors(e)),
+            ),
+            flagged(
+                opt(r.p95_ms, crate::report::ms),
+                r.p95_ms.is_some_and(|p| t.p95(p)),
+            ),
+            Cell::from(opt(r.cache_hit_ratio, |v| format!("{:.0}%", v * 100.0))),
+            Cell::from(opt(r.in_flight, |v| v.to_string())),
+            flagged(pools(&r.pools), saturated),
+        ]);
+        Row::new(cells)
+    });
+    let mut widths = vec![Constraint::Fill(if wide { 1 } else { 2 })];
+    let mut header = vec!["NAME"];
+    if wide {
+        widths.push(Constraint::Length(8));
+        header.push("STATE");
+    }
+    widths.extend([Constraint::Length(5), Constraint::Length(7)]);
+    header.extend(["READY", "REQ/S"]);
+    if hist {
+        widths.push(Constraint::Length(ROW_HISTORY as u16));
+        header.push("HISTORY");
+    }
+    widths.extend([
+        Constraint::Length(6),
+        Constraint::Length(8),
+        Constraint::Length(5),
+        Constraint::Length(5),
+        Constraint::Fill(2),
+    ]);
+    header.extend(["ERR %", "P95", "HIT %", "INFL", "POOLS in use/max"]);
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(bold()))
+        .block(block);
+    f.render_widget(table, area);
+}
+
+fn tail(h: &std::collections::VecDeque<u64>, width: u16) -> Vec<u64> {
+    let n = width.saturating_sub(2) as usize;
+    h.iter().skip(h.len().saturating_sub(n)).copied().collect()
+}
+
+fn draw_history(app: &App, f: &mut Frame, area: Rect) {
+    let [left, right] =
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
+    let cpu_now = app.host.map(|h| h.cpu_percent).unwrap_or(0.0);
+    let cpu = Sparkline::default()
+        .block(Block::bordered().title(format!(" host CPU {cpu_now:.0}% ")))
+        .max(1000)
+        .style(Style::new().fg(if app.thresholds.cpu(cpu_now) {
+            Color::Red
+        } else {
+            Color::Cyan
+        }))
+        .data(tail(&app.host_cpu_history, left.width));
+    f.render_widget(cpu, left);
+    let rps_now = app.total_rps_history.back().copied().unwrap_or(0);
+    let rps = Sparkline::default()
+        .block(Block::bordered().title(format!(" ragd req/s (all replicas) {rps_now} ")))
+        .style(Style::new().fg(Color::Green))
+        .data(tail(&app.total_rps_history, right.width));
+    f.render_widget(rps, right);
+}
+
+fn draw_footer(app: &App, f: &mut Frame, area: Rect) {
+    let line = if let Some(input) = &app.filter_input {
+        Line::from(vec![
+            Span::styled("filter: ", bold()),
+            Span::raw(format!("{input}_")),
+            Span::styled(
+                "  Enter apply · Esc cancel",
+                Style::new().fg(Color::DarkGray),
+            ),
+        ])
+    } else if app.events.is_empty() {
+        Line::from(Span::styled(
+            "no container events yet",
+            Style::new().fg(Color::DarkGray),
+        ))
+    } else {
+        let ev: Vec<&str> = app.events.iter().rev().map(String::as_str).collect();
+        Line::from(vec![
+            Span::styled("events: ", bold()),
+            Span::raw(ev.join(" · ")),
+        ])
+    };
+    f.render_widget(line, area);
+}
+
+fn draw_help(app: &App, f: &mut Frame, area: Rect) {
+    let t = &app.thresholds;
+    let w = 70.min(area.width);
+    let h = (KEYS.len() as u16 + 8).min(area.height);
+    let popup = Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    };
+    let mut lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(format!("{k:>16}  "), bold().fg(Color::Cyan)),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::from(""));
+    lines.push(Line::from(format!(
+        "Red: CPU > {}%, memory > {}%, 5xx > {}%, P95 > {} ms,",
+        t.cpu_percent,
+        t.mem_percent,
+        t.error_rate * 100.0,
+        t.p95_slo_ms
+    )));
+    lines.push(Line::from(
+        "a saturated pool (all in use or callers waiting), DOWN.",
+    ));
+    lines.push(Line::from(
+        "Change them with the flags of ragctl top --help.",
+    ));
+    f.render_widget(Clear, popup);
+    f.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" Keys ")),
+        popup,
+    );
+}

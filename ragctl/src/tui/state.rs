@@ -1,0 +1,439 @@
+//! The console's state and the one event enum that changes it.
+//!
+//! Collectors (Docker, replicas, host, keyboard) only send [`Event`]s;
+//! [`App::apply`] is the only place state changes, and drawing reads the
+//! state without touching it. Everything here is plain data, so tests build
+//! an `App`, feed it events and snapshot the screen.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::docker::ContainerInfo;
+use crate::host::HostRow;
+use crate::ragd::{Probe, ReplicaRow, Target};
+use crate::snapshot::{ContainerRow, Thresholds};
+use crate::stats::{StatsSample, rate};
+
+/// Points of history kept for sparklines.
+pub const HISTORY: usize = 120;
+
+/// Everything that can change the console.
+#[derive(Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    /// A fresh container list, or why Docker cannot be read.
+    Containers(Result<Vec<ContainerInfo>, String>),
+    /// One streamed stats reading of a container.
+    Stats {
+        id: String,
+        sample: Box<StatsSample>,
+        at: Instant,
+    },
+    /// A container lifecycle event (`start`, `die`, ...), for the log line.
+    Docker {
+        action: String,
+        name: String,
+    },
+    /// The replicas being probed this round.
+    Targets(Vec<Target>),
+    Probe(Box<Probe>),
+    Host(HostRow),
+}
+
+/// Container sort orders, cycled with `s`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Cpu,
+    Memory,
+    Name,
+    Service,
+    Network,
+}
+
+impl SortKey {
+    pub fn label(self) -> &'static str {
+        match self {
+            SortKey::Cpu => "cpu",
+            SortKey::Memory => "mem",
+            SortKey::Name => "name",
+            SortKey::Service => "service",
+            SortKey::Network => "net",
+        }
+    }
+    fn next(self) -> SortKey {
+        match self {
+            SortKey::Cpu => SortKey::Memory,
+            SortKey::Memory => SortKey::Network,
+            SortKey::Network => SortKey::Name,
+            SortKey::Name => SortKey::Service,
+            SortKey::Service => SortKey::Cpu,
+        }
+    }
+}
+
+/// A container with what the console remembers about it.
+#[derive(Debug, Clone)]
+pub struct ContainerView {
+    pub row: ContainerRow,
+    /// Previous reading, for network rates.
+    pub last: Option<(Instant, StatsSample)>,
+    /// CPU % × 10, for the sparkline.
+    pub cpu_history: VecDeque<u64>,
+}
+
+/// A replica with its last probe (rates are computed against it).
+#[derive(Debug, Clone)]
+pub struct ReplicaView {
+    pub row: ReplicaRow,
+    pub last: Option<Probe>,
+    pub rps_history: VecDeque<u64>,
+}
+
+/// The console.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub thresholds: Thresholds,
+    pub refresh: Duration,
+    pub docker_address: String,
+    /// Why Docker is missing; `None` while it answers.
+    pub docker_error: Option<String>,
+    /// Whether a container list has arrived yet.
+    pub docker_seen: bool,
+    pub containers: BTreeMap<String, ContainerView>,
+    /// Keyed by URL, kept in target order.
+    pub replicas: Vec<ReplicaView>,
+    pub host: Option<HostRow>,
+    pub host_cpu_history: VecDeque<u64>,
+    /// Requests per second over all replicas.
+    pub total_rps_history: VecDeque<u64>,
+    /// Recent Docker events, newest last.
+    pub events: VecDeque<String>,
+    pub sort: SortKey,
+    pub reverse: bool,
+    /// Applied text filter (name, service, project or image contains it).
+    pub filter: String,
+    /// Filter being typed after `/`.
+    pub filter_input: Option<String>,
+    /// Only this compose project (cycled with `p`).
+    pub project: Option<String>,
+    pub show_help: bool,
+    pub quit: bool,
+}
+
+fn push(h: &mut VecDeque<u64>, v: u64) {
+    if h.len() == HISTORY {
+        h.pop_front();
+    }
+    h.push_back(v);
+}
+
+impl App {
+    pub fn new(thresholds: Thresholds, refresh: Duration, docker_address: String) -> App {
+        App {
+            thresholds,
+            refresh,
+            docker_address,
+            docker_error: None,
+            docker_seen: false,
+            containers: BTreeMap::new(),
+            replicas: Vec::new(),
+            host: None,
+            host_cpu_history: VecDeque::new(),
+            total_rps_history: VecDeque::new(),
+            events: VecDeque::new(),
+            sort: SortKey::Cpu,
+            reverse: false,
+            filter: String::new(),
+            filter_input: None,
+            project: None,
+            show_help: false,
+            quit: false,
+        }
+    }
+
+    /// Apply one event. The only place state changes.
+    pub fn apply(&mut self, ev: Event) {
+        match ev {
+            Event::Key(k) => self.key(k),
+            Event::Containers(Err(why)) => {
+                self.docker_error = Some(why);
+                self.docker_seen = true;
+                self.containers.clear();
+            }
+            Event::Containers(Ok(list)) => {
+                self.docker_error = None;
+                self.docker_seen = true;
+                let ids: BTreeSet<&str> = list.iter().map(|c| c.id.as_str()).collect();
+                self.containers.retain(|id, _| ids.contains(id.as_str()));
+                for info in list {
+                    let running = info.running();
+                    match self.containers.get_mut(&info.id) {
+                        Some(v) => {
+                            v.row.info = info;
+                            if !running {
+                                v.row.stats = None;
+                                v.row.net_rx_per_sec = None;
+                                v.row.net_tx_per_sec = None;
+                                v.last = None;
+                            }
+                        }
+                        None => {
+                            self.containers.insert(
+                                info.id.clone(),
+                                ContainerView {
+                                    row: ContainerRow {
+                                        info,
+                                        stats: None,
+                                        net_rx_per_sec: None,
+                                        net_tx_per_sec: None,
+                                    },
+                                    last: None,
+                                    cpu_history: VecDeque::new(),
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            Event::Stats { id, sample, at } => {
+                if let Some(v) = self.containers.get_mut(&id) {
+                    if !v.row.info.running() {
+                        return;
+                    }
+                    let now = sample.compute();
+                    if let Some((t0, prev)) = &v.last {
+                        let secs = at.saturating_duration_since(*t0).as_secs_f64();
+                        let before = prev.compute();
+                        v.row.net_rx_per_sec =
+                            Some(rate(before.net_rx_bytes, now.net_rx_bytes, secs));
+                        v.row.net_tx_per_sec =
+                            Some(rate(before.net_tx_bytes, now.net_tx_bytes, secs));
+                    }
+                    push(&mut v.cpu_history, (now.cpu_percent * 10.0).round() as u64);
+                    v.row.stats = Some(now);
+                    v.last = Some((at, *sample));
+                }
+            }
+            Event::Docker { action, name } => {
+                if self.events.len() == 5 {
+                    self.events.pop_front();
+                }
+                self.events.push_back(format!("{name}: {action}"));
+            }
+            Event::Targets(targets) => {
+                let urls: BTreeSet<&str> = targets.iter().map(|t| t.url.as_str()).collect();
+                self.replicas.retain(|r| urls.contains(r.row.url.as_str()));
+                // one point per probing round: the rates of the round just ended
+                if self
+                    .replicas
+                    .iter()
+                    .any(|r| r.row.requests_per_sec.is_some())
+                {
+                    let total: f64 = self
+                        .replicas
+                        .iter()
+                        .filter_map(|r| r.row.requests_per_sec)
+                        .sum();
+                    push(&mut self.total_rps_history, total.round() as u64);
+                }
+            }
+            Event::Probe(p) => {
+                let idx = self.replicas.iter().position(|r| r.row.url == p.target.url);
+                match idx {
+                    Some(i) => {
+                        let r = &mut self.replicas[i];
+                        r.row = ReplicaRow::from_probes(r.last.as_ref(), &p);
+                        push(
+                            &mut r.rps_history,
+                            r.row.requests_per_sec.unwrap_or(0.0).round() as u64,
+                        );
+                        r.last = Some(*p);
+                    }
+                    None => {
+                        self.replicas.push(ReplicaView {
+                            row: ReplicaRow::from_probes(None, &p),
+                            last: Some(*p),
+                            rps_history: VecDeque::new(),
+                        });
+                    }
+                }
+                self.replicas.sort_by(|a, b| a.row.name.cmp(&b.row.name));
+            }
+            Event::Host(h) => {
+                push(
+                    &mut self.host_cpu_history,
+                    (h.cpu_percent * 10.0).round() as u64,
+                );
+                self.host = Some(h);
+            }
+        }
+    }
+
+    fn key(&mut self, k: KeyEvent) {
+        if k.kind == KeyEventKind::Release {
+            return;
+        }
+        if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
+            self.quit = true;
+            return;
+        }
+        if let Some(input) = &mut self.filter_input {
+            match k.code {
+                KeyCode::Enter => {
+                    self.filter = input.trim().to_string();
+                    self.filter_input = None;
+                }
+                KeyCode::Esc => self.filter_input = None,
+                KeyCode::Backspace => {
+                    input.pop();
+                }
+                KeyCode::Char(c) => input.push(c),
+                _ => {}
+            }
+            return;
+        }
+        if self.show_help {
+            // any key closes the help; q still quits
+            self.show_help = false;
+            if k.code == KeyCode::Char('q') {
+                self.quit = true;
+            }
+            return;
+        }
+        match k.code {
+            KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
+            KeyCode::Char('?') | KeyCode::Char('h') | KeyCode::F(1) => self.show_help = true,
+            KeyCode::Char('s') => self.sort = self.sort.next(),
+            KeyCode::Char('r') => self.reverse = !self.reverse,
+            KeyCode::Char('/') => self.filter_input = Some(self.filter.clone()),
+            KeyCode::Char('c') => {
+                self.filter.clear();
+                self.project = None;
+            }
+            KeyCode::Char('p') => self.project = self.next_project(),
+            KeyCode::Char('+') | KeyCode::Char('=') => {
+                self.refresh = (self.refresh * 2).min(Duration::from_secs(10));
+            }
+            KeyCode::Char('-') => {
+                self.refresh = (self.refresh / 2).max(Duration::from_millis(250));
+            }
+            _ => {}
+        }
+    }
+
+    /// Compose projects seen, in order, for `p`.
+    pub fn projects(&self) -> Vec<String> {
+        let set: BTreeSet<String> = self
+            .containers
+            .values()
+            .filter_map(|c| c.row.info.project.clone())
+            .collect();
+        set.into_iter().collect()
+    }
+
+    fn next_project(&self) -> Option<String> {
+        let ps = self.projects();
+        match &self.project {
+            None => ps.first().cloned(),
+            Some(cur) => ps
+                .iter()
+                .position(|p| p == cur)
+                .and_then(|i| ps.get(i + 1).cloned()),
+        }
+    }
+
+    /// Containers after the project and text filters, in the chosen order.
+    pub fn visible_containers(&self) -> Vec<&ContainerView> {
+        let needle = self.filter.to_lowercase();
+        let mut v: Vec<&ContainerView> = self
+            .containers
+            .values()
+            .filter(|c| self.project.is_none() || c.row.info.project == self.project)
+            .filter(|c| {
+                let i = &c.row.info;
+                needle.is_empty()
+                    || [
+                        Some(&i.name),
+                        i.service.as_ref(),
+                        i.project.as_ref(),
+                        Some(&i.image),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .any(|s| s.to_lowercase().contains(&needle))
+            })
+            .collect();
+        let cpu = |c: &ContainerView| c.row.stats.map_or(-1.0, |s| s.cpu_percent);
+        let mem = |c: &ContainerView| c.row.stats.map_or(0, |s| s.mem_used_bytes);
+        let net = |c: &ContainerView| {
+            c.row.net_rx_per_sec.unwrap_or(0.0) + c.row.net_tx_per_sec.unwrap_or(0.0)
+        };
+        match self.sort {
+            // busiest first
+            SortKey::Cpu => v.sort_by(|a, b| cpu(b).total_cmp(&cpu(a))),
+            SortKey::Memory => v.sort_by_key(|c| std::cmp::Reverse(mem(c))),
+            SortKey::Network => v.sort_by(|a, b| net(b).total_cmp(&net(a))),
+            SortKey::Name => v.sort_by(|a, b| a.row.info.name.cmp(&b.row.info.name)),
+            SortKey::Service => v.sort_by(|a, b| {
+                (&a.row.info.project, &a.row.info.service, a.row.info.number).cmp(&(
+                    &b.row.info.project,
+                    &b.row.info.service,
+                    b.row.info.number,
+                ))
+            }),
+        }
+        if self.reverse {
+            v.reverse();
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(c: char) -> Event {
+        Event::Key(KeyEvent::from(KeyCode::Char(c)))
+    }
+
+    #[test]
+    fn keys_drive_sort_filter_help_and_quit() {
+        let mut app = App::new(Thresholds::default(), Duration::from_secs(1), "x".into());
+        app.apply(key('s'));
+        assert_eq!(app.sort, SortKey::Memory);
+        app.apply(key('/'));
+        for c in "ragd".chars() {
+            app.apply(key(c));
+        }
+        // typing q in the filter does not quit
+        app.apply(key('q'));
+        app.apply(Event::Key(KeyEvent::from(KeyCode::Backspace)));
+        app.apply(Event::Key(KeyEvent::from(KeyCode::Enter)));
+        assert_eq!(app.filter, "ragd");
+        assert!(!app.quit);
+        app.apply(key('?'));
+        assert!(app.show_help);
+        app.apply(key('x'));
+        assert!(!app.show_help);
+        app.apply(key('-'));
+        assert_eq!(app.refresh, Duration::from_millis(500));
+        app.apply(key('q'));
+        assert!(app.quit);
+    }
+
+    #[test]
+    fn stats_for_unknown_or_stopped_containers_are_ignored() {
+        let mut app = App::new(Thresholds::default(), Duration::from_secs(1), "x".into());
+        app.apply(Event::Stats {
+            id: "nope".into(),
+            sample: Box::default(),
+            at: Instant::now(),
+        });
+        assert!(app.containers.is_empty());
+        app.apply(Event::Containers(Err("socket not found".into())));
+        assert_eq!(app.docker_error.as_deref(), Some("socket not found"));
+    }
+}

@@ -1,0 +1,406 @@
+//! Against the real Docker engine: a ragd image built here from the
+//! workspace's ragd binary (no pulls), replicas with compose labels,
+//! `ragctl scale` up and down, `ragctl status --json`.
+//!
+//! Skipped (with a message) only when there is no Docker socket. Everything
+//! created carries a unique project name and is removed on drop, also when
+//! an assertion fails.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::models::{ContainerCreateBody, NetworkCreateRequest};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, InspectContainerOptions,
+    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+};
+use futures::StreamExt;
+use ragctl::docker::ContainerInfo;
+use serde_json::{Value, json};
+
+use common::{ragctl, stderr, stdout};
+
+fn docker_present() -> bool {
+    std::env::var_os("DOCKER_HOST").is_some() || Path::new("/var/run/docker.sock").exists()
+}
+
+/// Removes the project's containers, its network and the image, whatever happens.
+struct Cleanup {
+    project: String,
+    network: String,
+    image: String,
+}
+
+async fn cleanup(project: &str, network: &str, image: &str) {
+    let Ok(d) = Docker::connect_with_defaults() else {
+        return;
+    };
+    let Ok(d) = d.negotiate_version().await else {
+        return;
+    };
+    let filters = HashMap::from([(
+        "label".to_string(),
+        vec![format!("com.docker.compose.project={project}")],
+    )]);
+    if let Ok(list) = d
+        .list_containers(Some(
+            ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build(),
+        ))
+        .await
+    {
+        for c in list {
+            if let Some(id) = c.id {
+                let _ = d
+                    .remove_container(
+                        &id,
+                        Some(
+                            RemoveContainerOptionsBuilder::default()
+                                .force(true)
+                                .v(true)
+                                .build(),
+                        ),
+                    )
+                    .await;
+            }
+        }
+    }
+    let _ = d.remove_network(network).await;
+    let _ = d
+        .remove_image(
+            image,
+            Some(RemoveImageOptionsBuilder::default().force(true).build()),
+            None,
+        )
+        .await;
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let (p, n, i) = (
+            self.project.clone(),
+            self.network.clone(),
+            self.image.clone(),
+        );
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(cleanup(&p, &n, &i))
+        })
+        .join();
+    }
+}
+
+/// `docker import` of a root filesystem holding ragd and the libraries
+/// `ldd` lists.
+async fn build_image(d: &Docker, repo: &str, tag: &str) {
+    let bin = common::ragd_bin();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("rootfs");
+    for sub in ["data", "tmp"] {
+        std::fs::create_dir_all(root.join(sub)).unwrap();
+    }
+    std::fs::copy(&bin, root.join("ragd")).unwrap();
+    let ldd = Command::new("ldd").arg(&bin).output().expect("ldd runs");
+    for lib in String::from_utf8_lossy(&ldd.stdout)
+        .split_whitespace()
+        .filter(|w| w.starts_with('/'))
+    {
+        let dest = root.join(lib.trim_start_matches('/'));
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(lib, &dest).unwrap_or_else(|e| panic!("copy {lib}: {e}"));
+    }
+    let tar = dir.path().join("rootfs.tar");
+    let st = Command::new("tar")
+        .arg("-C")
+        .arg(&root)
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success(), "tar failed");
+    let bytes = std::fs::read(&tar).unwrap();
+    let opts = CreateImageOptionsBuilder::default()
+        .from_src("-")
+        .repo(repo)
+        .tag(tag)
+        .changes(vec![
+            r#"ENTRYPOINT ["/ragd"]"#.to_string(),
+            r#"CMD ["serve","--listen","0.0.0.0:8080","--data-dir","/data"]"#.to_string(),
+            "EXPOSE 8080".to_string(),
+        ])
+        .build();
+    let mut s = d.create_image(Some(opts), Some(bollard::body_full(bytes.into())), None);
+    while let Some(r) = s.next().await {
+        r.expect("image import");
+    }
+}
+
+async fn project_containers(d: &Docker, project: &str) -> Vec<ContainerInfo> {
+    ragctl::docker::list(d, Some(project)).await.unwrap()
+}
+
+async fn ready(url: &str) -> bool {
+    reqwest::get(format!("{url}/ready"))
+        .await
+        .is_ok_and(|r| r.status().is_success())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_runs_even_when_a_test_fails() {
+    if !docker_present() {
+        eprintln!(
+            "SKIPPED: /var/run/docker.sock is absent (and DOCKER_HOST unset); the Docker tests need an engine"
+        );
+        return;
+    }
+    let project = format!("ragctlfail{}", std::process::id());
+    let network = format!("{project}_default");
+    let d = Docker::connect_with_defaults()
+        .unwrap()
+        .negotiate_version()
+        .await
+        .expect("Docker answers");
+    let (p, n) = (project.clone(), network.clone());
+    let failed = tokio::spawn(async move {
+        let _cleanup = Cleanup {
+            project: p,
+            network: n.clone(),
+            image: "ragctl-test-none:none".into(),
+        };
+        let d = Docker::connect_with_defaults()
+            .unwrap()
+            .negotiate_version()
+            .await
+            .unwrap();
+        let net: NetworkCreateRequest = serde_json::from_value(json!({"Name": n})).unwrap();
+        d.create_network(net).await.expect("network");
+        panic!("deliberate failure after creating {n}");
+    })
+    .await;
+    assert!(failed.is_err(), "the task panicked");
+    let left = d
+        .inspect_network(
+            &network,
+            None::<bollard::query_parameters::InspectNetworkOptions>,
+        )
+        .await;
+    assert!(left.is_err(), "network {network} was left behind");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scale_and_status_against_real_docker() {
+    if !docker_present() {
+        eprintln!(
+            "SKIPPED: /var/run/docker.sock is absent (and DOCKER_HOST unset); the Docker tests need an engine"
+        );
+        return;
+    }
+    let started = Instant::now();
+    let project = format!("ragctltest{}", std::process::id());
+    let network = format!("{project}_default");
+    let repo = "ragctl-test-ragd".to_string();
+    let tag = project.clone();
+    let image = format!("{repo}:{tag}");
+    let _cleanup = Cleanup {
+        project: project.clone(),
+        network: network.clone(),
+        image: image.clone(),
+    };
+    let d = Docker::connect_with_defaults()
+        .unwrap()
+        .negotiate_version()
+        .await
+        .expect("Docker answers");
+    build_image(&d, &repo, &tag).await;
+
+    // The network and first replica, as `docker compose up` would create them.
+    let net: NetworkCreateRequest = serde_json::from_value(json!({
+        "Name": network,
+        "Labels": {"com.docker.compose.project": project, "com.docker.compose.network": "default"}
+    }))
+    .unwrap();
+    d.create_network(net).await.expect("network");
+    let first = format!("{project}-ragd-1");
+    let body: ContainerCreateBody = serde_json::from_value(json!({
+        "Image": image,
+        "Labels": {
+            "com.docker.compose.project": project,
+            "com.docker.compose.service": "ragd",
+            "com.docker.compose.container-number": "1",
+            "com.docker.compose.oneoff": "False",
+            "com.docker.compose.config-hash": "cafe0123",
+            "com.docker.compose.version": "2.29.0"
+        },
+        "ExposedPorts": {"8080/tcp": {}},
+        "HostConfig": {
+            "NetworkMode": network,
+            "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+        },
+        "NetworkingConfig": {"EndpointsConfig": {network.clone(): {"Aliases": ["ragd", first]}}}
+    }))
+    .unwrap();
+    let c = d
+        .create_container(
+            Some(
+                CreateContainerOptionsBuilder::default()
+                    .name(&first)
+                    .build(),
+            ),
+            body,
+        )
+        .await
+        .expect("create first replica");
+    d.start_container(
+        &c.id,
+        None::<bollard::query_parameters::StartContainerOptions>,
+    )
+    .await
+    .expect("start first replica");
+    let list = project_containers(&d, &project).await;
+    let url1 = list[0].url_for_port(8080).expect("published port");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready(&url1).await {
+        assert!(
+            Instant::now() < deadline,
+            "first replica not ready at {url1}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // Dry run changes nothing.
+    let o = ragctl(
+        &["--project", &project, "scale", "ragd=3", "--dry-run"],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let plan = stdout(&o);
+    assert!(plan.contains(&format!("create {project}-ragd-2")), "{plan}");
+    assert!(plan.contains(&format!("create {project}-ragd-3")), "{plan}");
+    assert!(plan.contains("dry run"), "{plan}");
+    assert_eq!(project_containers(&d, &project).await.len(), 1);
+
+    // Unknown service: clear error naming the known ones.
+    let o = ragctl(&["--project", &project, "scale", "nosuch=2"], &[]);
+    assert_eq!(o.status.code(), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("unknown service `nosuch`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("ragd"), "{}", stderr(&o));
+
+    // Scale up to 3 and wait for /ready.
+    let t0 = Instant::now();
+    let o = ragctl(&["--project", &project, "scale", "ragd=3"], &[]);
+    assert!(
+        o.status.success(),
+        "scale up failed:\n{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    eprintln!(
+        "scale ragd=3 took {:.1} s:\n{}",
+        t0.elapsed().as_secs_f64(),
+        stdout(&o)
+    );
+    let list = project_containers(&d, &project).await;
+    let names: Vec<&str> = list.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            first.clone(),
+            format!("{project}-ragd-2"),
+            format!("{project}-ragd-3")
+        ]
+    );
+    for (i, c) in list.iter().enumerate() {
+        assert!(c.running(), "{} is {}", c.name, c.state);
+        assert_eq!(c.service.as_deref(), Some("ragd"));
+        assert_eq!(c.number, Some(i as u32 + 1));
+        assert!(!c.oneoff);
+        assert_eq!(c.labels["com.docker.compose.config-hash"], "cafe0123");
+        assert_eq!(c.image, image);
+        let url = c.url_for_port(8080).expect("published port");
+        assert!(ready(&url).await, "{} not ready at {url}", c.name);
+        let v = serde_json::to_value(
+            d.inspect_container(&c.id, None::<InspectContainerOptions>)
+                .await
+                .unwrap(),
+        )
+        .unwrap();
+        let aliases = v["NetworkSettings"]["Networks"][&network]["Aliases"].to_string();
+        assert!(aliases.contains("\"ragd\""), "{}: {aliases}", c.name);
+        assert!(
+            aliases.contains(&format!("\"{}\"", c.name)),
+            "{}: {aliases}",
+            c.name
+        );
+    }
+
+    // Status shows real CPU and memory for each replica.
+    let o = ragctl(
+        &[
+            "--project",
+            &project,
+            "status",
+            "--json",
+            "--interval",
+            "0.5",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(v["docker"]["reachable"], true);
+    let cs = v["docker"]["containers"].as_array().unwrap();
+    assert_eq!(cs.len(), 3, "{v}");
+    for c in cs {
+        let s = &c["stats"];
+        assert!(s["mem_used_bytes"].as_u64().unwrap() > 1_000_000, "{c}");
+        assert!(
+            s["mem_limit_bytes"].as_u64().unwrap() > s["mem_used_bytes"].as_u64().unwrap(),
+            "{c}"
+        );
+        assert!(s["cpu_percent"].as_f64().unwrap() >= 0.0, "{c}");
+        assert!(s["pids"].as_u64().unwrap() >= 1, "{c}");
+    }
+    let rs = v["replicas"].as_array().unwrap();
+    assert_eq!(rs.len(), 3, "{v}");
+    assert!(
+        rs.iter().all(|r| r["up"] == true && r["ready"] == true),
+        "{v}"
+    );
+
+    // Scale down to 1: the highest numbers go first.
+    let o = ragctl(
+        &[
+            "--project",
+            &project,
+            "scale",
+            "ragd=1",
+            "--stop-timeout",
+            "10",
+        ],
+        &[],
+    );
+    assert!(
+        o.status.success(),
+        "scale down failed:\n{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let list = project_containers(&d, &project).await;
+    let names: Vec<&str> = list.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, [first.as_str()]);
+    assert!(ready(&url1).await);
+    eprintln!("docker test took {:.1} s", started.elapsed().as_secs_f64());
+}
