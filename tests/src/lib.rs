@@ -119,6 +119,16 @@ impl Server {
     }
 }
 
+/// A server on a fresh data directory with collection `kb` holding
+/// [`corpus`]. Keep the directory alive as long as the server.
+pub async fn server_with_corpus() -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Server::start(dir.path()).await;
+    s.create_collection("kb").await;
+    s.ingest("kb", corpus()).await;
+    (dir, s)
+}
+
 /// Document ids cited by a query response, in order.
 pub fn cited_ids(resp: &Value) -> Vec<String> {
     resp["citations"]

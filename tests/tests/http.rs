@@ -1,16 +1,8 @@
 //! ragd's HTTP API end to end, on embedded defaults (SQLite, qdrant-edge,
 //! bundled MiniLM): what a user with curl would see.
 
-use ragkit_tests::{Server, cited_ids, corpus, test_config};
+use ragkit_tests::{Server, cited_ids, corpus, server_with_corpus, test_config};
 use serde_json::{Value, json};
-
-async fn server_with_corpus() -> (tempfile::TempDir, Server) {
-    let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path()).await;
-    s.create_collection("kb").await;
-    s.ingest("kb", corpus()).await;
-    (dir, s)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_then_query_cites_the_right_document() {

@@ -1,16 +1,8 @@
 //! Answer quality through HTTP: retrieval modes, heading paths, the
 //! "nothing relevant" answer, citation numbering.
 
-use ragkit_tests::{Server, cited_ids, corpus};
+use ragkit_tests::{Server, cited_ids, server_with_corpus as server};
 use serde_json::json;
-
-async fn server() -> (tempfile::TempDir, Server) {
-    let dir = tempfile::tempdir().unwrap();
-    let s = Server::start(dir.path()).await;
-    s.create_collection("kb").await;
-    s.ingest("kb", corpus()).await;
-    (dir, s)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_retrieval_mode_finds_the_document() {
