@@ -17,7 +17,7 @@ use crate::record::{Outcome, Record};
 
 /// A request sent more than this late (µs) counts as corrected for
 /// coordinated omission.
-pub const LATE_US: u64 = 2_000;
+pub const LATE_US: u64 = crate::record::TIMER_SLACK_US;
 
 pub fn new_hist() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
@@ -88,7 +88,7 @@ impl Acc {
         self.service.saturating_record(r.service_us().max(1));
         if let Some(fb) = r.first_byte_us {
             self.ttfb
-                .saturating_record(fb.saturating_sub(r.intended_us).max(1));
+                .saturating_record(fb.saturating_sub(r.effective_start_us()).max(1));
         }
         let lag = r.lag_us();
         self.lag.saturating_record(lag.max(1));
