@@ -11,6 +11,7 @@
 //! - [`meta`]: metadata stores (SQLite).
 //! - [`answer`]: answer generators (extractive, OpenAI-compatible chat).
 //! - [`cache`]: the query-result cache.
+//! - [`upstream`]: the HTTP client for OpenAI-compatible endpoints.
 //! - [`cpu`]: the bounded pool for CPU-heavy work.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`demo`]: the newcomer's demo (ingest docs/, print a curl line).
@@ -33,6 +34,7 @@ pub mod http;
 pub mod meta;
 pub mod metrics;
 pub mod service;
+pub mod upstream;
 pub mod vectors;
 
 use std::future::Future;

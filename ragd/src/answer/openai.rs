@@ -2,8 +2,6 @@
 //! llama.cpp server, OpenAI), always called with `stream: true` so that
 //! ragd can forward tokens to an SSE client as they arrive.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
@@ -11,13 +9,12 @@ use ragd_api::Citation;
 use serde_json::{Value, json};
 
 use super::{AnswerStream, GenerateError, Generator};
+use crate::upstream::Upstream;
 
 pub struct OpenAiGenerator {
-    client: reqwest::Client,
+    upstream: Upstream,
     endpoint: String,
-    base: String,
     model: String,
-    api_key: Option<String>,
     max_tokens: u32,
     temperature: f32,
 }
@@ -46,25 +43,12 @@ impl OpenAiGenerator {
         temperature: f32,
         timeout_secs: u64,
     ) -> Result<Self, GenerateError> {
-        let api_key = match api_key_env {
-            Some(var) => Some(std::env::var(var).map_err(|_| {
-                GenerateError::Backend(format!(
-                    "environment variable {var} (generator.api_key_env) is not set"
-                ))
-            })?),
-            None => None,
-        };
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(timeout_secs))
-            .build()
-            .map_err(|e| GenerateError::Backend(e.to_string()))?;
-        let base = url.trim_end_matches('/').to_string();
+        let upstream = Upstream::new(url, api_key_env, "generator.api_key_env", timeout_secs)
+            .map_err(GenerateError::Backend)?;
         Ok(Self {
-            client,
-            endpoint: format!("{base}/v1/chat/completions"),
-            base,
+            endpoint: upstream.url("/v1/chat/completions"),
+            upstream,
             model: model.to_string(),
-            api_key,
             max_tokens,
             temperature,
         })
@@ -92,12 +76,11 @@ impl Generator for OpenAiGenerator {
                 {"role": "user", "content": prompt(question, passages)},
             ],
         });
-        let mut req = self.client.post(&self.endpoint).json(&body);
-        if let Some(key) = &self.api_key {
-            req = req.bearer_auth(key);
-        }
         let endpoint = self.endpoint.clone();
-        let resp = req
+        let resp = self
+            .upstream
+            .post(&self.endpoint)
+            .json(&body)
             .send()
             .await
             .map_err(|e| GenerateError::Backend(format!("{endpoint}: {e}")))?;
@@ -141,11 +124,6 @@ impl Generator for OpenAiGenerator {
     }
 
     async fn health(&self) -> Result<(), GenerateError> {
-        self.client
-            .get(&self.base)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| GenerateError::Backend(format!("{}: {e}", self.base)))
+        self.upstream.health().await.map_err(GenerateError::Backend)
     }
 }

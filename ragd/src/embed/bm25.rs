@@ -3,8 +3,8 @@
 //! frequencies are stored per chunk; the vector store applies IDF at query
 //! time, so documents ingested later never need re-weighting.
 
-use ordered_float_free::not_nan;
 use qdrant_edge::bm25_embed::{EdgeBm25, EdgeBm25Config};
+use qdrant_edge::external::ordered_float::NotNan;
 
 use crate::vectors::Sparse;
 
@@ -16,7 +16,8 @@ impl Bm25 {
     /// `avg_len`: expected chunk length in tokens (BM25 length normalisation).
     pub fn new(avg_len: f64) -> Result<Bm25, String> {
         let config = EdgeBm25Config {
-            avg_len: not_nan(avg_len)?,
+            avg_len: NotNan::new(avg_len)
+                .map_err(|_| "BM25 average length must be a number".to_string())?,
             ..Default::default()
         };
         let model = EdgeBm25::new(config).map_err(|e| format!("BM25 model: {e}"))?;
@@ -37,14 +38,6 @@ impl Bm25 {
             indices: v.indices,
             values: v.values,
         }
-    }
-}
-
-mod ordered_float_free {
-    use qdrant_edge::external::ordered_float::NotNan;
-
-    pub fn not_nan(v: f64) -> Result<NotNan<f64>, String> {
-        NotNan::new(v).map_err(|_| "BM25 average length must be a number".to_string())
     }
 }
 

@@ -1,24 +1,21 @@
 //! An OpenAI-compatible `/v1/embeddings` endpoint (TEI, vLLM, Ollama, OpenAI).
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{EmbedError, Embedder};
+use crate::upstream::Upstream;
 
 /// Inputs per HTTP request.
 const BATCH: usize = 64;
 
 pub struct OpenAiEmbedder {
-    client: reqwest::Client,
+    upstream: Upstream,
     endpoint: String,
-    base: String,
     model_name: String,
     model: String,
     dimensions: u32,
-    api_key: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -41,39 +38,22 @@ impl OpenAiEmbedder {
         api_key_env: Option<&str>,
         timeout_secs: u64,
     ) -> Result<Self, EmbedError> {
-        let api_key = match api_key_env {
-            Some(var) => Some(std::env::var(var).map_err(|_| {
-                EmbedError::Backend(format!(
-                    "environment variable {var} (api_key_env) is not set"
-                ))
-            })?),
-            None => None,
-        };
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(timeout_secs))
-            .build()
-            .map_err(|e| EmbedError::Backend(e.to_string()))?;
-        let base = url.trim_end_matches('/').to_string();
+        let upstream = Upstream::new(url, api_key_env, "api_key_env", timeout_secs)
+            .map_err(EmbedError::Backend)?;
         Ok(Self {
-            client,
-            endpoint: format!("{base}/v1/embeddings"),
-            base,
+            endpoint: upstream.url("/v1/embeddings"),
+            upstream,
             model_name: model.to_string(),
             model: format!("openai:{model}@{url}"),
             dimensions,
-            api_key,
         })
     }
 
     async fn call(&self, input: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let mut req = self
-            .client
+        let resp = self
+            .upstream
             .post(&self.endpoint)
-            .json(&json!({ "model": self.model_name, "input": input }));
-        if let Some(key) = &self.api_key {
-            req = req.bearer_auth(key);
-        }
-        let resp = req
+            .json(&json!({ "model": self.model_name, "input": input }))
             .send()
             .await
             .map_err(|e| EmbedError::Backend(format!("{}: {e}", self.endpoint)))?;
@@ -136,12 +116,6 @@ impl Embedder for OpenAiEmbedder {
     }
 
     async fn health(&self) -> Result<(), EmbedError> {
-        // Reachability only: any HTTP answer from the server counts.
-        self.client
-            .get(&self.base)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| EmbedError::Backend(format!("{}: {e}", self.base)))
+        self.upstream.health().await.map_err(EmbedError::Backend)
     }
 }
