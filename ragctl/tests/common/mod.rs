@@ -9,7 +9,13 @@ use std::time::{Duration, Instant};
 /// The ragd binary built by `cargo build --workspace` (debug first, then
 /// release), or under `CARGO_TARGET_DIR`.
 pub fn ragd_bin() -> PathBuf {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    // cargo sets CARGO_MANIFEST_DIR when it runs a test too; prefer that to
+    // the compile-time value, which goes stale when a build directory is
+    // shared between checkouts.
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    let root = manifest.join("..");
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));
