@@ -21,10 +21,20 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq "${need[@]}"
 fi
 
+# --- PostgreSQL and Redis ----------------------------------------------------
+# Private instances on loopback (see tests/services.sh): the scale-out tests
+# and the second pass of the HTTP suite run on them.
+log "starting PostgreSQL and Redis"
+eval "$(bash tests/services.sh start)"
+# Tests that need these servers fail instead of skipping.
+export RAGKIT_REQUIRE_SERVICES=1
+
 # --- build and test ----------------------------------------------------------
 # Two cores: one shared target dir, lean debug builds (see Cargo.toml).
 export CARGO_TERM_COLOR=never
 log "building (first build takes a while: the embedded vector engine is large)"
 cargo build --workspace --tests
-log "running tests"
+log "running tests (embedded defaults; scale-out tests on PostgreSQL + Redis)"
 cargo test --workspace -- --test-threads=2
+log "running the HTTP suite again on PostgreSQL + Redis"
+RAGKIT_TEST_BACKENDS=postgres+redis cargo test -p ragkit-tests --test http -- --test-threads=2

@@ -27,6 +27,12 @@ pub struct Config {
     pub cache: CacheConfig,
     pub chunking: ChunkingConfig,
     pub retrieval: RetrievalConfig,
+    /// Redis shared by every replica: query cache (`cache.kind = "redis"`),
+    /// question-embedding cache and rate-limit counters. Absent: nothing is
+    /// shared through Redis.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisConfig>,
+    pub rate_limit: RateLimitConfig,
 }
 
 impl Default for Config {
@@ -43,6 +49,8 @@ impl Default for Config {
             cache: CacheConfig::default(),
             chunking: ChunkingConfig::default(),
             retrieval: RetrievalConfig::default(),
+            redis: None,
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -105,6 +113,55 @@ pub enum MetadataConfig {
         #[serde(default = "default_sqlite_max")]
         max_connections: u32,
     },
+    /// PostgreSQL through sqlx; what several replicas share. With embedded
+    /// vectors, PostgreSQL also holds the vector log every replica's local
+    /// index follows (see `vectors::follower`).
+    Postgres(PostgresConfig),
+}
+
+/// PostgreSQL connection pool settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresConfig {
+    /// `postgres://user:password@host:port/database`.
+    pub url: String,
+    /// Connections this replica opens at most.
+    #[serde(default = "default_pg_max")]
+    pub max_connections: u32,
+    /// Connections kept open while idle.
+    #[serde(default = "default_pg_min")]
+    pub min_connections: u32,
+    /// A request waiting longer than this for a connection fails with 503.
+    #[serde(default = "default_pg_acquire_ms")]
+    pub acquire_timeout_ms: u64,
+    /// PostgreSQL cancels a statement running longer than this (0 = never).
+    #[serde(default = "default_pg_statement_ms")]
+    pub statement_timeout_ms: u64,
+    /// Connecting through PgBouncer in transaction mode: no startup
+    /// parameters and no prepared statements kept across transactions.
+    #[serde(default)]
+    pub pgbouncer: bool,
+    /// ragd replicas expected to share this database; with
+    /// `max_connections` it gives the connection budget checked at start-up
+    /// against PostgreSQL's `max_connections`.
+    #[serde(default = "default_replicas")]
+    pub replicas: u32,
+}
+
+fn default_pg_max() -> u32 {
+    16
+}
+fn default_pg_min() -> u32 {
+    1
+}
+fn default_pg_acquire_ms() -> u64 {
+    5000
+}
+fn default_pg_statement_ms() -> u64 {
+    10_000
+}
+fn default_replicas() -> u32 {
+    1
 }
 
 fn default_sqlite_max() -> u32 {
@@ -123,6 +180,7 @@ impl MetadataConfig {
     pub fn describe(&self) -> String {
         match self {
             MetadataConfig::Sqlite { .. } => "sqlite".into(),
+            MetadataConfig::Postgres(pg) => format!("postgres:{}", redact_url(&pg.url)),
         }
     }
 }
@@ -139,6 +197,32 @@ pub enum VectorsConfig {
         #[serde(default = "default_index_threshold")]
         index_threshold: u64,
     },
+    /// A Qdrant server over gRPC (qdrant-client), shared by every replica.
+    Qdrant(QdrantConfig),
+}
+
+/// Qdrant server connection.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QdrantConfig {
+    /// gRPC URL, e.g. `http://127.0.0.1:6334`.
+    pub url: String,
+    /// Environment variable holding the API key, if the server needs one.
+    #[serde(default)]
+    pub api_key_env: Option<String>,
+    /// Prefix of the Qdrant collection names ragd creates.
+    #[serde(default = "default_qdrant_prefix")]
+    pub collection_prefix: String,
+    /// Timeout of one request in milliseconds.
+    #[serde(default = "default_qdrant_timeout")]
+    pub timeout_ms: u64,
+}
+
+fn default_qdrant_prefix() -> String {
+    "ragd_".into()
+}
+fn default_qdrant_timeout() -> u64 {
+    10_000
 }
 
 fn default_index_threshold() -> u64 {
@@ -157,6 +241,7 @@ impl VectorsConfig {
     pub fn describe(&self) -> String {
         match self {
             VectorsConfig::Embedded { .. } => "qdrant-edge".into(),
+            VectorsConfig::Qdrant(q) => format!("qdrant:{}", redact_url(&q.url)),
         }
     }
 }
@@ -252,6 +337,12 @@ pub enum CacheConfig {
         #[serde(default = "default_cache_ttl")]
         ttl_secs: u64,
     },
+    /// Shared by every replica through `[redis]`; a change through any
+    /// replica empties the collection's entries for all of them.
+    Redis {
+        #[serde(default = "default_cache_ttl")]
+        ttl_secs: u64,
+    },
     /// No caching: every query is computed.
     Off,
 }
@@ -276,8 +367,75 @@ impl CacheConfig {
     pub fn describe(&self) -> String {
         match self {
             CacheConfig::Memory { .. } => "memory".into(),
+            CacheConfig::Redis { .. } => "redis".into(),
             CacheConfig::Off => "off".into(),
         }
+    }
+}
+
+/// Redis connection, shared by the cache, the embedding cache and rate
+/// limits. Redis is optional at run time: when it is down, queries are
+/// computed without the cache, rate limits count locally, `/status` says
+/// `degraded`, and ragd reconnects by itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://host:port/db`.
+    pub url: String,
+    /// Prefix of every key ragd writes (several deployments can share one Redis).
+    #[serde(default = "default_redis_prefix")]
+    pub prefix: String,
+    /// A Redis call taking longer than this counts as a failure (the query
+    /// goes on without the cache).
+    #[serde(default = "default_redis_timeout")]
+    pub timeout_ms: u64,
+    /// Question embeddings are cached this long (0 = no embedding cache).
+    #[serde(default = "default_embedding_ttl")]
+    pub embedding_ttl_secs: u64,
+}
+
+fn default_redis_prefix() -> String {
+    "ragd".into()
+}
+fn default_redis_timeout() -> u64 {
+    250
+}
+fn default_embedding_ttl() -> u64 {
+    86_400
+}
+
+/// Per-client request rate limit on the API routes (not on `/health`,
+/// `/ready`, `/metrics`, `/status`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Requests per client per minute; 0 = no limit. Counted in Redis when
+    /// `[redis]` is set (one budget across all replicas), else per process.
+    pub requests_per_minute: u32,
+    /// Header naming the client (e.g. an API key); absent: the peer address.
+    pub client_header: String,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            requests_per_minute: 0,
+            client_header: "x-client-id".into(),
+        }
+    }
+}
+
+/// A URL without its password, for logs and `/status`.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((userinfo, host)) => {
+                let user = userinfo.split(':').next().unwrap_or("");
+                format!("{scheme}://{user}@{host}")
+            }
+            None => url.to_string(),
+        },
+        None => url.to_string(),
     }
 }
 
@@ -421,6 +579,44 @@ impl Config {
                     ));
                 }
             }
+        }
+        if let MetadataConfig::Postgres(pg) = &self.metadata {
+            if !(pg.url.starts_with("postgres://") || pg.url.starts_with("postgresql://")) {
+                return bad(format!(
+                    "metadata.url must start with postgres:// or postgresql://, got {:?}",
+                    redact_url(&pg.url)
+                ));
+            }
+            if pg.max_connections == 0 || pg.min_connections > pg.max_connections {
+                return bad(format!(
+                    "metadata.max_connections must be at least 1 and at least metadata.min_connections ({}), got {}",
+                    pg.min_connections, pg.max_connections
+                ));
+            }
+            if pg.replicas == 0 {
+                return bad("metadata.replicas must be at least 1".into());
+            }
+        }
+        if let VectorsConfig::Qdrant(q) = &self.vectors
+            && !(q.url.starts_with("http://") || q.url.starts_with("https://"))
+        {
+            return bad(format!(
+                "vectors.url must start with http:// or https:// (Qdrant's gRPC port, usually 6334), got {:?}",
+                q.url
+            ));
+        }
+        if let Some(r) = &self.redis
+            && !(r.url.starts_with("redis://") || r.url.starts_with("rediss://"))
+        {
+            return bad(format!(
+                "redis.url must start with redis:// or rediss://, got {:?}",
+                redact_url(&r.url)
+            ));
+        }
+        if matches!(self.cache, CacheConfig::Redis { .. }) && self.redis.is_none() {
+            return bad(
+                "cache.kind = \"redis\" needs a [redis] section with its url".into(),
+            );
         }
         if let GeneratorConfig::Openai { url, .. } = &self.generator
             && !(url.starts_with("http://") || url.starts_with("https://"))

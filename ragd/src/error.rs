@@ -36,6 +36,8 @@ pub enum ApiError {
     InvalidField { field: String, message: String },
     #[error("server is at its limit of {0} requests in flight; retry shortly")]
     Overloaded(u32),
+    #[error("rate limit of {limit} requests per minute reached; retry in {retry_after_secs} s")]
+    RateLimited { limit: u32, retry_after_secs: u64 },
     #[error("{backend} is unavailable: {message}")]
     Backend { backend: String, message: String },
     #[error("server is shutting down")]
@@ -78,6 +80,7 @@ impl ApiError {
             ),
             InvalidField { .. } => (StatusCode::UNPROCESSABLE_ENTITY, codes::INVALID_FIELD),
             Overloaded(_) => (StatusCode::SERVICE_UNAVAILABLE, codes::OVERLOADED),
+            RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED),
             Backend { .. } => (StatusCode::SERVICE_UNAVAILABLE, codes::BACKEND_UNAVAILABLE),
             ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, codes::SHUTTING_DOWN),
             Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL),
@@ -101,14 +104,17 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::warn!(error = %self, "request failed");
         }
-        let retry = matches!(
-            self,
-            ApiError::Overloaded(_) | ApiError::Backend { .. } | ApiError::ShuttingDown
-        );
+        let retry = match self {
+            ApiError::Overloaded(_) | ApiError::Backend { .. } | ApiError::ShuttingDown => Some(1),
+            ApiError::RateLimited {
+                retry_after_secs, ..
+            } => Some(retry_after_secs),
+            _ => None,
+        };
         let mut resp = (status, axum::Json(self.body())).into_response();
-        if retry {
+        if let Some(secs) = retry {
             resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         resp
     }

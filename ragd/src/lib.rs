@@ -10,7 +10,11 @@
 //! - [`vectors`]: vector stores (qdrant-edge in-process).
 //! - [`meta`]: metadata stores (SQLite).
 //! - [`answer`]: answer generators (extractive, OpenAI-compatible chat).
-//! - [`cache`]: the query-result cache.
+//! - [`cache`]: the query-result cache (memory or Redis) and the
+//!   question-embedding cache (Redis).
+//! - [`redis`]: the Redis connection replicas share (cache, rate limits),
+//!   optional at run time.
+//! - [`ratelimit`]: per-client request rate limits.
 //! - [`upstream`]: the HTTP client for OpenAI-compatible endpoints.
 //! - [`cpu`]: the bounded pool for CPU-heavy work.
 //! - [`metrics`]: Prometheus metrics.
@@ -33,6 +37,8 @@ pub mod error;
 pub mod http;
 pub mod meta;
 pub mod metrics;
+pub mod ratelimit;
+pub mod redis;
 pub mod service;
 pub mod upstream;
 pub mod vectors;
@@ -65,7 +71,12 @@ pub async fn serve(
         flag.shutting_down.store(true, Ordering::Relaxed);
         let _ = stop_tx.send(true);
     };
-    let server = axum::serve(listener, router).with_graceful_shutdown(signal);
+    // The peer address identifies clients for rate limits.
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal);
     let mut stop = stop_rx.clone();
     let result = tokio::select! {
         r = server => r,

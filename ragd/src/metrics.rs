@@ -2,7 +2,8 @@
 //!
 //! Request metrics are recorded by the HTTP middleware per matched route;
 //! pool and queue gauges are refreshed from live state at every scrape, so
-//! they are never stale.
+//! they are never stale. Redis round trips, errors and skipped calls are
+//! recorded by [`crate::redis::Shared`] through [`RedisMetrics`].
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -34,6 +35,19 @@ pub struct NameLabel {
     pub name: String,
 }
 
+/// A Redis operation (`query_cache_get`, `rate_limit`, `ping`...).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpLabel {
+    pub op: String,
+}
+
+/// A failed Redis operation: `kind` is `timeout`, `connection` or `response`.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpErrorLabels {
+    pub op: String,
+    pub kind: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct PoolLabels {
     pub pool: String,
@@ -42,6 +56,43 @@ pub struct PoolLabels {
 
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
+}
+
+/// Redis round trips are far below a request's latency: finer buckets.
+pub const REDIS_BUCKETS: [f64; 14] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+fn redis_histogram() -> Histogram {
+    Histogram::new(REDIS_BUCKETS)
+}
+
+/// Handles on the Redis metrics, cloned into [`crate::redis::Shared`]
+/// (each is a shared handle on the registered metric).
+#[derive(Clone)]
+pub struct RedisMetrics {
+    /// Round-trip time of every call that reached Redis, by operation.
+    pub duration: Family<OpLabel, Histogram, fn() -> Histogram>,
+    /// Calls that failed (timed out, connection lost, error reply).
+    pub errors: Family<OpErrorLabels, Counter>,
+    /// Calls not attempted because Redis was known to be down.
+    pub skipped: Family<OpLabel, Counter>,
+    /// 1 while the connection is up, 0 while ragd runs without Redis.
+    pub up: Gauge,
+    /// Commands sent and not yet answered.
+    pub in_flight: Gauge,
+}
+
+impl RedisMetrics {
+    fn new() -> RedisMetrics {
+        RedisMetrics {
+            duration: Family::new_with_constructor(redis_histogram as fn() -> Histogram),
+            errors: Family::default(),
+            skipped: Family::default(),
+            up: Gauge::default(),
+            in_flight: Gauge::default(),
+        }
+    }
 }
 
 pub struct Metrics {
@@ -58,6 +109,19 @@ pub struct Metrics {
     pub ingested_chunks: Counter,
     pub pools: Family<PoolLabels, Gauge>,
     pub queue_depth: Family<NameLabel, Gauge>,
+    pub redis: RedisMetrics,
+    /// Question embeddings found in the Redis embedding cache.
+    pub embedding_cache_hits: Counter,
+    /// Question embeddings computed because the cache had none (or Redis
+    /// could not be asked).
+    pub embedding_cache_misses: Counter,
+    /// Query-cache invalidations that could not reach Redis yet (retried in
+    /// the background; the Redis cache is not read while any is pending).
+    pub cache_pending_invalidations: Gauge,
+    /// API requests refused with 429 by the rate limit.
+    pub rate_limited: Counter,
+    /// Rate-limit checks counted in this process because Redis was down.
+    pub rate_limit_local: Counter,
 }
 
 impl Default for Metrics {
@@ -82,6 +146,12 @@ impl Metrics {
             ingested_chunks: Counter::default(),
             pools: Family::default(),
             queue_depth: Family::default(),
+            redis: RedisMetrics::new(),
+            embedding_cache_hits: Counter::default(),
+            embedding_cache_misses: Counter::default(),
+            cache_pending_invalidations: Gauge::default(),
+            rate_limited: Counter::default(),
+            rate_limit_local: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -143,6 +213,56 @@ impl Metrics {
             "queue_depth",
             "Work waiting, by queue",
             m.queue_depth.clone(),
+        );
+        registry.register(
+            "redis_seconds",
+            "Round-trip time of Redis calls, by operation",
+            m.redis.duration.clone(),
+        );
+        registry.register(
+            "redis_errors",
+            "Redis calls that failed, by operation and kind (timeout, connection, response)",
+            m.redis.errors.clone(),
+        );
+        registry.register(
+            "redis_skipped",
+            "Redis calls not attempted because Redis was down, by operation",
+            m.redis.skipped.clone(),
+        );
+        registry.register(
+            "redis_up",
+            "1 while the Redis connection is up, 0 while ragd runs without Redis",
+            m.redis.up.clone(),
+        );
+        registry.register(
+            "redis_in_flight",
+            "Redis commands sent and not yet answered",
+            m.redis.in_flight.clone(),
+        );
+        registry.register(
+            "embedding_cache_hits",
+            "Question embeddings found in the Redis embedding cache",
+            m.embedding_cache_hits.clone(),
+        );
+        registry.register(
+            "embedding_cache_misses",
+            "Question embeddings computed because the embedding cache had none",
+            m.embedding_cache_misses.clone(),
+        );
+        registry.register(
+            "query_cache_pending_invalidations",
+            "Query-cache invalidations waiting to reach Redis",
+            m.cache_pending_invalidations.clone(),
+        );
+        registry.register(
+            "http_requests_rate_limited",
+            "API requests refused with 429 by the per-client rate limit",
+            m.rate_limited.clone(),
+        );
+        registry.register(
+            "rate_limit_local_checks",
+            "Rate-limit checks counted in this process because Redis was down",
+            m.rate_limit_local.clone(),
         );
         Metrics { registry, ..m }
     }

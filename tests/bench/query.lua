@@ -3,6 +3,8 @@
 -- QUERY_MODE=same repeats one question (always cached after the first).
 local mode = os.getenv("QUERY_MODE") or "unique"
 local collection = os.getenv("COLLECTION") or "bench"
+-- RETRIEVAL=dense (default here), sparse or hybrid.
+local retrieval = os.getenv("RETRIEVAL") or "dense"
 local subjects = {"reservoir", "night shift", "billing service", "warehouse", "river dam",
   "telescope", "cache cluster", "harbour crane", "bakery oven", "wind farm"}
 local counter = 0
@@ -31,7 +33,7 @@ function request()
   end
   -- Dense mode: every uncached query pays for one embedding, which is the
   -- cost docs/BENCHMARKS.md compares with the embedder alone.
-  return wrk.format(nil, nil, nil, '{"question":"' .. q .. '","top_k":5,"mode":"dense"}')
+  return wrk.format(nil, nil, nil, '{"question":"' .. q .. '","top_k":5,"mode":"' .. retrieval .. '"}')
 end
 
 local errors = 0

@@ -3,10 +3,18 @@
 //! Each [`Server`] runs the library's `serve` in the test's runtime, on its
 //! own data directory, exactly as the binary does; stopping it goes through
 //! the same graceful shutdown as SIGTERM.
+//!
+//! Backends: with `RAGKIT_TEST_BACKENDS=postgres+redis` (and the servers of
+//! `tests/services.sh` in `RAGKIT_PG_URL` / `RAGKIT_REDIS_URL`), every server
+//! that a test leaves on the default SQLite store runs on PostgreSQL and the
+//! Redis cache instead, in a database and key prefix of its own derived from
+//! its data directory (so a restart on the same directory finds its data).
+//! `tests/run.sh` runs the HTTP suite both ways.
 
 use std::path::{Path, PathBuf};
 
 use ragd::Config;
+use ragd::config::{CacheConfig, MetadataConfig, PostgresConfig, RedisConfig};
 use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -34,7 +42,13 @@ impl Server {
         Server::start_with(test_config(dir)).await
     }
 
-    pub async fn start_with(cfg: Config) -> Server {
+    pub async fn start_with(mut cfg: Config) -> Server {
+        if shared_backends()
+            && matches!(cfg.metadata, MetadataConfig::Sqlite { .. })
+        {
+            let name = shared_name(&cfg.storage.data_dir);
+            use_shared_backends(&mut cfg, &name).await;
+        }
         let data_dir = cfg.storage.data_dir.clone();
         let app = ragd::App::open(cfg).await.expect("ragd starts");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -153,4 +167,86 @@ pub fn corpus() -> Value {
         {"id": "rust", "metadata": {"topic": "programming", "year": 2022},
          "text": "Rust's borrow checker enforces that a value has either one mutable reference or any number of shared references at a time, which prevents data races at compile time."}
     ])
+}
+
+/// Whether servers run on PostgreSQL + Redis (`RAGKIT_TEST_BACKENDS`).
+pub fn shared_backends() -> bool {
+    std::env::var("RAGKIT_TEST_BACKENDS").as_deref() == Ok("postgres+redis")
+}
+
+/// The PostgreSQL and Redis URLs of `tests/services.sh`, if set. With
+/// `RAGKIT_REQUIRE_SERVICES=1` (set by `tests/run.sh`) their absence fails
+/// the test instead of skipping it.
+pub fn shared_services() -> Option<(String, String)> {
+    match (
+        std::env::var("RAGKIT_PG_URL"),
+        std::env::var("RAGKIT_REDIS_URL"),
+    ) {
+        (Ok(pg), Ok(redis)) => Some((pg, redis)),
+        _ => {
+            assert!(
+                std::env::var("RAGKIT_REQUIRE_SERVICES").is_err(),
+                "RAGKIT_PG_URL and RAGKIT_REDIS_URL must be set (run `bash tests/services.sh start`)"
+            );
+            eprintln!("skipped: RAGKIT_PG_URL / RAGKIT_REDIS_URL not set (see tests/services.sh)");
+            None
+        }
+    }
+}
+
+/// A database / key-prefix name derived from a data directory.
+pub fn shared_name(dir: &Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut h);
+    format!("ragkit_{:016x}", h.finish())
+}
+
+/// URL of database `name` on the test PostgreSQL, created if missing.
+pub async fn pg_database(name: &str) -> String {
+    use sqlx::Connection;
+    let (admin, _) = shared_services().expect("shared services configured");
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to the test PostgreSQL");
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_optional(&mut conn)
+        .await
+        .unwrap();
+    if exists.is_none() {
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let _ = conn.close().await;
+    match admin.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("RAGKIT_PG_URL has no database part: {admin}"),
+    }
+}
+
+/// Point `cfg` at the test PostgreSQL (database `name`) and Redis (key
+/// prefix `name`), with the shared Redis cache unless caching is off.
+pub async fn use_shared_backends(cfg: &mut Config, name: &str) {
+    let (_, redis) = shared_services().expect("shared services configured");
+    cfg.metadata = MetadataConfig::Postgres(PostgresConfig {
+        url: pg_database(name).await,
+        max_connections: 8,
+        min_connections: 1,
+        acquire_timeout_ms: 5000,
+        statement_timeout_ms: 10_000,
+        pgbouncer: false,
+        replicas: 1,
+    });
+    cfg.redis = Some(RedisConfig {
+        url: redis,
+        prefix: name.to_string(),
+        timeout_ms: 250,
+        embedding_ttl_secs: 600,
+    });
+    if let CacheConfig::Memory { ttl_secs, .. } = cfg.cache {
+        cfg.cache = CacheConfig::Redis { ttl_secs };
+    }
 }

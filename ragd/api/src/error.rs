@@ -44,6 +44,9 @@ pub mod codes {
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
     /// 422: well-formed JSON with invalid values (empty text, top_k 0...).
     pub const INVALID_FIELD: &str = "invalid_field";
+    /// 429: the client sent more than `rate_limit.requests_per_minute`
+    /// requests this minute; retry after `Retry-After` seconds.
+    pub const RATE_LIMITED: &str = "rate_limited";
     /// 503: too many requests in flight; retry after `Retry-After` seconds.
     pub const OVERLOADED: &str = "overloaded";
     /// 503: a backend (metadata store, vector store, embedder, generator)

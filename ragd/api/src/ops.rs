@@ -30,6 +30,14 @@ pub struct BackendHealth {
     pub error: Option<String>,
     /// Round-trip time of the health probe in milliseconds.
     pub latency_ms: f64,
+    /// Whether ragd needs this backend to serve. An optional one (the Redis
+    /// cache) being down makes ragd `degraded`, not unready.
+    #[serde(default = "required_default")]
+    pub required: bool,
+}
+
+fn required_default() -> bool {
+    true
 }
 
 /// `GET /status`: everything an operator needs in one JSON document.
@@ -44,6 +52,9 @@ pub struct Status {
     pub caches: Vec<CacheStatus>,
     pub queues: Vec<QueueStatus>,
     pub requests: RequestStats,
+    /// Every backend probed for this report.
+    #[serde(default)]
+    pub backends: Vec<BackendHealth>,
 }
 
 /// The parts of the configuration that explain behaviour under load.
@@ -73,6 +84,22 @@ pub struct PoolStatus {
     pub max: u32,
     /// Callers waiting for a member right now.
     pub waiting: u32,
+    /// Time callers waited to get a member, measured by ragd since start
+    /// (absent for pools that do not hand out members).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acquire_wait: Option<AcquireWait>,
+}
+
+/// How long callers waited to acquire a pool member (e.g. a connection).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AcquireWait {
+    /// Acquisitions measured.
+    pub count: u64,
+    /// Acquisitions that failed (timed out or backend down).
+    pub failed: u64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
 }
 
 /// A cache with its size and hit counters since start.

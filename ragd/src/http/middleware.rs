@@ -1,11 +1,13 @@
-//! Per-request middleware: admission control (shed with 503 + Retry-After
-//! instead of queueing without bound) and request metrics per route.
+//! Per-request middleware: per-client rate limits (429 + Retry-After),
+//! admission control (shed with 503 + Retry-After instead of queueing
+//! without bound) and request metrics per route.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -26,6 +28,44 @@ pub async fn admit(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
     let resp = next.run(req).await;
     app.metrics.in_flight.dec();
     resp
+}
+
+/// Refuse an API request with 429 when its client is over
+/// `rate_limit.requests_per_minute` (see [`crate::ratelimit`]). Responses
+/// carry `x-ratelimit-limit` and `x-ratelimit-remaining`.
+pub async fn rate_limit(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    if !app.rate_limiter.enabled() {
+        return next.run(req).await;
+    }
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let client = app.rate_limiter.client_id(req.headers(), peer);
+    match app.rate_limiter.check(&client).await {
+        Ok(allowed) => {
+            let mut resp = next.run(req).await;
+            let h = resp.headers_mut();
+            h.insert("x-ratelimit-limit", HeaderValue::from(allowed.limit));
+            h.insert(
+                "x-ratelimit-remaining",
+                HeaderValue::from(allowed.remaining),
+            );
+            resp
+        }
+        Err(limited) => {
+            app.metrics.rate_limited.inc();
+            let mut resp = ApiError::RateLimited {
+                limit: limited.limit,
+                retry_after_secs: limited.retry_after_secs,
+            }
+            .into_response();
+            let h = resp.headers_mut();
+            h.insert("x-ratelimit-limit", HeaderValue::from(limited.limit));
+            h.insert("x-ratelimit-remaining", HeaderValue::from(0u32));
+            resp
+        }
+    }
 }
 
 /// Count and time every request by its route template.

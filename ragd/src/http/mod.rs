@@ -48,6 +48,11 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             middleware::admit,
+        ))
+        // Outside admission: a client over its rate limit takes no slot.
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            middleware::rate_limit,
         ));
     Router::new()
         .merge(api)

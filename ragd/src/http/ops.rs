@@ -33,7 +33,7 @@ pub async fn health() -> Json<Health> {
     })
 }
 
-async fn probe<F, E>(name: &str, kind: &str, fut: F) -> BackendHealth
+async fn probe<F, E>(name: &str, kind: &str, required: bool, fut: F) -> BackendHealth
 where
     F: std::future::Future<Output = Result<(), E>>,
     E: std::fmt::Display,
@@ -51,27 +51,34 @@ where
         ok: error.is_none(),
         error,
         latency_ms: t.elapsed().as_secs_f64() * 1000.0,
+        required,
     }
 }
 
 async fn backends(app: &App) -> Vec<BackendHealth> {
     let mut out = vec![
-        probe("metadata", app.meta.kind(), app.meta.health()).await,
-        probe("vectors", app.vectors.kind(), app.vectors.health()).await,
+        probe("metadata", app.meta.kind(), true, app.meta.health()).await,
+        probe("vectors", app.vectors.kind(), true, app.vectors.health()).await,
     ];
     for (name, e) in &app.embedders {
-        out.push(probe(&format!("embedder:{name}"), e.kind(), e.health()).await);
+        out.push(probe(&format!("embedder:{name}"), e.kind(), true, e.health()).await);
     }
-    out.push(probe("generator", app.generator.kind(), app.generator.health()).await);
+    out.push(probe("generator", app.generator.kind(), true, app.generator.health()).await);
+    // Redis only speeds things up and shares counters: without it ragd
+    // serves (degraded), so it never makes ragd unready.
+    if let Some(redis) = &app.redis {
+        out.push(probe("redis", "redis", false, redis.health()).await);
+    }
     out
 }
 
-/// Readiness: 200 when every backend answers, 503 with the reasons otherwise.
+/// Readiness: 200 when every required backend answers, 503 with the reasons
+/// otherwise.
 #[utoipa::path(get, path = "/ready", tag = "operations",
     responses((status = 200, body = Ready), (status = 503, body = Ready)))]
 pub async fn ready(State(app): State<Arc<App>>) -> Response {
     let backends = backends(&app).await;
-    let ready = backends.iter().all(|b| b.ok)
+    let ready = backends.iter().all(|b| b.ok || !b.required)
         && !app.shutting_down.load(std::sync::atomic::Ordering::Relaxed);
     let code = if ready {
         StatusCode::OK
@@ -110,10 +117,14 @@ pub async fn status(State(app): State<Arc<App>>) -> Json<Status> {
     let backends = backends(&app).await;
     let state = if backends.iter().all(|b| b.ok) {
         "ok"
-    } else {
+    } else if backends.iter().all(|b| b.ok || !b.required) {
         "degraded"
+    } else {
+        "down"
     };
-    Json(app.status(state))
+    let mut status = app.status(state);
+    status.backends = backends;
+    Json(status)
 }
 
 /// This API's OpenAPI 3 description.

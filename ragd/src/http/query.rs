@@ -39,6 +39,7 @@ fn wants_sse(headers: &HeaderMap) -> bool {
     responses((status = 200, body = QueryResponse, content_type = "application/json"),
         (status = 200, description = "SSE stream when Accept: text/event-stream", content_type = "text/event-stream"),
         (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Rate limit reached; retry after Retry-After seconds"),
         (status = 503, body = ErrorBody)))]
 pub async fn handle(
     State(app): State<Arc<App>>,
@@ -50,9 +51,9 @@ pub async fn handle(
         return Ok(Json(query::query(&app, &name, req).await?).into_response());
     }
     let started = Instant::now();
-    let p = query::prepare(&app, &name, req)?;
+    let mut p = query::prepare(&app, req)?;
     let (mut tx, rx) = futures::channel::mpsc::channel::<Event>(16);
-    if let Some(r) = query::cached(&app, &p, started) {
+    if let Some(r) = query::cached(&app, &name, &mut p, started).await {
         tokio::spawn(async move {
             let _ = tx.send(json_event(sse::CITATIONS, &r.citations)).await;
             let _ = tx.send(json_event(sse::DELTA, &r.answer)).await;
@@ -87,7 +88,7 @@ pub async fn handle(
                     }
                 }
             }
-            let resp = query::finish(&app, p, r, answer, ms_since(t), started);
+            let resp = query::finish(&app, p, r, answer, ms_since(t), started).await;
             let _ = tx.send(json_event(sse::DONE, &resp)).await;
         });
     }

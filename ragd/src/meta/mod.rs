@@ -2,7 +2,10 @@
 //! truth that the vector index points into.
 //!
 //! - [`sqlite`]: SQLite through sqlx, the embedded default.
+//! - [`postgres`]: PostgreSQL through sqlx, shared by replicas; also holds
+//!   the log of vector changes that embedded indexes follow.
 
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;

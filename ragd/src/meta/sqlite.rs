@@ -303,6 +303,7 @@ impl MetaStore for SqliteStore {
             in_use: size.saturating_sub(idle),
             max: self.max,
             waiting: 0,
+            acquire_wait: None,
         }
     }
 

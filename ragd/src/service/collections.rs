@@ -75,7 +75,7 @@ pub async fn create(app: &App, req: CreateCollection) -> Result<Collection, ApiE
         let _ = app.vectors.drop_collection(&row.key.to_string()).await;
         return Err(e.into());
     }
-    app.cache.invalidate(&row.name);
+    app.cache.invalidate(&row.name).await;
     tracing::info!(collection = %row.name, model = %row.model, "collection created");
     describe(app, row).await
 }
@@ -101,7 +101,7 @@ pub async fn delete(app: &App, name: &str) -> Result<(), ApiError> {
     if !app.meta.delete_collection(row.key).await? {
         return Err(ApiError::CollectionNotFound(name.to_string()));
     }
-    app.cache.invalidate(name);
+    app.cache.invalidate(name).await;
     app.vectors.drop_collection(&row.key.to_string()).await?;
     tracing::info!(collection = %name, "collection deleted");
     Ok(())

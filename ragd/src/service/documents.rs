@@ -217,7 +217,7 @@ pub async fn ingest(
             replaced: previous.is_some(),
         });
     }
-    app.cache.invalidate(&coll.name);
+    app.cache.invalidate(&coll.name).await;
     for (id, version) in replaced {
         app.vectors
             .delete_document(&key, &id, Some(version))
@@ -287,7 +287,7 @@ pub async fn delete(app: &App, collection: &str, id: &str) -> Result<(), ApiErro
             doc: id.to_string(),
         });
     }
-    app.cache.invalidate(&coll.name);
+    app.cache.invalidate(&coll.name).await;
     app.vectors.delete_document(&key, id, None).await?;
     Ok(())
 }

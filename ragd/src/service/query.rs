@@ -1,5 +1,8 @@
-//! Queries: cache → embed the question → search → join chunk texts from the
-//! metadata store → write the answer.
+//! Queries: cache → embed the question (through the embedding cache) →
+//! search → join chunk texts from the metadata store → write the answer.
+//!
+//! The caches never fail a query: when Redis cannot be reached a lookup is
+//! a miss and the result is computed as without cache.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -11,7 +14,7 @@ use ragd_api::{Citation, MAX_TOP_K, QueryRequest, QueryResponse, QueryTimings, R
 use super::{embedder_for, ms_since, resolve};
 use crate::answer::AnswerStream;
 use crate::app::App;
-use crate::cache::CacheKey;
+use crate::cache::Ticket;
 use crate::error::ApiError;
 use crate::vectors::{MetaFilter, SearchQuery};
 
@@ -27,10 +30,13 @@ pub struct Prepared {
     pub top_k: usize,
     pub filter: MetaFilter,
     pub mode: RetrievalMode,
-    pub cache_key: CacheKey,
+    /// Question, top_k, filter and mode, canonically serialised: the cache key.
+    pub canonical: String,
+    /// Set by [`cached`]: what the cache lookup saw, to store the result with.
+    pub ticket: Option<Ticket>,
 }
 
-pub fn prepare(app: &App, collection: &str, req: QueryRequest) -> Result<Prepared, ApiError> {
+pub fn prepare(app: &App, req: QueryRequest) -> Result<Prepared, ApiError> {
     let question = req.question.trim().to_string();
     if question.is_empty() {
         return Err(ApiError::invalid("question", "must not be empty"));
@@ -55,7 +61,8 @@ pub fn prepare(app: &App, collection: &str, req: QueryRequest) -> Result<Prepare
     // serde_json maps are ordered, so equal filters serialise equally.
     let canonical = serde_json::json!([question, req.top_k, req.filter, mode]).to_string();
     Ok(Prepared {
-        cache_key: app.cache.key(collection, canonical),
+        canonical,
+        ticket: None,
         question,
         top_k: req.top_k as usize,
         filter,
@@ -63,9 +70,16 @@ pub fn prepare(app: &App, collection: &str, req: QueryRequest) -> Result<Prepare
     })
 }
 
-/// A cached answer, marked as such, if there is one.
-pub fn cached(app: &App, p: &Prepared, started: Instant) -> Option<QueryResponse> {
-    let hit = app.cache.get(&p.cache_key);
+/// A cached answer, marked as such, if there is one. On a miss, remembers
+/// in `p` what the lookup saw, for [`finish`] to store the result with.
+pub async fn cached(
+    app: &App,
+    collection: &str,
+    p: &mut Prepared,
+    started: Instant,
+) -> Option<QueryResponse> {
+    let (hit, ticket) = app.cache.get(collection, p.canonical.clone()).await;
+    p.ticket = Some(ticket);
     match hit {
         Some(r) => {
             app.metrics.cache_hits.inc();
@@ -99,18 +113,26 @@ pub async fn retrieve(app: &App, collection: &str, p: &Prepared) -> Result<Retri
     let dense = match p.mode {
         RetrievalMode::Sparse => None,
         RetrievalMode::Dense | RetrievalMode::Hybrid => {
-            let vector = embedder
-                .embed(vec![p.question.clone()])
-                .await?
-                .pop()
-                .ok_or_else(|| ApiError::backend("embedder", "returned no vector"))?;
-            app.metrics
-                .embed_duration
-                .get_or_create(&crate::metrics::NameLabel {
-                    name: coll.embedder.clone(),
-                })
-                .observe(t.elapsed().as_secs_f64());
-            Some(vector)
+            let model = embedder.model().to_string();
+            let dims = embedder.dimensions();
+            match app.embedding_cache.get(&model, dims, &p.question).await {
+                Some(vector) => Some(vector),
+                None => {
+                    let vector = embedder
+                        .embed(vec![p.question.clone()])
+                        .await?
+                        .pop()
+                        .ok_or_else(|| ApiError::backend("embedder", "returned no vector"))?;
+                    app.metrics
+                        .embed_duration
+                        .get_or_create(&crate::metrics::NameLabel {
+                            name: coll.embedder.clone(),
+                        })
+                        .observe(t.elapsed().as_secs_f64());
+                    app.embedding_cache.put(&model, &p.question, &vector).await;
+                    Some(vector)
+                }
+            }
         }
     };
     let sparse = match p.mode {
@@ -205,7 +227,7 @@ pub async fn answer_stream(
 }
 
 /// Finish a computed query: build the response and cache it.
-pub fn finish(
+pub async fn finish(
     app: &App,
     p: Prepared,
     r: Retrieved,
@@ -227,7 +249,11 @@ pub fn finish(
         },
         cached: false,
     };
-    app.cache.put(p.cache_key, Arc::new(resp.clone()));
+    if let Some(ticket) = p.ticket
+        && ticket.storable()
+    {
+        app.cache.put(ticket, Arc::new(resp.clone())).await;
+    }
     resp
 }
 
@@ -238,8 +264,8 @@ pub async fn query(
     req: QueryRequest,
 ) -> Result<QueryResponse, ApiError> {
     let started = Instant::now();
-    let p = prepare(app, collection, req)?;
-    if let Some(r) = cached(app, &p, started) {
+    let mut p = prepare(app, req)?;
+    if let Some(r) = cached(app, collection, &mut p, started).await {
         return Ok(r);
     }
     let r = retrieve(app, collection, &p).await?;
@@ -250,5 +276,5 @@ pub async fn query(
         answer.push_str(&piece?);
     }
     let generate_ms = ms_since(t);
-    Ok(finish(app, p, r, answer, generate_ms, started))
+    Ok(finish(app, p, r, answer, generate_ms, started).await)
 }

@@ -7,8 +7,13 @@
 //! writes) is never shown to a user.
 //!
 //! - [`edge`]: qdrant-edge in-process, the embedded default.
+//! - [`follower`]: an embedded index kept in step with a log in PostgreSQL,
+//!   for replicas that share PostgreSQL but no Qdrant server.
+//! - [`qdrant`]: a Qdrant server over gRPC, shared by every replica.
 
 pub mod edge;
+pub mod follower;
+pub mod qdrant;
 
 use async_trait::async_trait;
 use ragd_api::Metadata;
