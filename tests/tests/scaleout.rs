@@ -353,6 +353,7 @@ impl PgBouncer {
         let child = cmd
             .arg(dir.path().join("pgbouncer.ini"))
             .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start pgbouncer");
         let deadline = Instant::now() + Duration::from_secs(10);

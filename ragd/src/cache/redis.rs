@@ -191,14 +191,20 @@ impl RedisQueryCache {
     pub async fn invalidate(&self, collection: &str) {
         if let Err(e) = self.state.bump(collection).await {
             let seq = self.state.seq.fetch_add(1, Ordering::Relaxed) + 1;
-            let n = {
+            let (was_empty, n) = {
                 let mut p = self.state.pending.lock().unwrap_or_else(|p| p.into_inner());
+                let was_empty = p.is_empty();
                 p.insert(collection.to_string(), seq);
-                p.len()
+                (was_empty, p.len())
             };
             self.state.gauge.set(n as i64);
-            tracing::warn!(%collection, error = %e,
-                "query cache invalidation could not reach redis; retrying in the background (redis cache unused until then)");
+            // Logged when the cache stops being used, not for every change.
+            if was_empty {
+                tracing::warn!(%collection, error = %e,
+                    "query cache invalidation could not reach redis: not using the redis cache until it does (retrying in the background)");
+            } else {
+                tracing::debug!(%collection, error = %e, "query cache invalidation queued");
+            }
             self.state.wake.notify_one();
         }
     }
@@ -261,7 +267,11 @@ async fn retry_invalidations(weak: Weak<State>) {
                     // this bump may have run before that change.
                     if p.get(&collection) == Some(&seq) {
                         p.remove(&collection);
-                        tracing::info!(%collection, "queued query cache invalidation reached redis");
+                        if p.is_empty() {
+                            tracing::info!(
+                                "queued query cache invalidations reached redis: using the redis cache again"
+                            );
+                        }
                     }
                 }
                 Err(_) => {

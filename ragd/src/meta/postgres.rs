@@ -54,6 +54,9 @@ fn migrator() -> Migrator {
 /// PostgreSQL metadata store and vector log.
 pub struct PgStore {
     pool: PgPool,
+    /// Prepared statements are named and kept per connection (direct), or
+    /// unnamed and used once inside a transaction (PgBouncer).
+    persistent: bool,
     max: u32,
     acquire_timeout: Duration,
     waits: Waits,
@@ -225,6 +228,7 @@ impl PgStore {
         };
         let store = PgStore {
             pool,
+            persistent: !cfg.pgbouncer,
             max,
             acquire_timeout,
             waits: Waits {
@@ -272,10 +276,18 @@ impl PgStore {
             let mut tx = conn.begin().await.map_err(|e| e.to_string())?;
             sqlx::query("SELECT pg_advisory_xact_lock($1)")
                 .bind(MIGRATE_LOCK)
+                .persistent(self.persistent)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| e.to_string())?;
             m.run_direct(None, &mut *tx, false)
+                .await
+                .map_err(|e| e.to_string())?;
+            // The migrator names its prepared statements; PgBouncer may give
+            // this server connection to another client (another replica's
+            // migrator, with the same names) after the commit.
+            sqlx::raw_sql("DEALLOCATE ALL")
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| e.to_string())?;
             tx.commit().await.map_err(|e| e.to_string())
@@ -288,14 +300,17 @@ impl PgStore {
         let settings = async {
             let mut conn = self.acquire().await?;
             let max: String = sqlx::query_scalar("SHOW max_connections")
+                .persistent(self.persistent)
                 .fetch_one(&mut *conn)
                 .await?;
             let su: String = sqlx::query_scalar("SHOW superuser_reserved_connections")
+                .persistent(self.persistent)
                 .fetch_one(&mut *conn)
                 .await?;
             // PostgreSQL 16 also reserves `reserved_connections`.
             let other: Option<String> =
                 sqlx::query_scalar("SELECT current_setting('reserved_connections', true)")
+                    .persistent(self.persistent)
                     .fetch_one(&mut *conn)
                     .await?;
             Ok::<_, Failure>((max, su, other))
@@ -320,6 +335,21 @@ impl PgStore {
                  max_connections {max} − {reserved} reserved",
                 cfg.replicas
             ),
+        }
+    }
+
+    /// A connection for one operation. Through PgBouncer (transaction mode)
+    /// the operation runs inside a transaction: sqlx sends a statement's
+    /// parse and its execution in two round trips, which PgBouncer may
+    /// otherwise hand to two different server connections, and the
+    /// statements are unnamed ([`Self::persistent`] false), so nothing
+    /// outlives the transaction on the server connection.
+    async fn session(&self) -> Result<Session, Failure> {
+        let conn = self.acquire().await?;
+        if self.persistent {
+            Ok(Session::Direct(conn))
+        } else {
+            Ok(Session::Tx(sqlx::Transaction::begin(conn, None).await?))
         }
     }
 
@@ -403,6 +433,7 @@ impl PgStore {
             )
             .bind(key)
             .bind(&doc.id)
+            .persistent(self.persistent)
             .fetch_optional(&mut *tx)
             .await?;
             if previous.is_some() {
@@ -420,11 +451,13 @@ impl PgStore {
                 .bind(format)
                 .bind(chunks)
                 .bind(bytes)
+                .persistent(self.persistent)
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query("DELETE FROM chunks WHERE collection = $1::uuid AND doc_id = $2")
                     .bind(key)
                     .bind(&doc.id)
+                    .persistent(self.persistent)
                     .execute(&mut *tx)
                     .await?;
                 written = true;
@@ -445,6 +478,7 @@ impl PgStore {
             .bind(format)
             .bind(chunks)
             .bind(bytes)
+            .persistent(self.persistent)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -477,6 +511,7 @@ impl PgStore {
             .bind(idx)
             .bind(texts)
             .bind(headings)
+            .persistent(self.persistent)
             .execute(&mut *tx)
             .await?;
         }
@@ -493,8 +528,9 @@ impl PgStore {
         // Appends run one at a time: a seq is drawn only under this lock,
         // which is held until the transaction has committed, so seqs become
         // visible in increasing order on every replica.
-        sqlx::query("SELECT pg_sleep(0.001 * random()), $1::bigint")
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(LOG_LOCK)
+            .persistent(self.persistent)
             .execute(&mut *tx)
             .await?;
         let mut last = 0i64;
@@ -547,7 +583,9 @@ impl PgStore {
                         return Err(Failure::Corrupt(format!("point metadata: {e}")));
                     }
                     qb.push(" RETURNING seq");
-                    let seqs: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+                    let seqs: Vec<i64> = qb.build_query_scalar()
+                        .persistent(self.persistent)
+                        .fetch_all(&mut *tx).await?;
                     last = last.max(seqs.into_iter().max().unwrap_or(0));
                 }
                 LogEntry::CreateCollection { key, dimensions } => {
@@ -558,6 +596,7 @@ impl PgStore {
                     )
                     .bind(key)
                     .bind(*dimensions as i32)
+                    .persistent(self.persistent)
                     .fetch_one(&mut *tx)
                     .await?;
                 }
@@ -567,12 +606,14 @@ impl PgStore {
                         "INSERT INTO vector_log (collection, op) VALUES ($1, 'drop') RETURNING seq",
                     )
                     .bind(key)
+                    .persistent(self.persistent)
                     .fetch_one(&mut *tx)
                     .await?;
                     // Nothing before a drop matters any more.
                     sqlx::query("DELETE FROM vector_log WHERE collection = $1 AND seq < $2")
                         .bind(key)
                         .bind(last)
+                        .persistent(self.persistent)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -586,6 +627,7 @@ impl PgStore {
                     .bind(key)
                     .bind(doc_id)
                     .bind(&keep)
+                    .persistent(self.persistent)
                     .fetch_one(&mut *tx)
                     .await?;
                     // Earlier upserts of other versions go: this entry deletes
@@ -605,6 +647,7 @@ impl PgStore {
                     .bind(doc_id)
                     .bind(last)
                     .bind(&keep)
+                    .persistent(self.persistent)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -612,6 +655,42 @@ impl PgStore {
         }
         tx.commit().await?;
         Ok(last)
+    }
+}
+
+/// What one operation's statements run on (see [`PgStore::session`]).
+enum Session {
+    Direct(PoolConnection<Postgres>),
+    Tx(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Session {
+    /// End the operation: commits the PgBouncer transaction. Dropping a
+    /// session without finishing it rolls that transaction back.
+    async fn finish(self) -> Result<(), Failure> {
+        match self {
+            Session::Direct(_) => Ok(()),
+            Session::Tx(tx) => Ok(tx.commit().await?),
+        }
+    }
+}
+
+impl std::ops::Deref for Session {
+    type Target = sqlx::PgConnection;
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Session::Direct(c) => c,
+            Session::Tx(t) => t,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        match self {
+            Session::Direct(c) => &mut *c,
+            Session::Tx(t) => &mut *t,
+        }
     }
 }
 
@@ -642,7 +721,7 @@ fn encode_dense(v: &[f32]) -> Vec<u8> {
 }
 
 fn decode_dense(b: &[u8]) -> Option<Vec<f32>> {
-    (b.len() % 4 == 0).then(|| {
+    b.len().is_multiple_of(4).then(|| {
         b.chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect()
@@ -777,7 +856,7 @@ impl MetaStore for PgStore {
     }
 
     async fn create_collection(&self, c: &CollectionRow) -> Result<(), MetaError> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.session().await?;
         let res = sqlx::query(
             "INSERT INTO collections (key, name, embedder, model, dimensions, created_at)
              VALUES ($1::uuid, $2, $3, $4, $5, $6::timestamptz)",
@@ -788,10 +867,11 @@ impl MetaStore for PgStore {
         .bind(&c.model)
         .bind(c.dimensions as i32)
         .bind(&c.created_at)
+        .persistent(self.persistent)
         .execute(&mut *conn)
         .await;
         match res {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(conn.finish().await?),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
                 Err(MetaError::CollectionExists(c.name.clone()))
             }
@@ -800,21 +880,23 @@ impl MetaStore for PgStore {
     }
 
     async fn list_collections(&self) -> Result<Vec<CollectionRow>, MetaError> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.session().await?;
         let sql = concat!(
             "SELECT key::text AS key, name, embedder, model, dimensions, ",
             rfc3339!("created_at"),
             " FROM collections ORDER BY name"
         );
         let rows = sqlx::query(sql)
+            .persistent(self.persistent)
             .fetch_all(&mut *conn)
             .await
             .map_err(Failure::Sql)?;
+        conn.finish().await?;
         rows.iter().map(collection_row).collect()
     }
 
     async fn get_collection(&self, name: &str) -> Result<Option<CollectionRow>, MetaError> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.session().await?;
         let sql = concat!(
             "SELECT key::text AS key, name, embedder, model, dimensions, ",
             rfc3339!("created_at"),
@@ -822,33 +904,39 @@ impl MetaStore for PgStore {
         );
         let row = sqlx::query(sql)
             .bind(name)
+            .persistent(self.persistent)
             .fetch_optional(&mut *conn)
             .await
             .map_err(Failure::Sql)?;
+        conn.finish().await?;
         row.as_ref().map(collection_row).transpose()
     }
 
     async fn delete_collection(&self, key: Uuid) -> Result<bool, MetaError> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.session().await?;
         // Cascades to the documents and their chunks.
         let res = sqlx::query("DELETE FROM collections WHERE key = $1::uuid")
             .bind(key.to_string())
+            .persistent(self.persistent)
             .execute(&mut *conn)
             .await
             .map_err(Failure::Sql)?;
+        conn.finish().await?;
         Ok(res.rows_affected() > 0)
     }
 
     async fn collection_counts(&self, key: Uuid) -> Result<(u64, u64), MetaError> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.session().await?;
         let row = sqlx::query(
             "SELECT COUNT(*) AS docs, COALESCE(SUM(chunks), 0)::bigint AS chunks
              FROM documents WHERE collection = $1::uuid",
         )
         .bind(key.to_string())
+        .persistent(self.persistent)
         .fetch_one(&mut *conn)
         .await
         .map_err(Failure::Sql)?;
+        conn.finish().await?;
         Ok((
             row.try_get::<i64, _>("docs")? as u64,
             row.try_get::<i64, _>("chunks")? as u64,
@@ -874,7 +962,7 @@ impl MetaStore for PgStore {
     }
 
     async fn get_document(&self, key: Uuid, id: &str) -> Result<Option<DocumentRow>, MetaError> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.session().await?;
         let sql = concat!(
             "SELECT id, version::text AS version, text, metadata::text AS metadata, format,
                 chunks, bytes, ",
@@ -884,27 +972,31 @@ impl MetaStore for PgStore {
         let row = sqlx::query(sql)
             .bind(key.to_string())
             .bind(id)
+            .persistent(self.persistent)
             .fetch_optional(&mut *conn)
             .await
             .map_err(Failure::Sql)?;
+        conn.finish().await?;
         row.as_ref().map(document_row).transpose()
     }
 
     async fn document_version(&self, key: Uuid, id: &str) -> Result<Option<Uuid>, MetaError> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.session().await?;
         let v: Option<String> = sqlx::query_scalar(
             "SELECT version::text FROM documents WHERE collection = $1::uuid AND id = $2",
         )
         .bind(key.to_string())
         .bind(id)
+        .persistent(self.persistent)
         .fetch_optional(&mut *conn)
         .await
         .map_err(Failure::Sql)?;
+        conn.finish().await?;
         v.as_deref().map(parse_uuid).transpose()
     }
 
     async fn list_documents(&self, key: Uuid) -> Result<Vec<DocumentRow>, MetaError> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.session().await?;
         let sql = concat!(
             "SELECT id, version::text AS version, '' AS text, metadata::text AS metadata,
                 format, chunks, bytes, ",
@@ -913,21 +1005,25 @@ impl MetaStore for PgStore {
         );
         let rows = sqlx::query(sql)
             .bind(key.to_string())
+            .persistent(self.persistent)
             .fetch_all(&mut *conn)
             .await
             .map_err(Failure::Sql)?;
+        conn.finish().await?;
         rows.iter().map(document_row).collect()
     }
 
     async fn delete_document(&self, key: Uuid, id: &str) -> Result<bool, MetaError> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.session().await?;
         // Cascades to the chunks.
         let res = sqlx::query("DELETE FROM documents WHERE collection = $1::uuid AND id = $2")
             .bind(key.to_string())
             .bind(id)
+            .persistent(self.persistent)
             .execute(&mut *conn)
             .await
             .map_err(Failure::Sql)?;
+        conn.finish().await?;
         Ok(res.rows_affected() > 0)
     }
 
@@ -936,7 +1032,7 @@ impl MetaStore for PgStore {
             return Ok(vec![]);
         }
         let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
-        let mut conn = self.acquire().await?;
+        let mut conn = self.session().await?;
         let rows = sqlx::query(
             "SELECT c.point_id::text AS point_id, c.doc_id, c.idx, c.text, c.heading,
                 d.metadata::text AS metadata
@@ -945,9 +1041,11 @@ impl MetaStore for PgStore {
         )
         .bind(key.to_string())
         .bind(ids)
+        .persistent(self.persistent)
         .fetch_all(&mut *conn)
         .await
         .map_err(Failure::Sql)?;
+        conn.finish().await?;
         rows.iter()
             .map(|r| {
                 Ok(ChunkRow {
@@ -979,8 +1077,12 @@ impl MetaStore for PgStore {
 
     async fn health(&self) -> Result<(), MetaError> {
         let probe = async {
-            let mut conn = self.acquire().await?;
-            sqlx::query("SELECT 1").execute(&mut *conn).await?;
+            let mut conn = self.session().await?;
+            sqlx::query("SELECT 1")
+                .persistent(self.persistent)
+                .execute(&mut *conn)
+                .await?;
+            conn.finish().await?;
             Ok::<_, Failure>(())
         };
         let timeout = HEALTH_TIMEOUT.min(self.acquire_timeout + Duration::from_millis(500));
@@ -1019,16 +1121,18 @@ impl VectorLog for PgStore {
     }
 
     async fn head(&self) -> Result<u64, VectorError> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.session().await?;
         let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM vector_log")
+            .persistent(self.persistent)
             .fetch_one(&mut *conn)
             .await
             .map_err(verr)?;
+        conn.finish().await?;
         Ok(head as u64)
     }
 
     async fn read(&self, after: u64, limit: usize) -> Result<Vec<(u64, LogEntry)>, VectorError> {
-        let mut conn = self.acquire().await?;
+        let mut conn = self.session().await?;
         let rows = sqlx::query(
             "SELECT seq, collection, op, point_id::text AS point_id, doc_id,
                 version::text AS version, dimensions, chunk_index, dense, sparse_indices,
@@ -1037,9 +1141,11 @@ impl VectorLog for PgStore {
         )
         .bind(after.min(i64::MAX as u64) as i64)
         .bind(limit.min(i64::MAX as usize) as i64)
+        .persistent(self.persistent)
         .fetch_all(&mut *conn)
         .await
         .map_err(verr)?;
+        conn.finish().await?;
         rows.iter().map(log_entry).collect()
     }
 }
