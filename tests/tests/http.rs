@@ -255,6 +255,23 @@ async fn bad_input_gets_a_clear_error_code() {
             422,
             "invalid_field",
         ),
+        // NUL cannot be stored by PostgreSQL: refused on every backend.
+        (
+            "POST",
+            "/v1/collections/kb/documents",
+            json_ct,
+            br#"{"documents": [{"text": "a\u0000b"}]}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
+        (
+            "POST",
+            "/v1/collections/kb/documents",
+            json_ct,
+            br#"{"documents": [{"text": "ok", "metadata": {"k": "a\u0000"}}]}"#.to_vec(),
+            422,
+            "invalid_field",
+        ),
         (
             "POST",
             q,

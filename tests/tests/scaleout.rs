@@ -23,10 +23,7 @@ fn unique(prefix: &str) -> String {
 }
 
 fn uuid_like(t: std::time::SystemTime, pid: u32) -> String {
-    let nanos = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let nanos = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{:x}{:x}", nanos, pid)
 }
 
@@ -54,19 +51,28 @@ async fn what_one_replica_acknowledges_every_replica_answers() {
     a.ingest("kb", corpus()).await;
     let q = "How does the borrow checker prevent data races?";
     let r = ask(&b, q).await;
-    assert_eq!(cited_ids(&r).first().map(String::as_str), Some("rust"), "{r}");
+    assert_eq!(
+        cited_ids(&r).first().map(String::as_str),
+        Some("rust"),
+        "{r}"
+    );
     assert_eq!(r["cached"], false);
     // B's answer is in the shared cache: A serves it without computing.
     let r = ask(&a, q).await;
     assert_eq!(r["cached"], true, "the shared cache serves replica A: {r}");
 
     // A delete through B removes the document everywhere, cache included.
-    let (s, body) = b.call("DELETE", "/v1/collections/kb/documents/rust", None).await;
+    let (s, body) = b
+        .call("DELETE", "/v1/collections/kb/documents/rust", None)
+        .await;
     assert_eq!(s, 204, "{body}");
     for (i, s) in [&a, &b].into_iter().enumerate() {
         let r = ask(s, q).await;
         if i == 0 {
-            assert_eq!(r["cached"], false, "no stale cache entry after a delete: {r}");
+            assert_eq!(
+                r["cached"], false,
+                "no stale cache entry after a delete: {r}"
+            );
         }
         assert!(
             !cited_ids(&r).contains(&"rust".to_string()),
@@ -82,10 +88,25 @@ async fn what_one_replica_acknowledges_every_replica_answers() {
     )
     .await;
     let r = ask(&a, "What is pickleball played with?").await;
-    assert_eq!(cited_ids(&r).first().map(String::as_str), Some("tennis"), "{r}");
-    assert!(r["citations"][0]["text"].as_str().unwrap().contains("paddles"), "{r}");
-    let (_, doc) = a.call("GET", "/v1/collections/kb/documents/tennis", None).await;
-    assert!(doc["text"].as_str().unwrap().starts_with("Pickleball"), "{doc}");
+    assert_eq!(
+        cited_ids(&r).first().map(String::as_str),
+        Some("tennis"),
+        "{r}"
+    );
+    assert!(
+        r["citations"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("paddles"),
+        "{r}"
+    );
+    let (_, doc) = a
+        .call("GET", "/v1/collections/kb/documents/tennis", None)
+        .await;
+    assert!(
+        doc["text"].as_str().unwrap().starts_with("Pickleball"),
+        "{doc}"
+    );
 
     // Counts agree.
     let (_, ca) = a.call("GET", "/v1/collections/kb", None).await;
@@ -97,11 +118,20 @@ async fn what_one_replica_acknowledges_every_replica_answers() {
     // A collection deleted through A is gone on B; re-created, it is empty.
     let (s, _) = a.call("DELETE", "/v1/collections/kb", None).await;
     assert_eq!(s, 204);
-    let (s, body) = b.call("POST", "/v1/collections/kb/query", Some(json!({"question": q}))).await;
+    let (s, body) = b
+        .call(
+            "POST",
+            "/v1/collections/kb/query",
+            Some(json!({"question": q})),
+        )
+        .await;
     assert_eq!(s, 404, "{body}");
     b.create_collection("kb").await;
     let r = ask(&a, q).await;
-    assert!(cited_ids(&r).is_empty(), "a re-created collection starts empty: {r}");
+    assert!(
+        cited_ids(&r).is_empty(),
+        "a re-created collection starts empty: {r}"
+    );
     assert_eq!(r["cached"], false, "{r}");
 
     // A third replica started later rebuilds its index from the log.
@@ -109,7 +139,10 @@ async fn what_one_replica_acknowledges_every_replica_answers() {
     let dc = tempfile::tempdir().unwrap();
     let c = replica(&name, &dc).await;
     let r = c
-        .query("kb", json!({"question": "Which volcano in Sicily is active?", "top_k": 1}))
+        .query(
+            "kb",
+            json!({"question": "Which volcano in Sicily is active?", "top_k": 1}),
+        )
         .await;
     assert_eq!(cited_ids(&r), vec!["volcano".to_string()], "{r}");
 
@@ -128,39 +161,51 @@ async fn concurrent_ingests_through_two_replicas_keep_one_consistent_version() {
     let a = replica(&name, &da).await;
     let b = replica(&name, &db).await;
     a.create_collection("kb").await;
-    // Both replicas rewrite the same document ids at the same time.
-    let mut tasks = Vec::new();
-    for round in 0..6 {
-        for (i, s) in [&a, &b].into_iter().enumerate() {
-            let text = format!(
-                "Version {round}-{i}. Glaciers carve valleys as they move slowly downhill under their own weight."
-            );
-            let client = s.client.clone();
-            let url = s.url("/v1/collections/kb/documents");
-            tasks.push(tokio::spawn(async move {
-                let r = client
-                    .post(url)
-                    .json(&json!({"documents": [{"id": "glacier", "text": text}]}))
-                    .send()
-                    .await
-                    .unwrap();
-                r.status().as_u16()
-            }));
+    // Both replicas rewrite the same document at the same time, in bursts;
+    // after each burst exactly one version must be stored and searchable.
+    // (Without the cross-replica document lock, one replica deleted the
+    // other's new vectors: the document vanished from search.)
+    for burst in 0..3 {
+        // Both replicas rewrite the same document ids at the same time.
+        let mut tasks = Vec::new();
+        for round in 0..12 {
+            for (i, s) in [&a, &b].into_iter().enumerate() {
+                let text = format!(
+                    "Version {burst}-{round}-{i}. Glaciers carve valleys as they move slowly downhill under their own weight."
+                );
+                let client = s.client.clone();
+                let url = s.url("/v1/collections/kb/documents");
+                tasks.push(tokio::spawn(async move {
+                    let r = client
+                        .post(url)
+                        .json(&json!({"documents": [{"id": "glacier", "text": text}]}))
+                        .send()
+                        .await
+                        .unwrap();
+                    r.status().as_u16()
+                }));
+            }
         }
-    }
-    for t in tasks {
-        assert_eq!(t.await.unwrap(), 201);
-    }
-    // Exactly one version survives, with its chunks, on both replicas.
-    let (_, doc) = a.call("GET", "/v1/collections/kb/documents/glacier", None).await;
-    let text = doc["text"].as_str().unwrap().to_string();
-    for s in [&a, &b] {
-        let r = s
-            .query("kb", json!({"question": "How do glaciers carve valleys?", "top_k": 10, "mode": "sparse"}))
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 201);
+        }
+        // Exactly one version survives, with its chunks, on both replicas.
+        let (_, doc) = a
+            .call("GET", "/v1/collections/kb/documents/glacier", None)
             .await;
-        let cites = r["citations"].as_array().unwrap();
-        assert_eq!(cites.len(), 1, "one version's single chunk, not several: {r}");
-        assert_eq!(cites[0]["text"].as_str().unwrap(), text, "{r}");
+        let text = doc["text"].as_str().unwrap().to_string();
+        for s in [&a, &b] {
+            let r = s
+                .query("kb", json!({"question": "How do glaciers carve valleys?", "top_k": 10, "mode": "sparse"}))
+                .await;
+            let cites = r["citations"].as_array().unwrap();
+            assert_eq!(
+                cites.len(),
+                1,
+                "one version's single chunk, not several: {r}"
+            );
+            assert_eq!(cites[0]["text"].as_str().unwrap(), text, "{r}");
+        }
     }
     a.stop().await;
     b.stop().await;
@@ -280,7 +325,10 @@ async fn redis_killed_and_restarted_mid_load_fails_no_query() {
         if status["state"] == "ok" {
             break;
         }
-        assert!(Instant::now() < deadline, "never reconnected to Redis: {status}");
+        assert!(
+            Instant::now() < deadline,
+            "never reconnected to Redis: {status}"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Give the load a moment on the restarted Redis, then stop it.
@@ -292,7 +340,12 @@ async fn redis_killed_and_restarted_mid_load_fails_no_query() {
         ok += o;
         failed.extend(f);
     }
-    assert!(failed.is_empty(), "{} failed queries, first: {:?}", failed.len(), failed.first());
+    assert!(
+        failed.is_empty(),
+        "{} failed queries, first: {:?}",
+        failed.len(),
+        failed.first()
+    );
     assert!(ok > 20, "load ran: {ok} queries");
     // The restarted (empty) Redis caches again.
     let q = json!({"question": "How is a tennis set won?", "top_k": 3});
@@ -395,7 +448,14 @@ async fn two_replicas_work_behind_pgbouncer_in_transaction_mode() {
         return;
     };
     let via_bouncer = direct.replace(
-        &direct.split('@').nth(1).unwrap().split('/').next().unwrap().to_string(),
+        &direct
+            .split('@')
+            .nth(1)
+            .unwrap()
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string(),
         &format!("127.0.0.1:{}", bouncer.port),
     );
     let mut servers = Vec::new();
@@ -436,7 +496,11 @@ async fn two_replicas_work_behind_pgbouncer_in_transaction_mode() {
     }
     for s in [a, b] {
         let r = ask(s, "Which volcano in Sicily is active?").await;
-        assert_eq!(cited_ids(&r).first().map(String::as_str), Some("volcano"), "{r}");
+        assert_eq!(
+            cited_ids(&r).first().map(String::as_str),
+            Some("volcano"),
+            "{r}"
+        );
         let (_, c) = s.call("GET", "/v1/collections/kb", None).await;
         assert_eq!(c["documents"], 4, "{c}");
     }

@@ -43,12 +43,13 @@ CREATE INDEX chunks_by_document ON chunks(collection, doc_id);
 -- advisory lock so that seq order is commit order). One row per entry:
 --   create: dimensions
 --   drop:   (nothing else)
+--   delete_version: doc_id, version (the version whose points go)
 --   upsert: point_id, doc_id, version, chunk_index, dense, sparse_*, metadata
 --   delete: doc_id, version = the version kept (NULL: none kept)
 CREATE TABLE vector_log (
     seq             BIGSERIAL PRIMARY KEY,
     collection      TEXT NOT NULL,
-    op              TEXT NOT NULL CHECK (op IN ('create', 'drop', 'upsert', 'delete')),
+    op              TEXT NOT NULL CHECK (op IN ('create', 'drop', 'upsert', 'delete', 'delete_version')),
     point_id        UUID NULL,
     doc_id          TEXT NULL,
     version         UUID NULL,

@@ -91,6 +91,14 @@ pub trait MetaStore: Send + Sync {
     /// `sqlite`, `postgres`.
     fn kind(&self) -> &'static str;
 
+    /// Whether other processes (replicas) may write the same store. Then a
+    /// replica may have vectors of a newer version in flight that it has not
+    /// committed yet, so old vectors are deleted version by version, never
+    /// "everything but the current one".
+    fn shared(&self) -> bool {
+        false
+    }
+
     async fn create_collection(&self, c: &CollectionRow) -> Result<(), MetaError>;
     async fn list_collections(&self) -> Result<Vec<CollectionRow>, MetaError>;
     async fn get_collection(&self, name: &str) -> Result<Option<CollectionRow>, MetaError>;
@@ -105,8 +113,8 @@ pub trait MetaStore: Send + Sync {
     async fn get_document(&self, key: Uuid, id: &str) -> Result<Option<DocumentRow>, MetaError>;
     async fn document_version(&self, key: Uuid, id: &str) -> Result<Option<Uuid>, MetaError>;
     async fn list_documents(&self, key: Uuid) -> Result<Vec<DocumentRow>, MetaError>;
-    /// False if it did not exist.
-    async fn delete_document(&self, key: Uuid, id: &str) -> Result<bool, MetaError>;
+    /// Returns the version deleted, `None` if the document did not exist.
+    async fn delete_document(&self, key: Uuid, id: &str) -> Result<Option<Uuid>, MetaError>;
 
     /// Chunks for these point ids (unknown ids are skipped), in any order.
     async fn chunks_by_points(&self, key: Uuid, ids: &[Uuid]) -> Result<Vec<ChunkRow>, MetaError>;

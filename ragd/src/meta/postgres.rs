@@ -617,6 +617,37 @@ impl PgStore {
                         .execute(&mut *tx)
                         .await?;
                 }
+                LogEntry::DeleteVersion {
+                    key,
+                    doc_id,
+                    version,
+                } => {
+                    i += 1;
+                    last = sqlx::query_scalar(
+                        "INSERT INTO vector_log (collection, op, doc_id, version)
+                         VALUES ($1, 'delete_version', $2, $3::uuid) RETURNING seq",
+                    )
+                    .bind(key)
+                    .bind(doc_id)
+                    .bind(version.to_string())
+                    .persistent(self.persistent)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    // The version's earlier upserts go: replaying them would
+                    // only add points this entry removes.
+                    sqlx::query(
+                        "DELETE FROM vector_log
+                         WHERE collection = $1 AND doc_id = $2 AND seq < $3
+                           AND op = 'upsert' AND version = $4::uuid",
+                    )
+                    .bind(key)
+                    .bind(doc_id)
+                    .bind(last)
+                    .bind(version.to_string())
+                    .persistent(self.persistent)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 LogEntry::DeleteDocument { key, doc_id, keep } => {
                     i += 1;
                     let keep = keep.map(|k| k.to_string());
@@ -786,6 +817,14 @@ fn log_entry(r: &PgRow) -> Result<(u64, LogEntry), VectorError> {
                 .ok_or_else(|| need("dimensions"))? as u32,
         },
         "drop" => LogEntry::DropCollection { key },
+        "delete_version" => LogEntry::DeleteVersion {
+            key,
+            doc_id: r
+                .try_get::<Option<String>, _>("doc_id")
+                .map_err(get_err)?
+                .ok_or_else(|| need("doc_id"))?,
+            version: uuid("version")?.ok_or_else(|| need("version"))?,
+        },
         "delete" => LogEntry::DeleteDocument {
             key,
             doc_id: r
@@ -853,6 +892,10 @@ fn log_entry(r: &PgRow) -> Result<(u64, LogEntry), VectorError> {
 impl MetaStore for PgStore {
     fn kind(&self) -> &'static str {
         "postgres"
+    }
+
+    fn shared(&self) -> bool {
+        true
     }
 
     async fn create_collection(&self, c: &CollectionRow) -> Result<(), MetaError> {
@@ -1013,18 +1056,21 @@ impl MetaStore for PgStore {
         rows.iter().map(document_row).collect()
     }
 
-    async fn delete_document(&self, key: Uuid, id: &str) -> Result<bool, MetaError> {
+    async fn delete_document(&self, key: Uuid, id: &str) -> Result<Option<Uuid>, MetaError> {
         let mut conn = self.session().await?;
         // Cascades to the chunks.
-        let res = sqlx::query("DELETE FROM documents WHERE collection = $1::uuid AND id = $2")
-            .bind(key.to_string())
-            .bind(id)
-            .persistent(self.persistent)
-            .execute(&mut *conn)
-            .await
-            .map_err(Failure::Sql)?;
+        let v: Option<String> = sqlx::query_scalar(
+            "DELETE FROM documents WHERE collection = $1::uuid AND id = $2
+             RETURNING version::text",
+        )
+        .bind(key.to_string())
+        .bind(id)
+        .persistent(self.persistent)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(Failure::Sql)?;
         conn.finish().await?;
-        Ok(res.rows_affected() > 0)
+        v.as_deref().map(parse_uuid).transpose()
     }
 
     async fn chunks_by_points(&self, key: Uuid, ids: &[Uuid]) -> Result<Vec<ChunkRow>, MetaError> {
@@ -1377,8 +1423,8 @@ mod tests {
             assert!(list.iter().all(|d| d.text.is_empty()));
             assert_eq!(list[1].version, d2.version);
 
-            assert!(s.delete_document(c.key, "doc").await.unwrap());
-            assert!(!s.delete_document(c.key, "doc").await.unwrap());
+            assert!(s.delete_document(c.key, "doc").await.unwrap().is_some());
+            assert!(s.delete_document(c.key, "doc").await.unwrap().is_none());
             assert!(s.get_document(c.key, "doc").await.unwrap().is_none());
             assert_eq!(s.document_version(c.key, "doc").await.unwrap(), None);
             assert_eq!(s.collection_counts(c.key).await.unwrap(), (1, 1));
@@ -1622,6 +1668,37 @@ mod tests {
                         .entry(key.clone())
                         .or_insert_with(std::collections::BTreeMap::new)
                         .insert(point.id, (point.doc_id.clone(), point.version));
+                }
+                LogEntry::DeleteVersion {
+                    key,
+                    doc_id,
+                    version,
+                } => {
+                    i += 1;
+                    last = sqlx::query_scalar(
+                        "INSERT INTO vector_log (collection, op, doc_id, version)
+                         VALUES ($1, 'delete_version', $2, $3::uuid) RETURNING seq",
+                    )
+                    .bind(key)
+                    .bind(doc_id)
+                    .bind(version.to_string())
+                    .persistent(self.persistent)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    // The version's earlier upserts go: replaying them would
+                    // only add points this entry removes.
+                    sqlx::query(
+                        "DELETE FROM vector_log
+                         WHERE collection = $1 AND doc_id = $2 AND seq < $3
+                           AND op = 'upsert' AND version = $4::uuid",
+                    )
+                    .bind(key)
+                    .bind(doc_id)
+                    .bind(last)
+                    .bind(version.to_string())
+                    .persistent(self.persistent)
+                    .execute(&mut *tx)
+                    .await?;
                 }
                 LogEntry::DeleteDocument { key, doc_id, keep } => {
                     if let Some(points) = index.get_mut(key) {

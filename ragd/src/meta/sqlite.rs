@@ -248,13 +248,15 @@ impl MetaStore for SqliteStore {
         rows.iter().map(document_row).collect()
     }
 
-    async fn delete_document(&self, key: Uuid, id: &str) -> Result<bool, MetaError> {
-        let res = sqlx::query("DELETE FROM documents WHERE collection = ? AND id = ?")
-            .bind(key.to_string())
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(res.rows_affected() > 0)
+    async fn delete_document(&self, key: Uuid, id: &str) -> Result<Option<Uuid>, MetaError> {
+        let v: Option<String> = sqlx::query_scalar(
+            "DELETE FROM documents WHERE collection = ? AND id = ? RETURNING version",
+        )
+        .bind(key.to_string())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        v.as_deref().map(parse_uuid).transpose()
     }
 
     async fn chunks_by_points(&self, key: Uuid, ids: &[Uuid]) -> Result<Vec<ChunkRow>, MetaError> {

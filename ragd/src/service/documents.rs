@@ -208,8 +208,8 @@ pub async fn ingest(
     let mut replaced = Vec::new();
     for d in &new_docs {
         let previous = app.meta.put_document(coll.key, d).await?;
-        if previous.is_some() {
-            replaced.push((d.id.clone(), d.version));
+        if let Some(old) = previous {
+            replaced.push((d.id.clone(), d.version, old));
         }
         results.push(IngestedDocument {
             id: d.id.clone(),
@@ -218,10 +218,8 @@ pub async fn ingest(
         });
     }
     app.cache.invalidate(&coll.name).await;
-    for (id, version) in replaced {
-        app.vectors
-            .delete_document(&key, &id, Some(version))
-            .await?;
+    for (id, version, old) in replaced {
+        drop_old_vectors(app, &key, &id, old, Some(version)).await?;
     }
     drop(guards);
     let store_ms = ms_since(t);
@@ -281,14 +279,38 @@ pub async fn delete(app: &App, collection: &str, id: &str) -> Result<(), ApiErro
     let _guard = app.doc_locks()[app.doc_lock(&key, id)].lock().await;
     // Metadata first: from this commit on, queries cannot return the
     // document even if the vector delete below is interrupted.
-    if !app.meta.delete_document(coll.key, id).await? {
+    let Some(deleted) = app.meta.delete_document(coll.key, id).await? else {
         return Err(ApiError::DocumentNotFound {
             collection: collection.to_string(),
             doc: id.to_string(),
         });
-    }
+    };
     app.cache.invalidate(&coll.name).await;
-    app.vectors.delete_document(&key, id, None).await?;
+    drop_old_vectors(app, &key, id, deleted, None).await?;
+    Ok(())
+}
+
+/// Remove the vectors of version `old`, which the metadata no longer
+/// references (`current` is the version it references now, if any).
+///
+/// One process: everything but `current` goes, which also sweeps versions
+/// that a crash left behind between the vector write and the metadata swap
+/// (the per-document locks guarantee no newer version is in flight). Shared
+/// stores: only `old` goes, because another replica may have upserted the
+/// vectors of a newer version that it has not swapped in yet; deleting
+/// "everything but current" lost them (found by the two-replica race test).
+async fn drop_old_vectors(
+    app: &App,
+    key: &str,
+    doc_id: &str,
+    old: Uuid,
+    current: Option<Uuid>,
+) -> Result<(), ApiError> {
+    if app.meta.shared() {
+        app.vectors.delete_version(key, doc_id, old).await?;
+    } else {
+        app.vectors.delete_document(key, doc_id, current).await?;
+    }
     Ok(())
 }
 

@@ -475,6 +475,31 @@ impl VectorStore for EdgeStore {
             .map_err(backend)?
     }
 
+    async fn delete_version(
+        &self,
+        key: &str,
+        doc_id: &str,
+        version: Uuid,
+    ) -> Result<(), VectorError> {
+        let shard = self.shard(key)?;
+        let mut filter = Filter::new_must(doc_condition(doc_id));
+        filter.must.get_or_insert_with(Vec::new).push(Condition::Field(
+            FieldCondition::new_match(
+                "version".parse::<JsonPath>().expect("static json path"),
+                Match::new_value(ValueVariants::String(version.to_string())),
+            ),
+        ));
+        self.pool
+            .run(move || -> Result<(), VectorError> {
+                let seq = shard.apply(UpdateOperation::PointOperation(
+                    PointOperations::DeletePointsByFilter(filter),
+                ))?;
+                shard.flush_covering(seq)
+            })
+            .await
+            .map_err(backend)?
+    }
+
     async fn search(
         &self,
         key: &str,

@@ -34,6 +34,12 @@ pub enum LogEntry {
         doc_id: String,
         keep: Option<Uuid>,
     },
+    /// Delete the points of one version of `doc_id`.
+    DeleteVersion {
+        key: String,
+        doc_id: String,
+        version: Uuid,
+    },
 }
 
 /// A totally ordered, durable log of vector changes shared by replicas.
@@ -151,6 +157,15 @@ impl Follower {
                         self.local.delete_document(&key, &doc_id, keep).await?;
                     }
                 }
+                LogEntry::DeleteVersion {
+                    key,
+                    doc_id,
+                    version,
+                } => {
+                    if self.local.keys().contains(&key) {
+                        self.local.delete_version(&key, &doc_id, version).await?;
+                    }
+                }
                 LogEntry::Upsert { .. } => unreachable!("handled above"),
             }
         }
@@ -220,6 +235,20 @@ impl VectorStore for Follower {
             key: key.to_string(),
             doc_id: doc_id.to_string(),
             keep,
+        }])
+        .await
+    }
+
+    async fn delete_version(
+        &self,
+        key: &str,
+        doc_id: &str,
+        version: Uuid,
+    ) -> Result<(), VectorError> {
+        self.write(vec![LogEntry::DeleteVersion {
+            key: key.to_string(),
+            doc_id: doc_id.to_string(),
+            version,
         }])
         .await
     }

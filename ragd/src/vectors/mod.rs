@@ -189,6 +189,15 @@ pub trait VectorStore: Send + Sync {
         keep: Option<Uuid>,
     ) -> Result<(), VectorError>;
 
+    /// Delete the points of one version of `doc_id` (and nothing else: a
+    /// newer version may be in flight from another replica).
+    async fn delete_version(
+        &self,
+        key: &str,
+        doc_id: &str,
+        version: Uuid,
+    ) -> Result<(), VectorError>;
+
     /// Best points for `query`, best first.
     async fn search(
         &self,

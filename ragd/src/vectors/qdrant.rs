@@ -319,6 +319,14 @@ fn delete_filter(doc_id: &str, keep: Option<Uuid>) -> Filter {
     filter
 }
 
+/// Points of one version of a document.
+fn version_filter(doc_id: &str, version: Uuid) -> Filter {
+    Filter::must([
+        keyword("doc_id", doc_id.to_string()),
+        keyword("version", version.to_string()),
+    ])
+}
+
 fn nearest(
     collection: &str,
     using: &str,
@@ -476,6 +484,24 @@ impl VectorStore for QdrantStore {
             .delete_points(
                 DeletePointsBuilder::new(&name)
                     .points(delete_filter(doc_id, keep))
+                    .wait(true),
+            )
+            .await
+            .map_err(|e| self.collection_error(key, "delete from", &e))?;
+        Ok(())
+    }
+
+    async fn delete_version(
+        &self,
+        key: &str,
+        doc_id: &str,
+        version: Uuid,
+    ) -> Result<(), VectorError> {
+        let name = self.collection_name(key);
+        self.client
+            .delete_points(
+                DeletePointsBuilder::new(&name)
+                    .points(version_filter(doc_id, version))
                     .wait(true),
             )
             .await
@@ -643,6 +669,20 @@ mod tests {
                 ("meta.year".into(), MatchValue::Integer(2020)),
             ]
         );
+    }
+
+    #[test]
+    fn version_filter_matches_doc_and_version() {
+        let v = id(9);
+        let f = version_filter("doc one", v);
+        assert_eq!(
+            matches(&f.must),
+            vec![
+                ("doc_id".into(), MatchValue::Keyword("doc one".into())),
+                ("version".into(), MatchValue::Keyword(v.to_string()))
+            ]
+        );
+        assert!(f.must_not.is_empty());
     }
 
     #[test]
