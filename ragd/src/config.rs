@@ -614,9 +614,7 @@ impl Config {
             ));
         }
         if matches!(self.cache, CacheConfig::Redis { .. }) && self.redis.is_none() {
-            return bad(
-                "cache.kind = \"redis\" needs a [redis] section with its url".into(),
-            );
+            return bad("cache.kind = \"redis\" needs a [redis] section with its url".into());
         }
         if let GeneratorConfig::Openai { url, .. } = &self.generator
             && !(url.starts_with("http://") || url.starts_with("https://"))

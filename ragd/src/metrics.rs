@@ -54,6 +54,20 @@ pub struct PoolLabels {
     pub state: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PoolWaitLabels {
+    pub pool: String,
+    /// `0.5`, `0.99`, `1` (the maximum).
+    pub quantile: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PoolAcquireLabels {
+    pub pool: String,
+    /// `all` or `failed`.
+    pub result: String,
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new(LATENCY_BUCKETS)
 }
@@ -108,6 +122,10 @@ pub struct Metrics {
     pub generate_duration: Histogram,
     pub ingested_chunks: Counter,
     pub pools: Family<PoolLabels, Gauge>,
+    /// Time to acquire a pool member (measured by ragd since start).
+    pub pool_acquire_wait: Family<PoolWaitLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    /// Acquisitions since start, all and failed.
+    pub pool_acquires: Family<PoolAcquireLabels, Gauge>,
     pub queue_depth: Family<NameLabel, Gauge>,
     pub redis: RedisMetrics,
     /// Question embeddings found in the Redis embedding cache.
@@ -145,6 +163,8 @@ impl Metrics {
             generate_duration: latency_histogram(),
             ingested_chunks: Counter::default(),
             pools: Family::default(),
+            pool_acquire_wait: Family::default(),
+            pool_acquires: Family::default(),
             queue_depth: Family::default(),
             redis: RedisMetrics::new(),
             embedding_cache_hits: Counter::default(),
@@ -208,6 +228,16 @@ impl Metrics {
             "pool_connections",
             "Pool members by pool and state (size, idle, in_use, max, waiting)",
             m.pools.clone(),
+        );
+        registry.register(
+            "pool_acquire_wait_seconds",
+            "Time callers waited to acquire a pool member since start, by quantile (1 = max)",
+            m.pool_acquire_wait.clone(),
+        );
+        registry.register(
+            "pool_acquires",
+            "Pool acquisitions since start (result: all, failed)",
+            m.pool_acquires.clone(),
         );
         registry.register(
             "queue_depth",
@@ -281,6 +311,24 @@ impl Metrics {
                     state: state.into(),
                 })
                 .set(v as i64);
+        }
+        if let Some(w) = &pool.acquire_wait {
+            for (q, ms) in [("0.5", w.p50_ms), ("0.99", w.p99_ms), ("1", w.max_ms)] {
+                self.pool_acquire_wait
+                    .get_or_create(&PoolWaitLabels {
+                        pool: pool.name.clone(),
+                        quantile: q.into(),
+                    })
+                    .set(ms / 1000.0);
+            }
+            for (result, n) in [("all", w.count), ("failed", w.failed)] {
+                self.pool_acquires
+                    .get_or_create(&PoolAcquireLabels {
+                        pool: pool.name.clone(),
+                        result: result.into(),
+                    })
+                    .set(n as i64);
+            }
         }
     }
 

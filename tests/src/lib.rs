@@ -43,9 +43,7 @@ impl Server {
     }
 
     pub async fn start_with(mut cfg: Config) -> Server {
-        if shared_backends()
-            && matches!(cfg.metadata, MetadataConfig::Sqlite { .. })
-        {
+        if shared_backends() && matches!(cfg.metadata, MetadataConfig::Sqlite { .. }) {
             let name = shared_name(&cfg.storage.data_dir);
             use_shared_backends(&mut cfg, &name).await;
         }

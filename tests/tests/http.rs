@@ -658,7 +658,12 @@ async fn operations_endpoints_describe_the_service() {
         .map(|b| b["kind"].as_str().unwrap())
         .collect();
     let expected: &[&str] = if ragkit_tests::shared_backends() {
-        &["postgres", "qdrant-edge+postgres-log", "pocket-encoder", "redis"]
+        &[
+            "postgres",
+            "qdrant-edge+postgres-log",
+            "pocket-encoder",
+            "redis",
+        ]
     } else {
         &["sqlite", "qdrant-edge", "pocket-encoder"]
     };

@@ -68,10 +68,16 @@ async fn postgres_restart_makes_ragd_unready_then_it_recovers_by_itself() {
         .unwrap();
     assert_eq!(meta["ok"], false, "{ready}");
     let t = Instant::now();
-    let (code, body) = s.call("POST", "/v1/collections/kb/query", Some(q.clone())).await;
+    let (code, body) = s
+        .call("POST", "/v1/collections/kb/query", Some(q.clone()))
+        .await;
     assert_eq!(code, 503, "{body}");
     assert_eq!(body["error"]["code"], "backend_unavailable", "{body}");
-    assert!(t.elapsed() < Duration::from_secs(5), "fails fast: {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "fails fast: {:?}",
+        t.elapsed()
+    );
     let (code, body) = s
         .call(
             "POST",
@@ -79,7 +85,10 @@ async fn postgres_restart_makes_ragd_unready_then_it_recovers_by_itself() {
             Some(json!({"documents": [{"id": "lost", "text": "Written while the database is down."}]})),
         )
         .await;
-    assert_eq!(code, 503, "an ingest that cannot be stored is refused: {body}");
+    assert_eq!(
+        code, 503,
+        "an ingest that cannot be stored is refused: {body}"
+    );
     let (_, status) = s.call("GET", "/status", None).await;
     assert_eq!(status["state"], "down", "{status}");
 
@@ -95,10 +104,15 @@ async fn postgres_restart_makes_ragd_unready_then_it_recovers_by_itself() {
     }
     // Everything acknowledged before is still there; the refused ingest is not.
     assert_eq!(cited_ids(&s.query("kb", q).await), vec!["volcano"]);
-    let (code, _) = s.call("GET", "/v1/collections/kb/documents/lost", None).await;
-    assert_eq!(code, 404);
-    s.ingest("kb", json!([{"id": "after", "text": "Written after the database came back."}]))
+    let (code, _) = s
+        .call("GET", "/v1/collections/kb/documents/lost", None)
         .await;
+    assert_eq!(code, 404);
+    s.ingest(
+        "kb",
+        json!([{"id": "after", "text": "Written after the database came back."}]),
+    )
+    .await;
     let (_, coll) = s.call("GET", "/v1/collections/kb", None).await;
     assert_eq!(coll["documents"], 5, "{coll}");
     // Pool waits were measured.
@@ -111,7 +125,28 @@ async fn postgres_restart_makes_ragd_unready_then_it_recovers_by_itself() {
         .unwrap()
         .clone();
     assert_eq!(pool["kind"], "postgres", "{pool}");
-    assert!(pool["acquire_wait"]["count"].as_u64().unwrap() > 0, "{pool}");
-    assert!(pool["acquire_wait"]["failed"].as_u64().unwrap() > 0, "{pool}");
+    assert!(
+        pool["acquire_wait"]["count"].as_u64().unwrap() > 0,
+        "{pool}"
+    );
+    assert!(
+        pool["acquire_wait"]["failed"].as_u64().unwrap() > 0,
+        "{pool}"
+    );
+    let metrics = s
+        .client
+        .get(s.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for needle in [
+        "ragd_pool_acquire_wait_seconds{pool=\"metadata\",quantile=\"0.99\"}",
+        "ragd_pool_acquires{pool=\"metadata\",result=\"failed\"}",
+    ] {
+        assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
+    }
     s.stop().await;
 }

@@ -45,7 +45,8 @@ fn required_default() -> bool {
 pub struct Status {
     pub version: String,
     pub uptime_secs: f64,
-    /// `ok`, `degraded` (serving, with a backend impaired) or `down`.
+    /// `ok`; `degraded` (serving, with the embedder, generator or Redis
+    /// impaired); `down` (the metadata or vector store is unreachable).
     pub state: String,
     pub config: ConfigSummary,
     pub pools: Vec<PoolStatus>,

@@ -63,7 +63,15 @@ async fn backends(app: &App) -> Vec<BackendHealth> {
     for (name, e) in &app.embedders {
         out.push(probe(&format!("embedder:{name}"), e.kind(), true, e.health()).await);
     }
-    out.push(probe("generator", app.generator.kind(), true, app.generator.health()).await);
+    out.push(
+        probe(
+            "generator",
+            app.generator.kind(),
+            true,
+            app.generator.health(),
+        )
+        .await,
+    );
     // Redis only speeds things up and shares counters: without it ragd
     // serves (degraded), so it never makes ragd unready.
     if let Some(redis) = &app.redis {
@@ -115,12 +123,17 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Response {
 #[utoipa::path(get, path = "/status", tag = "operations", responses((status = 200, body = Status)))]
 pub async fn status(State(app): State<Arc<App>>) -> Json<Status> {
     let backends = backends(&app).await;
-    let state = if backends.iter().all(|b| b.ok) {
-        "ok"
-    } else if backends.iter().all(|b| b.ok || !b.required) {
-        "degraded"
-    } else {
+    // Without its stores ragd can answer nothing; without an embedder, the
+    // generator or Redis, some requests still succeed.
+    let stores_down = backends
+        .iter()
+        .any(|b| !b.ok && (b.name == "metadata" || b.name == "vectors"));
+    let state = if stores_down {
         "down"
+    } else if backends.iter().all(|b| b.ok) {
+        "ok"
+    } else {
+        "degraded"
     };
     let mut status = app.status(state);
     status.backends = backends;

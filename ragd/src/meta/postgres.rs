@@ -583,9 +583,11 @@ impl PgStore {
                         return Err(Failure::Corrupt(format!("point metadata: {e}")));
                     }
                     qb.push(" RETURNING seq");
-                    let seqs: Vec<i64> = qb.build_query_scalar()
+                    let seqs: Vec<i64> = qb
+                        .build_query_scalar()
                         .persistent(self.persistent)
-                        .fetch_all(&mut *tx).await?;
+                        .fetch_all(&mut *tx)
+                        .await?;
                     last = last.max(seqs.into_iter().max().unwrap_or(0));
                 }
                 LogEntry::CreateCollection { key, dimensions } => {
@@ -1674,31 +1676,9 @@ mod tests {
                     doc_id,
                     version,
                 } => {
-                    i += 1;
-                    last = sqlx::query_scalar(
-                        "INSERT INTO vector_log (collection, op, doc_id, version)
-                         VALUES ($1, 'delete_version', $2, $3::uuid) RETURNING seq",
-                    )
-                    .bind(key)
-                    .bind(doc_id)
-                    .bind(version.to_string())
-                    .persistent(self.persistent)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                    // The version's earlier upserts go: replaying them would
-                    // only add points this entry removes.
-                    sqlx::query(
-                        "DELETE FROM vector_log
-                         WHERE collection = $1 AND doc_id = $2 AND seq < $3
-                           AND op = 'upsert' AND version = $4::uuid",
-                    )
-                    .bind(key)
-                    .bind(doc_id)
-                    .bind(last)
-                    .bind(version.to_string())
-                    .persistent(self.persistent)
-                    .execute(&mut *tx)
-                    .await?;
+                    if let Some(points) = index.get_mut(key) {
+                        points.retain(|_, (d, v)| !(d == doc_id && v == version));
+                    }
                 }
                 LogEntry::DeleteDocument { key, doc_id, keep } => {
                     if let Some(points) = index.get_mut(key) {
@@ -1800,16 +1780,17 @@ mod tests {
                     _ => {}
                 }
             }
-            let gone: Vec<_> = log
-                .iter()
-                .filter(|(_, e)| match e {
-                    LogEntry::DropCollection { key } => key == "gone",
-                    LogEntry::CreateCollection { key, .. } | LogEntry::Upsert { key, .. } => {
-                        key == "gone"
-                    }
-                    LogEntry::DeleteDocument { key, .. } => key == "gone",
-                })
-                .collect();
+            let gone: Vec<_> =
+                log.iter()
+                    .filter(|(_, e)| match e {
+                        LogEntry::DropCollection { key } => key == "gone",
+                        LogEntry::CreateCollection { key, .. } | LogEntry::Upsert { key, .. } => {
+                            key == "gone"
+                        }
+                        LogEntry::DeleteDocument { key, .. }
+                        | LogEntry::DeleteVersion { key, .. } => key == "gone",
+                    })
+                    .collect();
             assert_eq!(gone.len(), 1, "only the drop remains: {gone:?}");
 
             // Compaction within one append: an upsert and its delete.

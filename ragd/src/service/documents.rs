@@ -73,6 +73,22 @@ fn validate(req: &IngestRequest) -> Result<(), ApiError> {
                 "must not be empty",
             ));
         }
+        // PostgreSQL cannot store NUL in text or JSON; refuse it on every
+        // backend so that a document is accepted or refused alike.
+        if d.text.contains('\0') {
+            return Err(ApiError::invalid(
+                format!("documents[{i}].text"),
+                "must not contain NUL characters",
+            ));
+        }
+        if let Some(m) = &d.metadata
+            && serde_json::to_string(m).is_ok_and(|j| j.contains("\\u0000"))
+        {
+            return Err(ApiError::invalid(
+                format!("documents[{i}].metadata"),
+                "must not contain NUL characters",
+            ));
+        }
     }
     Ok(())
 }

@@ -483,12 +483,13 @@ impl VectorStore for EdgeStore {
     ) -> Result<(), VectorError> {
         let shard = self.shard(key)?;
         let mut filter = Filter::new_must(doc_condition(doc_id));
-        filter.must.get_or_insert_with(Vec::new).push(Condition::Field(
-            FieldCondition::new_match(
+        filter
+            .must
+            .get_or_insert_with(Vec::new)
+            .push(Condition::Field(FieldCondition::new_match(
                 "version".parse::<JsonPath>().expect("static json path"),
                 Match::new_value(ValueVariants::String(version.to_string())),
-            ),
-        ));
+            )));
         self.pool
             .run(move || -> Result<(), VectorError> {
                 let seq = shard.apply(UpdateOperation::PointOperation(

@@ -25,9 +25,17 @@ use super::{ChunkPoint, Hit, MetaFilter, SearchQuery, VectorError, VectorStore};
 /// One change to the vectors, as recorded in the log.
 #[derive(Debug, Clone)]
 pub enum LogEntry {
-    CreateCollection { key: String, dimensions: u32 },
-    DropCollection { key: String },
-    Upsert { key: String, point: ChunkPoint },
+    CreateCollection {
+        key: String,
+        dimensions: u32,
+    },
+    DropCollection {
+        key: String,
+    },
+    Upsert {
+        key: String,
+        point: ChunkPoint,
+    },
     /// Delete every point of `doc_id` except those of version `keep`.
     DeleteDocument {
         key: String,

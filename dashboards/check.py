@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Check the dashboards against the metrics ragd really exposes.
+
+    python3 dashboards/check.py          # from the repository root
+
+Reads ragd/src/metrics.rs (every `registry.register(...)`, the type of the
+registered field and the fields of its label struct), derives the exposed
+series names (OpenMetrics: counters get `_total`, histograms `_bucket`,
+`_sum`, `_count`, gauges keep their name, all prefixed `ragd_`), then checks
+every PromQL expression of dashboards/grafana/ragd.json (panel targets and
+template variables):
+
+- every `ragd_*` name is an exposed series;
+- every label in a selector `{...}` belongs to that metric (or is `instance`
+  or `job`, which Prometheus adds; `le` on `_bucket`);
+- every label in `by (...)` and every `{{label}}` of a legend belongs to one
+  of the expression's metrics (or instance, job, le).
+
+If `promtool` is installed, it also checks the PromQL syntax of every
+expression (as a rules file, with Grafana's variables substituted) and
+dashboards/prometheus/prometheus.yml. Exits 1 on any problem.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+METRICS_RS = os.path.join(ROOT, "ragd", "src", "metrics.rs")
+DASHBOARD = os.path.join(ROOT, "dashboards", "grafana", "ragd.json")
+PROMETHEUS = os.path.join(ROOT, "dashboards", "prometheus", "prometheus.yml")
+ADDED = {"instance", "job"}
+
+
+def structs(src):
+    """name -> {field: type} for every `pub struct NAME { ... }`."""
+    out = {}
+    for m in re.finditer(r"pub struct (\w+)\s*\{(.*?)\n\}", src, re.S):
+        fields = {}
+        for f in re.finditer(r"pub (\w+):\s*([^\n]+?),?\s*$", m.group(2), re.M):
+            fields[f.group(1)] = f.group(2)
+        out[m.group(1)] = fields
+    return out
+
+
+def exposed_metrics(src):
+    """series name -> set of labels."""
+    st = structs(src)
+    prefix = re.search(r'Registry::with_prefix\("(\w+)"\)', src).group(1)
+    series = {}
+    regs = re.finditer(
+        r'register(_with_unit)?\(\s*"(\w+)"\s*,.*?,\s*(?:Unit::(\w+)\s*,\s*)?m\.([\w.]+)\.clone\(\)',
+        src, re.S)
+    for r in regs:
+        name = f"{prefix}_{r.group(2)}"
+        if r.group(1) and r.group(3):
+            name += "_" + r.group(3).lower()
+        owner, path = "Metrics", r.group(4).split(".")
+        for hop in path[:-1]:
+            owner = st[owner][hop].strip()
+        ty = st[owner][path[-1]]
+        labels = set()
+        fam = re.match(r"Family<\s*(\w+)\s*,\s*(\w+)", ty)
+        if fam:
+            labels = set(st[fam.group(1)].keys())
+            kind = fam.group(2)
+        else:
+            kind = re.match(r"(\w+)", ty).group(1)
+        if kind == "Counter":
+            series[name + "_total"] = labels
+        elif kind == "Gauge":
+            series[name] = labels
+        elif kind == "Histogram":
+            series[name + "_bucket"] = labels | {"le"}
+            series[name + "_sum"] = labels
+            series[name + "_count"] = labels
+        else:
+            sys.exit(f"check.py: unknown metric type {ty!r} of {name}")
+    return series
+
+
+def expressions(dash):
+    """(where, expr, legend) of every PromQL expression in the dashboard."""
+    def walk(panels):
+        for p in panels:
+            yield from walk(p.get("panels", []))
+            for t in p.get("targets", []):
+                yield p.get("title", "?"), t.get("expr", ""), t.get("legendFormat", "")
+    yield from walk(dash.get("panels", []))
+    for v in dash.get("templating", {}).get("list", []):
+        if v.get("type") == "query":
+            q = v.get("query")
+            q = q.get("query", "") if isinstance(q, dict) else q or ""
+            m = re.match(r"label_values\((.*),\s*(\w+)\)$", q)
+            if m:
+                yield f"variable {v['name']}", m.group(1), "{{%s}}" % m.group(2)
+
+
+def check(series, dash):
+    problems = []
+    for where, expr, legend in expressions(dash):
+        names = re.findall(r"\bragd_\w+", expr)
+        if not names:
+            problems.append(f"{where}: no ragd_ metric in {expr!r}")
+        known = set()
+        for n in names:
+            if n not in series:
+                problems.append(f"{where}: {n} is not exposed by ragd")
+            else:
+                known |= series[n]
+        for n, body in re.findall(r"\b(ragd_\w+)\{([^}]*)\}", expr):
+            for label in re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", body):
+                if n in series and label not in series[n] | ADDED:
+                    problems.append(f"{where}: {n} has no label {label!r}")
+        grouped = re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", expr)
+        used = {l.strip() for g in grouped for l in g.split(",") if l.strip()}
+        used |= set(re.findall(r"\{\{\s*(\w+)\s*\}\}", legend))
+        for label in sorted(used - known - ADDED - {"le"}):
+            problems.append(f"{where}: label {label!r} is on none of {sorted(set(names))}")
+    return problems
+
+
+def promtool(dash):
+    tool = shutil.which("promtool")
+    if not tool:
+        print("promtool not installed: PromQL syntax not checked")
+        return []
+    rules, problems = [], []
+    for i, (where, expr, _) in enumerate(expressions(dash)):
+        e = (expr.replace("$__rate_interval", "1m").replace("$__interval", "1m")
+             .replace("$instance", ".*"))
+        rules.append({"record": f"check:expr_{i}", "expr": e})
+    with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
+        json.dump({"groups": [{"name": "dashboard", "rules": rules}]}, f)
+    try:
+        for args in (["check", "rules", f.name], ["check", "config", PROMETHEUS]):
+            r = subprocess.run([tool, *args], capture_output=True, text=True)
+            if r.returncode != 0:
+                problems.append(f"promtool {args[1]}: {r.stdout}{r.stderr}")
+    finally:
+        os.unlink(f.name)
+    print(f"promtool: {len(rules)} expressions and prometheus.yml checked")
+    return problems
+
+
+def main():
+    series = exposed_metrics(open(METRICS_RS).read())
+    dash = json.load(open(DASHBOARD))
+    problems = check(series, dash) + promtool(dash)
+    n = sum(1 for _ in expressions(dash))
+    print(f"{len(series)} series in ragd/src/metrics.rs, {n} expressions in {os.path.relpath(DASHBOARD, ROOT)}")
+    used = {m for _, e, _ in expressions(dash) for m in re.findall(r"\bragd_\w+", e)}
+    unused = sorted(s for s in series if s not in used and not s.endswith(("_sum", "_count")))
+    if unused:
+        print("not on the dashboard:", ", ".join(unused))
+    for p in problems:
+        print("PROBLEM:", p)
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()
