@@ -58,7 +58,7 @@ wait_up() { for _ in $(seq 300); do curl -sf "$1/health" >/dev/null && return 0;
 start_replicas() {
   local conf=$1 n=$2
   for i in $(seq 1 "$n"); do
-    RUST_LOG=warn "$BIN" -c "$WORK/$conf.toml" serve --listen 127.0.0.1:$((18080 + i)) \
+    RUST_LOG=warn,qdrant_edge=error "$BIN" -c "$WORK/$conf.toml" serve --listen 127.0.0.1:$((18080 + i)) \
       --data-dir "$WORK/data-$conf-$i" &
     PIDS+=($!)
   done
