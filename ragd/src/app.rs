@@ -65,9 +65,10 @@ pub struct App {
 /// Why ragd could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("metadata store: {0}")]
+    // The backends' own messages already say which store failed.
+    #[error("{0}")]
     Meta(#[from] crate::meta::MetaError),
-    #[error("vector store: {0}")]
+    #[error("{0}")]
     Vectors(#[from] crate::vectors::VectorError),
     #[error("embedder: {0}")]
     Embed(#[from] crate::embed::EmbedError),
@@ -249,7 +250,7 @@ impl App {
     }
 
     pub fn queues(&self) -> Vec<QueueStatus> {
-        vec![
+        let mut queues = vec![
             QueueStatus {
                 name: "cpu".into(),
                 depth: self.cpu.waiting(),
@@ -262,7 +263,14 @@ impl App {
                 name: "vector-indexing".into(),
                 depth: self.vectors.pending_work(),
             },
-        ]
+        ];
+        if let Some(r) = &self.redis {
+            queues.push(QueueStatus {
+                name: "redis-in-flight".into(),
+                depth: r.in_flight(),
+            });
+        }
+        queues
     }
 
     pub fn status(&self, state: &str) -> Status {

@@ -206,17 +206,17 @@ impl Shared {
     }
 
     /// The connection as a pool for `/status` and `/metrics`: one
-    /// multiplexed connection (size 1 while connected), `in_use` = commands
-    /// in flight on it.
+    /// multiplexed connection (size 1 while connected). Commands in flight
+    /// share it, so it is never "full"; they are reported as the
+    /// `redis-in-flight` queue instead of as members in use.
     pub fn pool_status(&self) -> PoolStatus {
-        let up = self.is_up();
-        let in_flight = self.in_flight() as u32;
+        let up = self.is_up() as u32;
         PoolStatus {
             name: "redis".into(),
             kind: "redis-multiplexed".into(),
-            size: up as u32,
-            idle: (up && in_flight == 0) as u32,
-            in_use: in_flight,
+            size: up,
+            idle: up,
+            in_use: 0,
             max: 1,
             waiting: 0,
             acquire_wait: None,

@@ -75,7 +75,7 @@ pub enum MetaError {
     CollectionExists(String),
     #[error("metadata store: {0}")]
     Backend(String),
-    #[error("stored data is corrupt: {0}")]
+    #[error("metadata store: stored data is corrupt: {0}")]
     Corrupt(String),
 }
 

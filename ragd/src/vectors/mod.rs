@@ -159,7 +159,7 @@ impl MetaFilter {
 /// Why a vector operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum VectorError {
-    #[error("vector collection {0} does not exist")]
+    #[error("vector store: collection {0} does not exist")]
     NoSuchCollection(String),
     #[error("vector store: {0}")]
     Backend(String),
