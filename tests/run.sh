@@ -37,4 +37,5 @@ cargo build --workspace --tests
 log "running tests (embedded defaults; scale-out tests on PostgreSQL + Redis)"
 cargo test --workspace -- --test-threads=2
 log "running the HTTP suite again on PostgreSQL + Redis"
-RAGKIT_TEST_BACKENDS=postgres+redis cargo test -p ragkit-tests --test http -- --test-threads=2
+# (--workspace keeps the feature set of the build above: no rebuild)
+RAGKIT_TEST_BACKENDS=postgres+redis cargo test --workspace --test http -- --test-threads=2

@@ -141,7 +141,19 @@ pub async fn run(
     });
     let result = attack.execute().await;
     forward.abort();
-    result.map_err(|e| format!("goose: {e}"))?;
+    result.map_err(|e| {
+        let hint = if e.to_string().contains("builder error") {
+            // goose builds one reqwest client per user, and reqwest refuses
+            // to build one without CA certificates (seen in a minimal
+            // container image).
+            " (goose could not build its HTTP client: is the system's CA \
+             certificate bundle missing? install ca-certificates, or copy \
+             /etc/ssl/certs/ca-certificates.crt into the image)"
+        } else {
+            ""
+        };
+        format!("goose: {e}{hint}")
+    })?;
     let sent = ctx.seq.load(Ordering::Relaxed).min(cfg.max_requests);
     Ok(EngineEnd {
         sent,

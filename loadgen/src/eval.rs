@@ -188,10 +188,7 @@ pub struct EvalOptions {
 
 /// Ask every question in every mode, one at a time.
 pub async fn run(questions: &[Question], opts: &EvalOptions) -> Result<EvalReport, String> {
-    let client = reqwest::Client::builder()
-        .timeout(opts.timeout)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let client = crate::work::client(opts.timeout, 4)?;
     let url = format!(
         "{}/v1/collections/{}/query",
         opts.target.trim_end_matches('/'),

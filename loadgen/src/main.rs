@@ -133,7 +133,8 @@ struct RunArgs {
     max_requests: Option<u64>,
     /// Write the report to FILE; the extension picks the format: .json
     /// (stable schema, mergeable), .md, .html (charts), .hlog (HDR
-    /// interval log). Repeatable.
+    /// interval log). Repeatable. `{instance}` in FILE becomes the
+    /// instance name, so N instances sharing a volume write N files.
     #[arg(long = "report", value_name = "FILE")]
     outputs: Vec<PathBuf>,
     /// Print the report as JSON on stdout instead of the table.
@@ -267,6 +268,11 @@ fn run(a: RunArgs) -> ExitCode {
     opts.max_duration = a.max_duration;
     opts.max_requests = a.max_requests;
     opts.instance = a.instance.unwrap_or_else(default_instance);
+    let outputs: Vec<PathBuf> = a
+        .outputs
+        .iter()
+        .map(|o| loadgen::run::report_path(o, &opts.instance))
+        .collect();
     opts.progress = if a.quiet {
         ProgressMode::Off
     } else {
@@ -274,7 +280,7 @@ fn run(a: RunArgs) -> ExitCode {
     };
     opts.setup = !a.no_setup;
     opts.handle_ctrl_c = true;
-    for o in &a.outputs {
+    for o in &outputs {
         if !matches!(
             o.extension().and_then(|e| e.to_str()),
             Some("json" | "md" | "html" | "htm" | "hlog")
@@ -301,7 +307,7 @@ fn run(a: RunArgs) -> ExitCode {
             return ExitCode::from(3);
         }
     };
-    finish(&report, &a.outputs, a.json)
+    finish(&report, &outputs, a.json)
 }
 
 fn finish(report: &Report, outputs: &[PathBuf], json: bool) -> ExitCode {

@@ -96,6 +96,15 @@ pub fn default_instance() -> String {
         .unwrap_or_else(|| format!("loadgen-{}", std::process::id()))
 }
 
+/// A `--report` path with `{instance}` replaced by the instance name.
+/// Docker Swarm expands templates in `--env` and `--hostname` but not in a
+/// service's arguments, so `--report /out/{instance}.json` with
+/// `LOADGEN_INSTANCE=loadgen-{{.Task.Slot}}` gives each task its own file
+/// on a shared volume (without it, every task overwrote the same file).
+pub fn report_path(path: &std::path::Path, instance: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(path.to_string_lossy().replace("{instance}", instance))
+}
+
 /// Why a run could not produce a report.
 #[derive(Debug)]
 pub struct RunError(pub String);
@@ -144,7 +153,7 @@ pub async fn run(opts: RunOptions) -> Result<Report, RunError> {
         )));
     }
 
-    let http = client(profile.timeout, profile.max_in_flight.min(1024));
+    let http = client(profile.timeout, profile.max_in_flight.min(1024)).map_err(RunError)?;
     check_target(&http, &target).await?;
     if opts.setup {
         setup(&http, &target, &profile).await?;
@@ -568,4 +577,17 @@ async fn collect(mut c: Collect) -> RunAcc {
         eprintln!();
     }
     c.acc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_paths_name_the_instance() {
+        let p = report_path(std::path::Path::new("/out/{instance}.json"), "loadgen-3");
+        assert_eq!(p, std::path::PathBuf::from("/out/loadgen-3.json"));
+        let p = report_path(std::path::Path::new("plain.html"), "x");
+        assert_eq!(p, std::path::PathBuf::from("plain.html"));
+    }
 }

@@ -269,16 +269,37 @@ pub fn error_kind(e: &reqwest::Error) -> String {
     }
 }
 
-/// The HTTP client of the open model: one pool shared by all arrivals.
-pub fn client(timeout: Duration, pool: usize) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .pool_max_idle_per_host(pool)
-        .no_proxy()
-        .tcp_nodelay(true)
-        .build()
-        .expect("HTTP client builds")
+/// loadgen's HTTP client (the open model's pool shared by all arrivals,
+/// and `loadgen eval`'s).
+///
+/// A minimal container (a `docker import` of the binary, as in
+/// docs/LOADGEN.md) may have no CA certificates; building the client then
+/// failed and loadgen panicked before sending a request, although its
+/// targets are usually plain http. It now falls back to a client that
+/// trusts no certificate authority: http targets work, https targets fail
+/// each request with a certificate error, and a warning says why.
+pub fn client(timeout: Duration, pool: usize) -> Result<reqwest::Client, String> {
+    let builder = || {
+        reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(pool)
+            .no_proxy()
+            .tcp_nodelay(true)
+    };
+    match builder().build() {
+        Ok(c) => Ok(c),
+        Err(first) => {
+            eprintln!(
+                "loadgen: warning: no usable CA certificates ({first}); https targets will fail \
+                 certificate checks (install ca-certificates), http targets are fine"
+            );
+            builder()
+                .tls_certs_only(Vec::<reqwest::Certificate>::new())
+                .build()
+                .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        }
+    }
 }
 
 #[cfg(test)]
