@@ -35,7 +35,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{
-    ChunkPoint, FilterValue, Hit, MetaFilter, SearchQuery, Sparse, VectorError, VectorStore, rrf,
+    ChunkPoint, FilterValue, Hit, MetaFilter, SearchQuery, Sparse, VectorError, VectorStore,
 };
 use crate::cpu::CpuPool;
 
@@ -510,14 +510,14 @@ impl VectorStore for EdgeStore {
     ) -> Result<Vec<Hit>, VectorError> {
         let shard = self.shard(key)?;
         let filter = to_filter(filter);
-        let query = query.clone();
+        let mut query = query.clone();
         self.pool
             .run(move || -> Result<Vec<Hit>, VectorError> {
-                let dense = match query.dense {
+                let dense = match query.dense.take() {
                     Some(v) => Some(nearest(&shard.engine, DENSE, v.into(), limit, &filter)?),
                     None => None,
                 };
-                let sparse = match query.sparse {
+                let sparse = match query.sparse.take() {
                     Some(s) if !s.is_empty() => Some(nearest(
                         &shard.engine,
                         SPARSE,
@@ -527,41 +527,7 @@ impl VectorStore for EdgeStore {
                     )?),
                     _ => None,
                 };
-                Ok(match (dense, sparse) {
-                    (Some(d), None) => d
-                        .into_iter()
-                        .map(|(id, score)| Hit {
-                            id,
-                            score,
-                            dense: Some(score),
-                        })
-                        .collect(),
-                    (None, Some(s)) => s
-                        .into_iter()
-                        .map(|(id, score)| Hit {
-                            id,
-                            score,
-                            dense: None,
-                        })
-                        .collect(),
-                    (Some(d), Some(s)) => {
-                        let cosine: HashMap<Uuid, f32> = d.iter().copied().collect();
-                        let lists = [
-                            (d.iter().map(|(id, _)| *id).collect(), 1.0),
-                            (s.iter().map(|(id, _)| *id).collect(), query.sparse_weight),
-                        ];
-                        rrf(&lists, query.rrf_k)
-                            .into_iter()
-                            .take(limit)
-                            .map(|(id, score)| Hit {
-                                id,
-                                score,
-                                dense: cosine.get(&id).copied(),
-                            })
-                            .collect()
-                    }
-                    (None, None) => Vec::new(),
-                })
+                Ok(super::combine(dense, sparse, &query, limit))
             })
             .await
             .map_err(backend)?

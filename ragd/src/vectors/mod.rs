@@ -93,6 +93,53 @@ pub fn rrf(lists: &[(Vec<Uuid>, f32)], k: u32) -> Vec<(Uuid, f32)> {
     scores
 }
 
+/// The hits of a search from its dense and sparse results (ids and scores,
+/// best first), the same for every store: one list is taken as is (a dense
+/// hit keeps its cosine), two are fused by weighted [`rrf`] and cut to
+/// `limit`.
+pub fn combine(
+    dense: Option<Vec<(Uuid, f32)>>,
+    sparse: Option<Vec<(Uuid, f32)>>,
+    query: &SearchQuery,
+    limit: usize,
+) -> Vec<Hit> {
+    match (dense, sparse) {
+        (Some(d), None) => d
+            .into_iter()
+            .map(|(id, score)| Hit {
+                id,
+                score,
+                dense: Some(score),
+            })
+            .collect(),
+        (None, Some(s)) => s
+            .into_iter()
+            .map(|(id, score)| Hit {
+                id,
+                score,
+                dense: None,
+            })
+            .collect(),
+        (Some(d), Some(s)) => {
+            let cosine: std::collections::HashMap<Uuid, f32> = d.iter().copied().collect();
+            let lists = [
+                (d.iter().map(|(id, _)| *id).collect(), 1.0),
+                (s.iter().map(|(id, _)| *id).collect(), query.sparse_weight),
+            ];
+            rrf(&lists, query.rrf_k)
+                .into_iter()
+                .take(limit)
+                .map(|(id, score)| Hit {
+                    id,
+                    score,
+                    dense: cosine.get(&id).copied(),
+                })
+                .collect()
+        }
+        (None, None) => Vec::new(),
+    }
+}
+
 /// Metadata filter, validated: every key must match; a list means any-of.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct MetaFilter(pub Vec<(String, FilterValue)>);

@@ -15,7 +15,6 @@
 //! Writes use `wait=true`: an upsert or delete returns once Qdrant has
 //! applied it, so every replica's next search sees it.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -36,7 +35,8 @@ use uuid::Uuid;
 
 pub use super::edge::{DENSE, SPARSE};
 use super::{
-    ChunkPoint, FilterValue, Hit, MetaFilter, SearchQuery, Sparse, VectorError, VectorStore, rrf,
+    ChunkPoint, FilterValue, Hit, MetaFilter, SearchQuery, Sparse, VectorError, VectorStore,
+    combine,
 };
 use crate::config::{QdrantConfig, redact_url};
 
@@ -355,51 +355,6 @@ fn scored(points: Vec<ScoredPoint>) -> Vec<(Uuid, f32)> {
             PointIdOptions::Num(_) => None,
         })
         .collect()
-}
-
-/// The hits of a search from its dense and sparse results, exactly as the
-/// embedded store builds them.
-fn combine(
-    dense: Option<Vec<(Uuid, f32)>>,
-    sparse: Option<Vec<(Uuid, f32)>>,
-    query: &SearchQuery,
-    limit: usize,
-) -> Vec<Hit> {
-    match (dense, sparse) {
-        (Some(d), None) => d
-            .into_iter()
-            .map(|(id, score)| Hit {
-                id,
-                score,
-                dense: Some(score),
-            })
-            .collect(),
-        (None, Some(s)) => s
-            .into_iter()
-            .map(|(id, score)| Hit {
-                id,
-                score,
-                dense: None,
-            })
-            .collect(),
-        (Some(d), Some(s)) => {
-            let cosine: HashMap<Uuid, f32> = d.iter().copied().collect();
-            let lists = [
-                (d.iter().map(|(id, _)| *id).collect(), 1.0),
-                (s.iter().map(|(id, _)| *id).collect(), query.sparse_weight),
-            ];
-            rrf(&lists, query.rrf_k)
-                .into_iter()
-                .take(limit)
-                .map(|(id, score)| Hit {
-                    id,
-                    score,
-                    dense: cosine.get(&id).copied(),
-                })
-                .collect()
-        }
-        (None, None) => Vec::new(),
-    }
 }
 
 fn sparse_input(s: Sparse) -> VectorInput {
