@@ -58,7 +58,12 @@ max_connections = 200
 fsync = on
 EOF
   fi
-  if ! as_pg $(pg_ctl_cmd) status >/dev/null 2>&1; then
+  if ! "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; then
+    # Not answering: a postmaster.pid left by a machine that stopped
+    # without shutting PostgreSQL down would make pg_ctl refuse (or, with
+    # its PID reused, believe it is running).
+    as_pg $(pg_ctl_cmd) stop -m immediate >/dev/null 2>&1 || true
+    rm -f "$DIR/pg/postmaster.pid"
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
     as_pg $(pg_ctl_cmd) start >/dev/null
   fi
