@@ -525,17 +525,7 @@ async fn excess_load_is_shed_with_503_and_retry_after() {
     // Every acknowledged ingest is stored; shed ones are not.
     let (_, c) = s.call("GET", "/v1/collections/kb", None).await;
     assert_eq!(c["documents"], ok);
-    let (_, m) = (
-        0,
-        s.client
-            .get(s.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let m = s.metrics().await;
     assert!(
         m.contains(&format!("ragd_http_requests_shed_total {shed}")),
         "{m}"
@@ -683,15 +673,7 @@ async fn operations_endpoints_describe_the_service() {
     assert_eq!(st["caches"][0]["hits"], 1);
     assert!(st["requests"]["total"].as_u64().unwrap() >= 3);
 
-    let metrics = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     for needle in [
         "ragd_http_request_duration_seconds_bucket{",
         "le=\"0.3\"",

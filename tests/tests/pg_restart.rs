@@ -133,15 +133,7 @@ async fn postgres_restart_makes_ragd_unready_then_it_recovers_by_itself() {
         pool["acquire_wait"]["failed"].as_u64().unwrap() > 0,
         "{pool}"
     );
-    let metrics = s
-        .client
-        .get(s.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = s.metrics().await;
     for needle in [
         "ragd_pool_acquire_wait_seconds{pool=\"metadata\",quantile=\"0.99\"}",
         "ragd_pool_acquires{pool=\"metadata\",result=\"failed\"}",

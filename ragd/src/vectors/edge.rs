@@ -120,6 +120,28 @@ impl EdgeStore {
         Ok(store)
     }
 
+    /// Whether a collection's shard is open.
+    pub fn contains(&self, key: &str) -> bool {
+        self.shards
+            .read()
+            .expect("shard map lock")
+            .contains_key(key)
+    }
+
+    /// Delete the points matching `filter` and flush.
+    async fn delete_where(&self, key: &str, filter: Filter) -> Result<(), VectorError> {
+        let shard = self.shard(key)?;
+        self.pool
+            .run(move || -> Result<(), VectorError> {
+                let seq = shard.apply(UpdateOperation::PointOperation(
+                    PointOperations::DeletePointsByFilter(filter),
+                ))?;
+                shard.flush_covering(seq)
+            })
+            .await
+            .map_err(backend)?
+    }
+
     /// Keys of the shards on disk (collections the vector store knows).
     pub fn keys(&self) -> Vec<String> {
         self.shards
@@ -456,7 +478,6 @@ impl VectorStore for EdgeStore {
         doc_id: &str,
         keep: Option<Uuid>,
     ) -> Result<(), VectorError> {
-        let shard = self.shard(key)?;
         let mut filter = Filter::new_must(doc_condition(doc_id));
         if let Some(v) = keep {
             filter.must_not = Some(vec![Condition::Field(FieldCondition::new_match(
@@ -464,15 +485,7 @@ impl VectorStore for EdgeStore {
                 Match::new_value(ValueVariants::String(v.to_string())),
             ))]);
         }
-        self.pool
-            .run(move || -> Result<(), VectorError> {
-                let seq = shard.apply(UpdateOperation::PointOperation(
-                    PointOperations::DeletePointsByFilter(filter),
-                ))?;
-                shard.flush_covering(seq)
-            })
-            .await
-            .map_err(backend)?
+        self.delete_where(key, filter).await
     }
 
     async fn delete_version(
@@ -481,7 +494,6 @@ impl VectorStore for EdgeStore {
         doc_id: &str,
         version: Uuid,
     ) -> Result<(), VectorError> {
-        let shard = self.shard(key)?;
         let mut filter = Filter::new_must(doc_condition(doc_id));
         filter
             .must
@@ -490,15 +502,7 @@ impl VectorStore for EdgeStore {
                 "version".parse::<JsonPath>().expect("static json path"),
                 Match::new_value(ValueVariants::String(version.to_string())),
             )));
-        self.pool
-            .run(move || -> Result<(), VectorError> {
-                let seq = shard.apply(UpdateOperation::PointOperation(
-                    PointOperations::DeletePointsByFilter(filter),
-                ))?;
-                shard.flush_covering(seq)
-            })
-            .await
-            .map_err(backend)?
+        self.delete_where(key, filter).await
     }
 
     async fn search(

@@ -155,13 +155,13 @@ impl Follower {
             self.flush_run(run.take()).await?;
             match entry {
                 LogEntry::CreateCollection { key, dimensions } => {
-                    if !self.local.keys().contains(&key) {
+                    if !self.local.contains(&key) {
                         self.local.create_collection(&key, dimensions).await?;
                     }
                 }
                 LogEntry::DropCollection { key } => self.local.drop_collection(&key).await?,
                 LogEntry::DeleteDocument { key, doc_id, keep } => {
-                    if self.local.keys().contains(&key) {
+                    if self.local.contains(&key) {
                         self.local.delete_document(&key, &doc_id, keep).await?;
                     }
                 }
@@ -170,7 +170,7 @@ impl Follower {
                     doc_id,
                     version,
                 } => {
-                    if self.local.keys().contains(&key) {
+                    if self.local.contains(&key) {
                         self.local.delete_version(&key, &doc_id, version).await?;
                     }
                 }
@@ -184,7 +184,7 @@ impl Follower {
         match run {
             // A collection dropped later in the log is gone locally, and so
             // are its points: nothing to do.
-            Some((key, points)) if self.local.keys().contains(&key) => {
+            Some((key, points)) if self.local.contains(&key) => {
                 self.local.upsert(&key, points).await
             }
             _ => Ok(()),
