@@ -4,9 +4,9 @@
 //! Goose starts and stops the users stage by stage (`users,seconds;...`,
 //! set with `GooseDefault::TestPlan`) and applies the think time. Goose's own
 //! request timer stops at the first byte, so each transaction issues its
-//! request with the user's goose client but times it itself, to the last
-//! byte, and sends a [`Record`] on the channel; goose's metrics are switched
-//! off. Stops (Ctrl-C, time or request bounds, an SLO breach) go through
+//! request on the user's own connection ([`crate::http::Conn`], kept in
+//! goose's session data) and times it itself, to the last byte, and sends a
+//! [`Record`] on the channel; goose's metrics are switched off. Stops (Ctrl-C, time or request bounds, an SLO breach) go through
 //! goose's killswitch, so users finish cleanly.
 
 use std::sync::Arc;
@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use goose::config::GooseConfiguration;
 use goose::prelude::*;
 
+use crate::http::Conn;
 use crate::open::{EngineEnd, StopRx};
 use crate::profile::Stage;
 use crate::record::{Record, RecordTx};
@@ -72,7 +73,15 @@ pub async fn run(
             let start = Instant::now();
             let stage = stage_at(&c.stages, start.saturating_duration_since(c.t0));
             c.in_flight.fetch_add(1, Ordering::Relaxed);
-            let timed = c.work.execute(&user.client, idx, seq).await;
+            // Each user keeps its own connection (goose's per-user reqwest
+            // client is left unused: crate::http says why).
+            if user.get_session_data::<Conn>().is_none() {
+                user.set_session_data(c.work.conn());
+            }
+            let conn = user
+                .get_session_data_mut::<Conn>()
+                .expect("session connection set above");
+            let timed = c.work.execute(conn, idx, seq).await;
             c.in_flight.fetch_sub(1, Ordering::Relaxed);
             let us = |i: Instant| i.saturating_duration_since(c.t0).as_micros() as u64;
             let _ = c.tx.send(Record {

@@ -8,6 +8,8 @@
 //!   goose's test plan for the closed model.
 //! - [`work`]: the scenario mix and one request, built from `ragd-api`
 //!   types and timed to the last byte (first byte for streams).
+//! - [`http`]: the keep-alive connection each user or in-flight slot owns
+//!   (hyper, rustls for https).
 //! - [`open`]: the open (arrival-rate) engine on tokio, latency from each
 //!   request's intended start (coordinated omission).
 //! - [`closed`]: the closed (concurrent users) engine on goose's test plan.
@@ -23,6 +25,7 @@
 pub mod closed;
 pub mod eval;
 pub mod hdrlog;
+pub mod http;
 pub mod open;
 pub mod profile;
 pub mod record;

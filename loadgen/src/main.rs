@@ -149,6 +149,14 @@ struct RunArgs {
     /// This process's name in merged reports (default: $HOSTNAME).
     #[arg(long, env = "LOADGEN_INSTANCE")]
     instance: Option<String>,
+    /// Threads that send requests. One thread, the default, drives about
+    /// 100k trivial requests/s (docs/BENCHMARKS.md) at the least CPU per
+    /// request, and leaves the other cores to a server on the same machine.
+    /// Add threads only when loadgen itself is short of CPU: the open model
+    /// then reports arrivals sent behind schedule.
+    #[arg(long, short = 't', value_name = "N", env = "LOADGEN_THREADS", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    threads: u16,
 }
 
 fn duration_arg(s: &str) -> Result<Duration, String> {
@@ -292,10 +300,24 @@ fn run(a: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let threads = usize::from(a.threads);
+    let rt = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    };
+    let rt = match rt {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("loadgen: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     // goose prints progress notes on stdout; keep stdout for the report.
     let guard = StdoutToStderr::new();
     let result = rt.block_on(loadgen::run(opts));

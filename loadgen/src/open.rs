@@ -1,20 +1,22 @@
 //! The open (arrival-rate) model, which goose lacks: requests arrive on a
 //! schedule whatever the server's speed, constant or ramping per stage.
 //!
-//! One scheduler task sleeps until each arrival's intended time and spawns
-//! the request. At most `max_in_flight` requests run at once; an arrival
+//! One scheduler task sleeps until the next arrival is due (arrivals
+//! already due go at once) and spawns the request, which borrows an idle
+//! keep-alive connection or opens one. At most `max_in_flight` requests run at once; an arrival
 //! beyond that waits for a slot, and that wait counts in its latency,
 //! because latency is measured from the intended start: a stalled server
 //! cannot hide its queue (coordinated omission). Each request yields one
 //! [`Record`] on the channel; the engine never aggregates.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 
+use crate::http::Conn;
 use crate::profile::Stage;
 use crate::record::{Record, RecordTx};
 use crate::schedule::Arrivals;
@@ -44,13 +46,15 @@ pub struct EngineEnd {
 pub async fn run(
     cfg: OpenConfig,
     work: Arc<Workload>,
-    client: reqwest::Client,
     tx: RecordTx,
     mut stop: StopRx,
     t0: Instant,
     in_flight: Arc<AtomicU64>,
 ) -> EngineEnd {
     let sem = Arc::new(Semaphore::new(cfg.max_in_flight.max(1)));
+    // Idle keep-alive connections; never more than `max_in_flight`, since
+    // each request holds one while it holds a permit.
+    let idle: Arc<Mutex<Vec<Conn>>> = Arc::default();
     let mut set = JoinSet::new();
     let mut sent = 0u64;
     let mut stopped_by = None;
@@ -64,9 +68,13 @@ pub async fn run(
             break;
         }
         let intended = t0 + offset;
-        tokio::select! {
-            _ = tokio::time::sleep_until(intended.into()) => {}
-            _ = stop.changed() => { stopped_by = stop.borrow().clone(); break; }
+        // Arrivals already due go at once: no timer per arrival (timers
+        // fire on whole milliseconds anyway; latency counts from `intended`).
+        if intended > Instant::now() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(intended.into()) => {}
+                _ = stop.changed() => { stopped_by = stop.borrow().clone(); break; }
+            }
         }
         let permit = tokio::select! {
             p = sem.clone().acquire_owned() => p.expect("semaphore open"),
@@ -75,14 +83,20 @@ pub async fn run(
         let seq = sent;
         sent += 1;
         let work = work.clone();
-        let client = client.clone();
+        let idle = idle.clone();
         let tx = tx.clone();
         let in_flight = in_flight.clone();
         in_flight.fetch_add(1, Ordering::Relaxed);
         set.spawn(async move {
             let idx = work.pick(seq);
+            let mut conn = idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .pop()
+                .unwrap_or_else(|| work.conn());
             let start = Instant::now();
-            let timed = work.execute(&client, idx, seq).await;
+            let timed = work.execute(&mut conn, idx, seq).await;
+            idle.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
             let us = |i: Instant| i.saturating_duration_since(t0).as_micros() as u64;
             let _ = tx.send(Record {
                 txn: idx as u16,

@@ -159,7 +159,7 @@ pub async fn run(opts: RunOptions) -> Result<Report, RunError> {
         setup(&http, &target, &profile).await?;
     }
 
-    let work = Arc::new(Workload::new(&profile, &target, &opts.instance));
+    let work = Arc::new(Workload::new(&profile, &target, &opts.instance).map_err(RunError)?);
     let names = work.names();
     let (tx, rx) = crate::record::channel();
     let (stop_tx, stop_rx) = watch::channel::<Option<String>>(None);
@@ -234,7 +234,6 @@ pub async fn run(opts: RunOptions) -> Result<Report, RunError> {
                     drain,
                 },
                 work,
-                http,
                 tx,
                 stop_rx.clone(),
                 t0,

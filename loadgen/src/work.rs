@@ -5,13 +5,19 @@
 //! Both engines call [`Workload::execute`]; only the HTTP client and the
 //! moment of the call differ between them.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hyper::header::{ACCEPT, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
+use hyper::{Method, Request, Uri};
 
 use ragd_api::{
     DocumentFormat, DocumentInput, ErrorBody, Health, IngestRequest, IngestResponse, QueryRequest,
     QueryResponse, Status, sse,
 };
 
+use crate::http::{Body, Conn, Endpoint, HttpError};
 use crate::profile::{Kind, Profile, Scenario};
 use crate::record::Outcome;
 
@@ -19,7 +25,6 @@ use crate::record::Outcome;
 pub struct Workload {
     /// Base URL without a trailing slash, e.g. `http://127.0.0.1:8080`.
     pub base: String,
-    pub collection: String,
     pub scenarios: Vec<Scenario>,
     /// Cumulative weights, for picking a scenario from a random number.
     cumulative: Vec<u64>,
@@ -27,6 +32,19 @@ pub struct Workload {
     pub ingest_ids: u64,
     /// Distinguishes documents of concurrent loadgen instances.
     pub instance: String,
+    /// Where requests go, shared by every connection.
+    endpoint: Arc<Endpoint>,
+    /// Paths built once (a URL per request was ~2% of loadgen's CPU).
+    paths: Paths,
+    /// Bound on one exchange, send to last byte (the profile's `timeout`).
+    timeout: Duration,
+}
+
+struct Paths {
+    health: Uri,
+    status: Uri,
+    query: Uri,
+    ingest: Uri,
 }
 
 /// Timings of one request relative to the caller's clock.
@@ -46,7 +64,20 @@ pub fn mix(mut x: u64) -> u64 {
 }
 
 impl Workload {
-    pub fn new(profile: &Profile, base: &str, instance: &str) -> Workload {
+    /// Fails when `base` and the collection do not make valid URLs.
+    pub fn new(profile: &Profile, base: &str, instance: &str) -> Result<Workload, String> {
+        let base = base.trim_end_matches('/').to_string();
+        let url = reqwest::Url::parse(&base)
+            .map_err(|e| format!("--target {base:?}: not a valid URL ({e})"))?;
+        let endpoint = Endpoint::new(&url, profile.timeout.min(Duration::from_secs(10)))?;
+        let path =
+            |p: String| Uri::try_from(p.as_str()).map_err(|e| format!("request path {p:?}: {e}"));
+        let paths = Paths {
+            health: path("/health".into())?,
+            status: path("/status".into())?,
+            query: path(format!("/v1/collections/{}/query", profile.collection))?,
+            ingest: path(format!("/v1/collections/{}/documents", profile.collection))?,
+        };
         let mut acc = 0u64;
         let cumulative = profile
             .scenarios
@@ -56,15 +87,22 @@ impl Workload {
                 acc
             })
             .collect();
-        Workload {
-            base: base.trim_end_matches('/').to_string(),
-            collection: profile.collection.clone(),
+        Ok(Workload {
+            base,
             scenarios: profile.scenarios.clone(),
             cumulative,
             questions: profile.questions.clone(),
             ingest_ids: profile.ingest_ids,
             instance: instance.to_string(),
-        }
+            endpoint: Arc::new(endpoint),
+            paths,
+            timeout: profile.timeout,
+        })
+    }
+
+    /// A new (not yet opened) connection to the target.
+    pub fn conn(&self) -> Conn {
+        Conn::new(self.endpoint.clone())
     }
 
     /// Transaction names, in the order records index them.
@@ -79,12 +117,48 @@ impl Workload {
         self.cumulative.iter().position(|c| r < *c).unwrap_or(0)
     }
 
-    /// Issue request number `seq` of scenario `idx` and read it to the end.
-    pub async fn execute(&self, client: &reqwest::Client, idx: usize, seq: u64) -> Timed {
+    /// Issue request number `seq` of scenario `idx` on `conn` and read
+    /// the response to its last byte, within the profile's timeout.
+    pub async fn execute(&self, conn: &mut Conn, idx: usize, seq: u64) -> Timed {
         let sc = &self.scenarios[idx];
-        let req = match sc.kind {
-            Kind::Health => client.get(format!("{}/health", self.base)),
-            Kind::Status => client.get(format!("{}/status", self.base)),
+        let req = self.request(sc, seq);
+        let mut first_byte = None;
+        let exchanged =
+            tokio::time::timeout(self.timeout, exchange(conn, req, &mut first_byte)).await;
+        let end = Instant::now();
+        let outcome = match exchanged {
+            Err(_) => Err(HttpError::Timeout),
+            Ok(r) => r,
+        };
+        let outcome = match outcome {
+            Err(e) => {
+                // The connection's state is unknown: the next request opens a new one.
+                conn.reset();
+                Outcome::Error(e.kind().into())
+            }
+            Ok(status) if !status.is_success() => {
+                let code = serde_json::from_slice::<ErrorBody>(&conn.buf)
+                    .map(|b| b.error.code)
+                    .ok();
+                Outcome::Error(match code {
+                    Some(c) => format!("http_{}_{c}", status.as_u16()),
+                    None => format!("http_{}", status.as_u16()),
+                })
+            }
+            Ok(_) => classify_body(sc, &conn.buf),
+        };
+        Timed {
+            first_byte: if sc.stream { first_byte } else { None },
+            end,
+            outcome,
+        }
+    }
+
+    /// The HTTP request of scenario `sc` for request number `seq`.
+    fn request(&self, sc: &Scenario, seq: u64) -> Request<Body> {
+        let (method, uri, body) = match sc.kind {
+            Kind::Health => (Method::GET, self.paths.health.clone(), None),
+            Kind::Status => (Method::GET, self.paths.status.clone(), None),
             Kind::Query => {
                 let q = &self.questions[(mix(seq ^ 0x51) % self.questions.len() as u64) as usize];
                 // Built from JSON so that optional fields added to the API
@@ -95,17 +169,8 @@ impl Workload {
                 if sc.unique {
                     body.question = format!("{q} (loadgen {} #{seq})", self.instance);
                 }
-                let r = client
-                    .post(format!(
-                        "{}/v1/collections/{}/query",
-                        self.base, self.collection
-                    ))
-                    .json(&body);
-                if sc.stream {
-                    r.header("accept", "text/event-stream")
-                } else {
-                    r
-                }
+                let json = serde_json::to_vec(&body).expect("a QueryRequest serializes");
+                (Method::POST, self.paths.query.clone(), Some(json))
             }
             Kind::Ingest => {
                 let n = seq % self.ingest_ids;
@@ -120,63 +185,26 @@ impl Workload {
                         format: DocumentFormat::Text,
                     }],
                 };
-                client
-                    .post(format!(
-                        "{}/v1/collections/{}/documents",
-                        self.base, self.collection
-                    ))
-                    .json(&body)
+                let json = serde_json::to_vec(&body).expect("an IngestRequest serializes");
+                (Method::POST, self.paths.ingest.clone(), Some(json))
             }
         };
-        let result = req.send().await;
-        let mut resp = match result {
-            Ok(r) => r,
-            Err(e) => {
-                return Timed {
-                    first_byte: None,
-                    end: Instant::now(),
-                    outcome: Outcome::Error(error_kind(&e)),
-                };
-            }
-        };
-        let status = resp.status();
-        let mut body: Vec<u8> = Vec::new();
-        let mut first_byte = None;
-        loop {
-            match resp.chunk().await {
-                Ok(Some(c)) => {
-                    if first_byte.is_none() {
-                        first_byte = Some(Instant::now());
-                    }
-                    body.extend_from_slice(&c);
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    return Timed {
-                        first_byte,
-                        end: Instant::now(),
-                        outcome: Outcome::Error(error_kind(&e)),
-                    };
-                }
-            }
+        let mut req = Request::new(Body::new(body.map(Bytes::from).unwrap_or_default()));
+        *req.method_mut() = method;
+        *req.uri_mut() = uri;
+        let h = req.headers_mut();
+        h.insert(HOST, self.endpoint.authority.clone());
+        h.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("loadgen/", env!("CARGO_PKG_VERSION"))),
+        );
+        if sc.kind == Kind::Query || sc.kind == Kind::Ingest {
+            h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
-        let end = Instant::now();
-        let outcome = if !status.is_success() {
-            let code = serde_json::from_slice::<ErrorBody>(&body)
-                .map(|b| b.error.code)
-                .ok();
-            Outcome::Error(match code {
-                Some(c) => format!("http_{}_{c}", status.as_u16()),
-                None => format!("http_{}", status.as_u16()),
-            })
-        } else {
-            classify_body(sc, &body)
-        };
-        Timed {
-            first_byte: if sc.stream { first_byte } else { None },
-            end,
-            outcome,
+        if sc.stream {
+            h.insert(ACCEPT, HeaderValue::from_static("text/event-stream"));
         }
+        req
     }
 
     /// A short, plausible document for the ingest transaction, made from the
@@ -199,6 +227,30 @@ impl Workload {
         }
         text
     }
+}
+
+/// Send `req` on `conn` and read the body into `conn.buf`, noting when its
+/// first byte came; returns the status.
+async fn exchange(
+    conn: &mut Conn,
+    req: Request<Body>,
+    first_byte: &mut Option<Instant>,
+) -> Result<hyper::StatusCode, HttpError> {
+    use http_body_util::BodyExt;
+    let resp = conn.send(req).await?;
+    let status = resp.status();
+    let mut body = resp.into_body();
+    conn.buf.clear();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|_| HttpError::Body)?;
+        if let Ok(data) = frame.into_data() {
+            if first_byte.is_none() {
+                *first_byte = Some(Instant::now());
+            }
+            conn.buf.extend_from_slice(&data);
+        }
+    }
+    Ok(status)
 }
 
 /// Check that a 2xx body is what ragd promises, using its own types.
@@ -256,21 +308,8 @@ fn classify_sse(body: &[u8]) -> Outcome {
     Outcome::Error("incomplete_stream".into())
 }
 
-/// Error kind of a failed request or body read.
-pub fn error_kind(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timeout".into()
-    } else if e.is_connect() {
-        "connect".into()
-    } else if e.is_body() || e.is_decode() {
-        "body".into()
-    } else {
-        "request".into()
-    }
-}
-
-/// loadgen's HTTP client (the open model's pool shared by all arrivals,
-/// and `loadgen eval`'s).
+/// loadgen's reqwest client for everything that is not measured load:
+/// the start-up check, setup (collection and corpus) and `loadgen eval`.
 ///
 /// A minimal container (a `docker import` of the binary, as in
 /// docs/LOADGEN.md) may have no CA certificates; building the client then

@@ -550,3 +550,55 @@ async fn stop_on_breach_names_the_stage_where_the_slo_broke() {
         report.to_text()
     );
 }
+
+/// Each closed-model user keeps one connection alive for all its requests,
+/// the open model at most `max_in_flight`; when the server ends
+/// connections (`Connection: close` every 3rd response) loadgen opens new
+/// ones and no request fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_are_kept_alive_and_reopened_when_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let closed = profile(
+        dir.path(),
+        "closed.toml",
+        "model = \"closed\"\n[think_time]\nmin = \"5ms\"\nmax = \"10ms\"\n\
+         [[stages]]\nduration = \"2s\"\nusers = 4\n[[scenarios]]\nkind = \"health\"\n",
+    );
+    let open = profile(
+        dir.path(),
+        "open.toml",
+        "model = \"open\"\nmax_in_flight = 8\n\
+         [[stages]]\nduration = \"1s\"\nrate = 300\n[[scenarios]]\nkind = \"health\"\n",
+    );
+
+    // Kept alive: one connection per user (plus the start-up check's).
+    let srv = common::ConnServer::start(0).await;
+    let report = run(opts(closed.clone(), &srv.base)).await.unwrap();
+    assert_eq!(report.total.failed, 0, "{:?}", report.total.errors);
+    assert!(report.total.count > 200, "{} requests", report.total.count);
+    let conns = srv.connections.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(conns <= 5, "{conns} connections for 4 users");
+    drop(srv);
+
+    let srv = common::ConnServer::start(0).await;
+    let report = run(opts(open.clone(), &srv.base)).await.unwrap();
+    assert_eq!(report.total.failed, 0, "{:?}", report.total.errors);
+    assert_eq!(report.total.count, 300);
+    let conns = srv.connections.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(conns <= 9, "{conns} connections for max_in_flight = 8");
+    drop(srv);
+
+    // Closed by the server every 3rd response: reopened, nothing fails.
+    for p in [closed, open] {
+        let srv = common::ConnServer::start(3).await;
+        let report = run(opts(p, &srv.base)).await.unwrap();
+        assert_eq!(report.total.failed, 0, "{:?}", report.total.errors);
+        let conns = srv.connections.load(std::sync::atomic::Ordering::Relaxed);
+        let reqs = srv.requests.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(
+            conns * 3 >= reqs,
+            "{conns} connections for {reqs} requests, 3 per connection"
+        );
+        assert!(report.total.count > 200, "{} requests", report.total.count);
+    }
+}

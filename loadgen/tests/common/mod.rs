@@ -137,3 +137,78 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// A bare HTTP/1.1 server on raw TCP that counts the connections it
+/// accepts: it answers every `GET` with ragd's /health body and, when
+/// `close_every` is N > 0, ends every Nth response of a connection with
+/// `Connection: close` and closes it (as nginx's `keepalive_requests` does).
+pub struct ConnServer {
+    pub base: String,
+    pub connections: Arc<AtomicU64>,
+    pub requests: Arc<AtomicU64>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl ConnServer {
+    pub async fn start(close_every: u64) -> ConnServer {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let connections = Arc::new(AtomicU64::new(0));
+        let requests = Arc::new(AtomicU64::new(0));
+        let (c, r) = (connections.clone(), requests.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                c.fetch_add(1, Ordering::Relaxed);
+                let r = r.clone();
+                tokio::spawn(async move {
+                    let body = serde_json::to_string(&ragd_api::Health {
+                        status: "ok".into(),
+                        version: "test".into(),
+                    })
+                    .unwrap();
+                    let mut buf = Vec::new();
+                    let mut served = 0u64;
+                    let mut chunk = [0u8; 4096];
+                    loop {
+                        // One request: headers up to the blank line (GETs, no body).
+                        let end = loop {
+                            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                                break i + 4;
+                            }
+                            match sock.read(&mut chunk).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                            }
+                        };
+                        buf.drain(..end);
+                        served += 1;
+                        r.fetch_add(1, Ordering::Relaxed);
+                        let close = close_every > 0 && served.is_multiple_of(close_every);
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{}\r\n",
+                            body.len(),
+                            if close { "connection: close\r\n" } else { "" }
+                        );
+                        let out = [head.as_bytes(), body.as_bytes()].concat();
+                        if sock.write_all(&out).await.is_err() || close {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        ConnServer {
+            base: format!("http://{addr}"),
+            connections,
+            requests,
+            task,
+        }
+    }
+}
+
+impl Drop for ConnServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
