@@ -128,7 +128,17 @@ pub async fn run(
             cfg.timeout.as_secs().max(1).to_string().as_str(),
         )
         .map_err(g)?;
-    let attack = attack.register_scenario(scenario);
+    // Users send on their own connections (crate::http), so goose's client
+    // is only a formality: one shared client, built once, instead of one per
+    // user. Per-user clients took ~2 ms each to build (each loads the
+    // system's CA certificates) before goose started its clock, so with
+    // thousands of users the first stage began seconds late.
+    let attack = attack
+        .set_client_builder_without_cookies(
+            goose::client::GooseClientBuilder::new().without_cookies(),
+        )
+        .map_err(g)?
+        .register_scenario(scenario);
 
     // Forward our stop signal to goose's killswitch. Goose clears the
     // killswitch when the run starts, so keep re-asserting it.
@@ -152,9 +162,9 @@ pub async fn run(
     forward.abort();
     result.map_err(|e| {
         let hint = if e.to_string().contains("builder error") {
-            // goose builds one reqwest client per user, and reqwest refuses
-            // to build one without CA certificates (seen in a minimal
-            // container image).
+            // goose builds a reqwest client (shared by the users), and
+            // reqwest refuses to build one without CA certificates (seen in
+            // a minimal container image).
             " (goose could not build its HTTP client: is the system's CA \
              certificate bundle missing? install ca-certificates, or copy \
              /etc/ssl/certs/ca-certificates.crt into the image)"

@@ -602,3 +602,36 @@ async fn connections_are_kept_alive_and_reopened_when_closed() {
         assert!(report.total.count > 200, "{} requests", report.total.count);
     }
 }
+
+/// Thousands of users: goose's set-up before its clock starts stays short,
+/// so the first stage's users send from its first moments. (When goose
+/// built one HTTP client per user, ~2 ms each, 2000 users began their
+/// ramp 4 s late and the ramp stage showed no request at all.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_users_start_their_first_stage_on_time() {
+    let srv = common::ConnServer::start(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let p = profile(
+        dir.path(),
+        "many.toml",
+        "model = \"closed\"\n[think_time]\nmin = \"1s\"\nmax = \"1s\"\n\
+         [[stages]]\nname = \"ramp\"\nduration = \"2s\"\nusers = 1500\n\
+         [[stages]]\nname = \"hold\"\nduration = \"1s\"\nusers = 1500\n\
+         [[scenarios]]\nkind = \"health\"\n",
+    );
+    let report = run(opts(p, &srv.base)).await.unwrap();
+    assert_eq!(report.total.failed, 0, "{:?}", report.total.errors);
+    let ramp = &report.stages[0];
+    // A linear ramp to 1500 users with 1 s of think time sends ~1500
+    // requests in its 2 s; a late start sends none.
+    assert!(
+        ramp.stats.count > 300,
+        "ramp stage: {} requests",
+        ramp.stats.count
+    );
+    let first = ramp.first_send_us.expect("the ramp sent requests");
+    assert!(
+        first < 1_000_000,
+        "first request {first} µs after the start"
+    );
+}
