@@ -318,8 +318,8 @@ fn run(a: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // goose prints progress notes on stdout; keep stdout for the report.
-    let guard = StdoutToStderr::new();
+    // goose prints notes on stdout; keep stdout for the report.
+    let guard = SilenceStdout::new();
     let result = rt.block_on(loadgen::run(opts));
     drop(guard);
     let report = match result {
@@ -506,16 +506,18 @@ fn merge_hlogs(inputs: &[PathBuf], outputs: &[PathBuf]) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// While alive, file descriptor 1 points at stderr, so what libraries
-/// print on stdout during a run (goose's "N users launched.") cannot mix
-/// with the report (`--json` must stay parseable).
-struct StdoutToStderr {
+/// While alive, file descriptor 1 points at /dev/null: goose prints "N
+/// users launched." on stdout whatever its settings, which would break
+/// `--json` on stdout and, sent to stderr, ran into the progress line
+/// ("in flight 010 users launched."). The progress line already shows the
+/// users; nothing else of goose's goes to stdout, and panics go to stderr.
+struct SilenceStdout {
     #[cfg(unix)]
     saved: libc::c_int,
 }
 
-impl StdoutToStderr {
-    fn new() -> StdoutToStderr {
+impl SilenceStdout {
+    fn new() -> SilenceStdout {
         use std::io::Write;
         let _ = std::io::stdout().flush();
         #[cfg(unix)]
@@ -523,16 +525,22 @@ impl StdoutToStderr {
             // SAFETY: dup/dup2 on the process's own standard descriptors.
             let saved = unsafe { libc::dup(1) };
             if saved >= 0 {
-                unsafe { libc::dup2(2, 1) };
+                let null = unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY) };
+                if null >= 0 {
+                    unsafe {
+                        libc::dup2(null, 1);
+                        libc::close(null);
+                    }
+                }
             }
-            StdoutToStderr { saved }
+            SilenceStdout { saved }
         }
         #[cfg(not(unix))]
-        StdoutToStderr {}
+        SilenceStdout {}
     }
 }
 
-impl Drop for StdoutToStderr {
+impl Drop for SilenceStdout {
     fn drop(&mut self) {
         use std::io::Write;
         let _ = std::io::stdout().flush();
