@@ -286,12 +286,7 @@ mod tests {
 
     #[tokio::test]
     async fn redis_down_counts_locally_and_never_refuses_for_it() {
-        let cfg = crate::config::RedisConfig {
-            url: "redis://127.0.0.1:1/".into(),
-            prefix: "ragd-test-down".into(),
-            timeout_ms: 200,
-            embedding_ttl_secs: 0,
-        };
+        let cfg = crate::redis::tests::unreachable_config();
         let metrics = Metrics::new();
         let shared = Shared::open(&cfg, metrics.redis.clone()).await.unwrap();
         let rl = RateLimiter::new(

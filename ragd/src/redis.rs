@@ -457,6 +457,16 @@ pub(crate) mod tests {
         }
     }
 
+    /// A Redis nobody listens on (port 1), with a short timeout.
+    pub fn unreachable_config() -> RedisConfig {
+        RedisConfig {
+            url: "redis://127.0.0.1:1/".into(),
+            prefix: "ragd-test-down".into(),
+            timeout_ms: 200,
+            embedding_ttl_secs: 0,
+        }
+    }
+
     /// Delete every key under the test's prefix.
     pub async fn cleanup(shared: &Shared) {
         let keys: Vec<String> = shared
@@ -491,12 +501,7 @@ pub(crate) mod tests {
 
     #[tokio::test]
     async fn unreachable_redis_does_not_fail_start_or_calls() {
-        let cfg = RedisConfig {
-            url: "redis://127.0.0.1:1/".into(),
-            prefix: "ragd-test-down".into(),
-            timeout_ms: 200,
-            embedding_ttl_secs: 0,
-        };
+        let cfg = unreachable_config();
         let t = Instant::now();
         let shared = Shared::open(&cfg, metrics()).await.unwrap();
         assert!(t.elapsed() < Duration::from_secs(1));

@@ -162,6 +162,20 @@ pub fn cited_ids(resp: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// One question per document of [`corpus`], with the id it should cite.
+pub const CORPUS_QUESTIONS: [(&str, &str); 4] = [
+    ("Which volcano in Sicily is active?", "volcano"),
+    (
+        "How long should sourdough dough rise before baking?",
+        "bread",
+    ),
+    (
+        "How many games does it take to win a set in tennis?",
+        "tennis",
+    ),
+    ("What does the borrow checker prevent?", "rust"),
+];
+
 /// A small corpus on clearly different topics.
 pub fn corpus() -> Value {
     serde_json::json!([

@@ -1,24 +1,13 @@
 //! ragd's HTTP API end to end, on embedded defaults (SQLite, qdrant-edge,
 //! bundled MiniLM): what a user with curl would see.
 
-use ragkit_tests::{Server, cited_ids, corpus, server_with_corpus, test_config};
+use ragkit_tests::{CORPUS_QUESTIONS, Server, cited_ids, corpus, server_with_corpus, test_config};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_then_query_cites_the_right_document() {
     let (_dir, s) = server_with_corpus().await;
-    for (question, want) in [
-        ("Which volcano in Sicily is active?", "volcano"),
-        (
-            "How long should sourdough dough rise before baking?",
-            "bread",
-        ),
-        (
-            "How many games does it take to win a set in tennis?",
-            "tennis",
-        ),
-        ("What does the borrow checker prevent?", "rust"),
-    ] {
+    for (question, want) in CORPUS_QUESTIONS {
         let r = s
             .query("kb", json!({"question": question, "top_k": 2}))
             .await;

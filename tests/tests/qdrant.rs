@@ -20,7 +20,7 @@ use ragd::cpu::CpuPool;
 use ragd::vectors::edge::EdgeStore;
 use ragd::vectors::qdrant::QdrantStore;
 use ragd::vectors::{ChunkPoint, Hit, MetaFilter, SearchQuery, Sparse, VectorError, VectorStore};
-use ragkit_tests::{Server, cited_ids, corpus, test_config};
+use ragkit_tests::{CORPUS_QUESTIONS, Server, cited_ids, corpus, test_config};
 use serde_json::{Value, json};
 
 /// A Qdrant configuration with a prefix no other test uses, or `None`
@@ -171,18 +171,7 @@ async fn http_queries_cite_the_same_documents_as_the_embedded_store() {
     assert_eq!(status["documents"], 4);
 
     for mode in ["dense", "sparse", "hybrid"] {
-        for (question, want) in [
-            ("Which volcano in Sicily is active?", "volcano"),
-            (
-                "How long should sourdough dough rise before baking?",
-                "bread",
-            ),
-            (
-                "How many games does it take to win a set in tennis?",
-                "tennis",
-            ),
-            ("What does the borrow checker prevent?", "rust"),
-        ] {
+        for (question, want) in CORPUS_QUESTIONS {
             let body = json!({"question": question, "top_k": 3, "mode": mode});
             let r = remote.query("kb", body.clone()).await;
             let e = edge.query("kb", body).await;

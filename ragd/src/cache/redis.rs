@@ -409,12 +409,7 @@ mod tests {
 
     #[tokio::test]
     async fn unreachable_redis_is_a_fast_miss_and_queues_invalidations() {
-        let cfg = RedisConfig {
-            url: "redis://127.0.0.1:1/".into(),
-            prefix: "ragd-test-down".into(),
-            timeout_ms: 200,
-            embedding_ttl_secs: 0,
-        };
+        let cfg = crate::redis::tests::unreachable_config();
         let metrics = Metrics::new();
         let shared = Shared::open(&cfg, metrics.redis.clone()).await.unwrap();
         let cache =

@@ -331,11 +331,20 @@ fn nearest(
         .collect())
 }
 
-fn doc_condition(doc_id: &str) -> Condition {
+/// Payload field `field` equals `value`.
+fn keyword_condition(field: &str, value: String) -> Condition {
     Condition::Field(FieldCondition::new_match(
-        "doc_id".parse::<JsonPath>().expect("static json path"),
-        Match::new_value(ValueVariants::String(doc_id.to_string())),
+        field.parse::<JsonPath>().expect("static json path"),
+        Match::new_value(ValueVariants::String(value)),
     ))
+}
+
+fn doc_condition(doc_id: &str) -> Condition {
+    keyword_condition("doc_id", doc_id.to_string())
+}
+
+fn version_condition(version: Uuid) -> Condition {
+    keyword_condition("version", version.to_string())
 }
 
 fn to_filter(filter: &MetaFilter) -> Option<Filter> {
@@ -480,10 +489,7 @@ impl VectorStore for EdgeStore {
     ) -> Result<(), VectorError> {
         let mut filter = Filter::new_must(doc_condition(doc_id));
         if let Some(v) = keep {
-            filter.must_not = Some(vec![Condition::Field(FieldCondition::new_match(
-                "version".parse::<JsonPath>().expect("static json path"),
-                Match::new_value(ValueVariants::String(v.to_string())),
-            ))]);
+            filter.must_not = Some(vec![version_condition(v)]);
         }
         self.delete_where(key, filter).await
     }
@@ -498,10 +504,7 @@ impl VectorStore for EdgeStore {
         filter
             .must
             .get_or_insert_with(Vec::new)
-            .push(Condition::Field(FieldCondition::new_match(
-                "version".parse::<JsonPath>().expect("static json path"),
-                Match::new_value(ValueVariants::String(version.to_string())),
-            )));
+            .push(version_condition(version));
         self.delete_where(key, filter).await
     }
 

@@ -144,6 +144,17 @@ impl QdrantStore {
         }
     }
 
+    /// Delete the points of collection `key` that match `filter`, waiting
+    /// until the deletion is applied.
+    async fn delete_where(&self, key: &str, filter: Filter) -> Result<(), VectorError> {
+        let name = self.collection_name(key);
+        self.client
+            .delete_points(DeletePointsBuilder::new(&name).points(filter).wait(true))
+            .await
+            .map_err(|e| self.collection_error(key, "delete from", &e))?;
+        Ok(())
+    }
+
     /// An existing collection (created by another replica) must have the
     /// layout this store would have created.
     async fn check_layout(&self, name: &str, dimensions: u32) -> Result<(), VectorError> {
@@ -434,16 +445,7 @@ impl VectorStore for QdrantStore {
         doc_id: &str,
         keep: Option<Uuid>,
     ) -> Result<(), VectorError> {
-        let name = self.collection_name(key);
-        self.client
-            .delete_points(
-                DeletePointsBuilder::new(&name)
-                    .points(delete_filter(doc_id, keep))
-                    .wait(true),
-            )
-            .await
-            .map_err(|e| self.collection_error(key, "delete from", &e))?;
-        Ok(())
+        self.delete_where(key, delete_filter(doc_id, keep)).await
     }
 
     async fn delete_version(
@@ -452,16 +454,8 @@ impl VectorStore for QdrantStore {
         doc_id: &str,
         version: Uuid,
     ) -> Result<(), VectorError> {
-        let name = self.collection_name(key);
-        self.client
-            .delete_points(
-                DeletePointsBuilder::new(&name)
-                    .points(version_filter(doc_id, version))
-                    .wait(true),
-            )
+        self.delete_where(key, version_filter(doc_id, version))
             .await
-            .map_err(|e| self.collection_error(key, "delete from", &e))?;
-        Ok(())
     }
 
     async fn search(
