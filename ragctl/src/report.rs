@@ -2,7 +2,9 @@
 
 use std::fmt::Write;
 
-use crate::snapshot::Snapshot;
+use crate::host::HostRow;
+use crate::ragd::ReplicaRow;
+use crate::snapshot::{ContainerRow, DockerSection, Snapshot};
 use crate::stats::{human_binary, human_decimal};
 
 /// Left-aligned columns separated by two spaces; the header row first.
@@ -69,10 +71,19 @@ pub fn pools(p: &[crate::ragd::PoolView]) -> String {
         .join(", ")
 }
 
-/// The whole `status` report.
+/// The whole `status` report: host, containers, ragd replicas, alerts.
 pub fn status_text(s: &Snapshot) -> String {
     let mut out = String::new();
-    let h = &s.host;
+    host_section(&mut out, &s.host);
+    containers_section(&mut out, &s.docker);
+    out.push('\n');
+    replicas_section(&mut out, &s.replicas);
+    out.push('\n');
+    alerts_section(&mut out, &s.alerts);
+    out
+}
+
+fn host_section(out: &mut String, h: &HostRow) {
     let _ = writeln!(
         out,
         "HOST  {} CPUs  CPU {:.1}%  MEM {} / {} ({:.1}%)  LOAD {:.2} {:.2} {:.2}\n",
@@ -85,74 +96,85 @@ pub fn status_text(s: &Snapshot) -> String {
         h.load5,
         h.load15
     );
-    let _ = writeln!(out, "CONTAINERS  (Docker engine at {})", s.docker.address);
-    if let Some(e) = &s.docker.error {
+}
+
+/// The containers table, or why there is none.
+fn containers_section(out: &mut String, d: &DockerSection) {
+    let _ = writeln!(out, "CONTAINERS  (Docker engine at {})", d.address);
+    if let Some(e) = &d.error {
         let _ = writeln!(
             out,
             "  Docker unavailable: {e}\n  (ragd replicas and host are shown; containers are not)"
         );
-    } else if s.docker.containers.is_empty() {
-        let _ = writeln!(out, "  no containers");
-    } else {
-        let mut rows = vec![
-            [
-                "NAME",
-                "PROJECT",
-                "SERVICE",
-                "STATE",
-                "CPU %",
-                "MEM USAGE / LIMIT",
-                "MEM %",
-                "NET I/O",
-                "BLOCK I/O",
-                "PIDS",
-                "HEALTH",
-            ]
-            .map(String::from)
-            .to_vec(),
-        ];
-        for c in &s.docker.containers {
-            let i = &c.info;
-            let (cpu, mem, memp, net, blk, pids) = match &c.stats {
-                Some(st) => (
-                    pct(st.cpu_percent),
-                    format!(
-                        "{} / {}",
-                        human_binary(st.mem_used_bytes),
-                        human_binary(st.mem_limit_bytes)
-                    ),
-                    pct(st.mem_percent),
-                    format!(
-                        "{} / {}",
-                        human_decimal(st.net_rx_bytes as f64),
-                        human_decimal(st.net_tx_bytes as f64)
-                    ),
-                    format!(
-                        "{} / {}",
-                        human_decimal(st.block_read_bytes as f64),
-                        human_decimal(st.block_write_bytes as f64)
-                    ),
-                    st.pids.to_string(),
-                ),
-                None => Default::default(),
-            };
-            rows.push(vec![
-                i.name.clone(),
-                i.project.clone().unwrap_or_else(|| "-".into()),
-                i.service.clone().unwrap_or_else(|| "-".into()),
-                i.state.clone(),
-                cpu,
-                mem,
-                memp,
-                net,
-                blk,
-                pids,
-                i.health.clone().unwrap_or_else(|| "-".into()),
-            ]);
-        }
-        out.push_str(&table(&rows));
+        return;
     }
-    out.push('\n');
+    if d.containers.is_empty() {
+        let _ = writeln!(out, "  no containers");
+        return;
+    }
+    let mut rows = vec![
+        [
+            "NAME",
+            "PROJECT",
+            "SERVICE",
+            "STATE",
+            "CPU %",
+            "MEM USAGE / LIMIT",
+            "MEM %",
+            "NET I/O",
+            "BLOCK I/O",
+            "PIDS",
+            "HEALTH",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    rows.extend(d.containers.iter().map(container_row));
+    out.push_str(&table(&rows));
+}
+
+fn container_row(c: &ContainerRow) -> Vec<String> {
+    let i = &c.info;
+    let (cpu, mem, memp, net, blk, pids) = match &c.stats {
+        Some(st) => (
+            pct(st.cpu_percent),
+            format!(
+                "{} / {}",
+                human_binary(st.mem_used_bytes),
+                human_binary(st.mem_limit_bytes)
+            ),
+            pct(st.mem_percent),
+            format!(
+                "{} / {}",
+                human_decimal(st.net_rx_bytes as f64),
+                human_decimal(st.net_tx_bytes as f64)
+            ),
+            format!(
+                "{} / {}",
+                human_decimal(st.block_read_bytes as f64),
+                human_decimal(st.block_write_bytes as f64)
+            ),
+            st.pids.to_string(),
+        ),
+        None => Default::default(),
+    };
+    vec![
+        i.name.clone(),
+        i.project.clone().unwrap_or_else(|| "-".into()),
+        i.service.clone().unwrap_or_else(|| "-".into()),
+        i.state.clone(),
+        cpu,
+        mem,
+        memp,
+        net,
+        blk,
+        pids,
+        i.health.clone().unwrap_or_else(|| "-".into()),
+    ]
+}
+
+/// The replicas table, then a line for each replica that is down.
+fn replicas_section(out: &mut String, replicas: &[ReplicaRow]) {
     out.push_str("RAGD REPLICAS\n");
     let mut rows = vec![
         [
@@ -170,26 +192,9 @@ pub fn status_text(s: &Snapshot) -> String {
         .map(String::from)
         .to_vec(),
     ];
-    for r in &s.replicas {
-        rows.push(vec![
-            r.name.clone(),
-            r.url.clone(),
-            if r.up {
-                r.state.clone().unwrap_or_else(|| "up".into())
-            } else {
-                "DOWN".into()
-            },
-            if r.ready { "yes" } else { "no" }.into(),
-            opt(r.requests_per_sec, |v| format!("{v:.1}")),
-            opt(r.error_rate, |v| format!("{:.1}%", v * 100.0)),
-            opt(r.p95_ms, |v| ms(v).trim_end_matches(" ms").to_string()),
-            opt(r.cache_hit_ratio, |v| format!("{:.0}%", v * 100.0)),
-            opt(r.in_flight, |v| v.to_string()),
-            pools(&r.pools),
-        ]);
-    }
+    rows.extend(replicas.iter().map(replica_row));
     out.push_str(&table(&rows));
-    for r in s.replicas.iter().filter(|r| !r.up) {
+    for r in replicas.iter().filter(|r| !r.up) {
         let _ = writeln!(
             out,
             "  {} is down: {}",
@@ -197,14 +202,34 @@ pub fn status_text(s: &Snapshot) -> String {
             r.error.as_deref().unwrap_or("no answer")
         );
     }
-    out.push('\n');
-    if s.alerts.is_empty() {
+}
+
+fn replica_row(r: &ReplicaRow) -> Vec<String> {
+    vec![
+        r.name.clone(),
+        r.url.clone(),
+        if r.up {
+            r.state.clone().unwrap_or_else(|| "up".into())
+        } else {
+            "DOWN".into()
+        },
+        if r.ready { "yes" } else { "no" }.into(),
+        opt(r.requests_per_sec, |v| format!("{v:.1}")),
+        opt(r.error_rate, |v| format!("{:.1}%", v * 100.0)),
+        opt(r.p95_ms, |v| ms(v).trim_end_matches(" ms").to_string()),
+        opt(r.cache_hit_ratio, |v| format!("{:.0}%", v * 100.0)),
+        opt(r.in_flight, |v| v.to_string()),
+        pools(&r.pools),
+    ]
+}
+
+fn alerts_section(out: &mut String, alerts: &[String]) {
+    if alerts.is_empty() {
         out.push_str("ALERTS  none\n");
     } else {
         out.push_str("ALERTS\n");
-        for a in &s.alerts {
+        for a in alerts {
             let _ = writeln!(out, "  ! {a}");
         }
     }
-    out
 }
