@@ -153,122 +153,143 @@ impl App {
         }
     }
 
-    /// Apply one event. The only place state changes.
+    /// Apply one event. The only place state changes: each arm hands the
+    /// event to the method below that owns that part of the state.
     pub fn apply(&mut self, ev: Event) {
         match ev {
             Event::Key(k) => self.key(k),
-            Event::Containers(Err(why)) => {
-                self.docker_error = Some(why);
-                self.docker_seen = true;
-                self.containers.clear();
-            }
-            Event::Containers(Ok(list)) => {
-                self.docker_error = None;
-                self.docker_seen = true;
-                let ids: BTreeSet<&str> = list.iter().map(|c| c.id.as_str()).collect();
-                self.containers.retain(|id, _| ids.contains(id.as_str()));
-                for info in list {
-                    let running = info.running();
-                    match self.containers.get_mut(&info.id) {
-                        Some(v) => {
-                            v.row.info = info;
-                            if !running {
-                                v.row.stats = None;
-                                v.row.net_rx_per_sec = None;
-                                v.row.net_tx_per_sec = None;
-                                v.last = None;
-                            }
-                        }
-                        None => {
-                            self.containers.insert(
-                                info.id.clone(),
-                                ContainerView {
-                                    row: ContainerRow {
-                                        info,
-                                        stats: None,
-                                        net_rx_per_sec: None,
-                                        net_tx_per_sec: None,
-                                    },
-                                    last: None,
-                                    cpu_history: VecDeque::new(),
-                                },
-                            );
-                        }
+            Event::Containers(Err(why)) => self.docker_lost(why),
+            Event::Containers(Ok(list)) => self.containers_listed(list),
+            Event::Stats { id, sample, at } => self.stats_read(&id, *sample, at),
+            Event::Docker { action, name } => self.docker_event(&action, &name),
+            Event::Targets(targets) => self.targets_changed(&targets),
+            Event::Probe(p) => self.probed(*p),
+            Event::Host(h) => self.host_read(h),
+        }
+    }
+
+    fn docker_lost(&mut self, why: String) {
+        self.docker_error = Some(why);
+        self.docker_seen = true;
+        self.containers.clear();
+    }
+
+    /// A fresh list: gone containers are dropped, new ones added, and a
+    /// stopped one forgets its readings.
+    fn containers_listed(&mut self, list: Vec<ContainerInfo>) {
+        self.docker_error = None;
+        self.docker_seen = true;
+        let ids: BTreeSet<&str> = list.iter().map(|c| c.id.as_str()).collect();
+        self.containers.retain(|id, _| ids.contains(id.as_str()));
+        for info in list {
+            let running = info.running();
+            match self.containers.get_mut(&info.id) {
+                Some(v) => {
+                    v.row.info = info;
+                    if !running {
+                        v.row.stats = None;
+                        v.row.net_rx_per_sec = None;
+                        v.row.net_tx_per_sec = None;
+                        v.last = None;
                     }
                 }
-            }
-            Event::Stats { id, sample, at } => {
-                if let Some(v) = self.containers.get_mut(&id) {
-                    if !v.row.info.running() {
-                        return;
-                    }
-                    let now = sample.compute();
-                    if let Some((t0, prev)) = &v.last {
-                        let secs = at.saturating_duration_since(*t0).as_secs_f64();
-                        let before = prev.compute();
-                        v.row.net_rx_per_sec =
-                            Some(rate(before.net_rx_bytes, now.net_rx_bytes, secs));
-                        v.row.net_tx_per_sec =
-                            Some(rate(before.net_tx_bytes, now.net_tx_bytes, secs));
-                    }
-                    push(&mut v.cpu_history, (now.cpu_percent * 10.0).round() as u64);
-                    v.row.stats = Some(now);
-                    v.last = Some((at, *sample));
+                None => {
+                    self.containers.insert(
+                        info.id.clone(),
+                        ContainerView {
+                            row: ContainerRow {
+                                info,
+                                stats: None,
+                                net_rx_per_sec: None,
+                                net_tx_per_sec: None,
+                            },
+                            last: None,
+                            cpu_history: VecDeque::new(),
+                        },
+                    );
                 }
-            }
-            Event::Docker { action, name } => {
-                if self.events.len() == 5 {
-                    self.events.pop_front();
-                }
-                self.events.push_back(format!("{name}: {action}"));
-            }
-            Event::Targets(targets) => {
-                let urls: BTreeSet<&str> = targets.iter().map(|t| t.url.as_str()).collect();
-                self.replicas.retain(|r| urls.contains(r.row.url.as_str()));
-                // one point per probing round: the rates of the round just ended
-                if self
-                    .replicas
-                    .iter()
-                    .any(|r| r.row.requests_per_sec.is_some())
-                {
-                    let total: f64 = self
-                        .replicas
-                        .iter()
-                        .filter_map(|r| r.row.requests_per_sec)
-                        .sum();
-                    push(&mut self.total_rps_history, total.round() as u64);
-                }
-            }
-            Event::Probe(p) => {
-                let idx = self.replicas.iter().position(|r| r.row.url == p.target.url);
-                match idx {
-                    Some(i) => {
-                        let r = &mut self.replicas[i];
-                        r.row = ReplicaRow::from_probes(r.last.as_ref(), &p);
-                        push(
-                            &mut r.rps_history,
-                            r.row.requests_per_sec.unwrap_or(0.0).round() as u64,
-                        );
-                        r.last = Some(*p);
-                    }
-                    None => {
-                        self.replicas.push(ReplicaView {
-                            row: ReplicaRow::from_probes(None, &p),
-                            last: Some(*p),
-                            rps_history: VecDeque::new(),
-                        });
-                    }
-                }
-                self.replicas.sort_by(|a, b| a.row.name.cmp(&b.row.name));
-            }
-            Event::Host(h) => {
-                push(
-                    &mut self.host_cpu_history,
-                    (h.cpu_percent * 10.0).round() as u64,
-                );
-                self.host = Some(h);
             }
         }
+    }
+
+    /// A stats reading of a running container we know; network rates are
+    /// computed against the previous reading.
+    fn stats_read(&mut self, id: &str, sample: StatsSample, at: Instant) {
+        let Some(v) = self.containers.get_mut(id) else {
+            return;
+        };
+        if !v.row.info.running() {
+            return;
+        }
+        let now = sample.compute();
+        if let Some((t0, prev)) = &v.last {
+            let secs = at.saturating_duration_since(*t0).as_secs_f64();
+            let before = prev.compute();
+            v.row.net_rx_per_sec = Some(rate(before.net_rx_bytes, now.net_rx_bytes, secs));
+            v.row.net_tx_per_sec = Some(rate(before.net_tx_bytes, now.net_tx_bytes, secs));
+        }
+        push(&mut v.cpu_history, (now.cpu_percent * 10.0).round() as u64);
+        v.row.stats = Some(now);
+        v.last = Some((at, sample));
+    }
+
+    /// The last five container events, for the footer.
+    fn docker_event(&mut self, action: &str, name: &str) {
+        if self.events.len() == 5 {
+            self.events.pop_front();
+        }
+        self.events.push_back(format!("{name}: {action}"));
+    }
+
+    /// A new probing round: replicas no longer targeted go, and the round
+    /// just ended adds one point to the total req/s history.
+    fn targets_changed(&mut self, targets: &[Target]) {
+        let urls: BTreeSet<&str> = targets.iter().map(|t| t.url.as_str()).collect();
+        self.replicas.retain(|r| urls.contains(r.row.url.as_str()));
+        if self
+            .replicas
+            .iter()
+            .any(|r| r.row.requests_per_sec.is_some())
+        {
+            let total: f64 = self
+                .replicas
+                .iter()
+                .filter_map(|r| r.row.requests_per_sec)
+                .sum();
+            push(&mut self.total_rps_history, total.round() as u64);
+        }
+    }
+
+    /// A replica's probe; its rates are computed against its previous one.
+    fn probed(&mut self, p: Probe) {
+        let idx = self.replicas.iter().position(|r| r.row.url == p.target.url);
+        match idx {
+            Some(i) => {
+                let r = &mut self.replicas[i];
+                r.row = ReplicaRow::from_probes(r.last.as_ref(), &p);
+                push(
+                    &mut r.rps_history,
+                    r.row.requests_per_sec.unwrap_or(0.0).round() as u64,
+                );
+                r.last = Some(p);
+            }
+            None => {
+                self.replicas.push(ReplicaView {
+                    row: ReplicaRow::from_probes(None, &p),
+                    last: Some(p),
+                    rps_history: VecDeque::new(),
+                });
+            }
+        }
+        self.replicas.sort_by(|a, b| a.row.name.cmp(&b.row.name));
+    }
+
+    fn host_read(&mut self, h: HostRow) {
+        push(
+            &mut self.host_cpu_history,
+            (h.cpu_percent * 10.0).round() as u64,
+        );
+        self.host = Some(h);
     }
 
     fn key(&mut self, k: KeyEvent) {
