@@ -11,8 +11,11 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Sparkline, Table, Wrap};
 
-use super::state::App;
+use super::state::{App, ContainerView, ReplicaView};
+use crate::docker::ContainerInfo;
+use crate::ragd::ReplicaRow;
 use crate::report::{opt, pools};
+use crate::snapshot::Thresholds;
 use crate::stats::{human_binary, human_decimal};
 
 /// The keys, as the help overlay lists them.
@@ -187,10 +190,30 @@ fn draw_containers(app: &App, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new(msg).block(block), area);
         return;
     }
-    let t = &app.thresholds;
-    let wide = area.width >= 120;
-    let hist = area.width >= 150;
-    let mut header: Vec<&str> = if wide {
+    let cols = Columns {
+        wide: area.width >= 120,
+        hist: area.width >= 150,
+    };
+    let rows = visible
+        .iter()
+        .map(|c| container_row(c, &app.thresholds, cols));
+    let table = Table::new(rows, container_widths(cols))
+        .header(Row::new(container_header(cols)).style(bold()))
+        .block(block);
+    f.render_widget(table, area);
+}
+
+/// Which optional columns a table shows at the area's width.
+#[derive(Clone, Copy)]
+struct Columns {
+    /// More and longer columns.
+    wide: bool,
+    /// A per-row history (sparkline).
+    hist: bool,
+}
+
+fn container_header(cols: Columns) -> Vec<&'static str> {
+    let mut header = if cols.wide {
         vec![
             "NAME",
             "SERVICE",
@@ -213,88 +236,14 @@ fn draw_containers(app: &App, f: &mut Frame, area: Rect) {
             "PIDS",
         ]
     };
-    if hist {
+    if cols.hist {
         header.insert(4, "CPU HISTORY");
     }
-    let rows = visible.iter().map(|c| {
-        let i = &c.row.info;
-        // a health status implies running and is the more useful word
-        let state = match &i.health {
-            Some(h) if i.running() => h.clone(),
-            _ => i.state.clone(),
-        };
-        let state_cell = if i.running() && i.health.as_deref() != Some("unhealthy") {
-            Cell::from(state)
-        } else {
-            Cell::from(Span::styled(state, Style::new().fg(Color::Yellow)))
-        };
-        let s = c.row.stats;
-        let cpu = flagged(
-            opt(s, |s| format!("{:.2}%", s.cpu_percent)),
-            s.is_some_and(|s| t.cpu(s.cpu_percent)),
-        );
-        let memp = flagged(
-            opt(s, |s| format!("{:.2}%", s.mem_percent)),
-            s.is_some_and(|s| t.mem(s.mem_percent)),
-        );
-        let net = match (c.row.net_rx_per_sec, c.row.net_tx_per_sec) {
-            (Some(rx), Some(tx)) => format!("{}/s / {}/s", human_decimal(rx), human_decimal(tx)),
-            _ => opt(s, |s| {
-                format!(
-                    "{} / {}",
-                    human_decimal(s.net_rx_bytes as f64),
-                    human_decimal(s.net_tx_bytes as f64)
-                )
-            }),
-        };
-        let pids = opt(s, |s| s.pids.to_string());
-        if wide {
-            let mut cells = vec![
-                Cell::from(i.name.clone()),
-                Cell::from(i.service.clone().unwrap_or_else(|| "-".into())),
-                state_cell,
-                cpu,
-                Cell::from(opt(s, |s| {
-                    format!(
-                        "{} / {}",
-                        human_binary(s.mem_used_bytes),
-                        human_binary(s.mem_limit_bytes)
-                    )
-                })),
-                memp,
-                Cell::from(net),
-                Cell::from(opt(s, |s| {
-                    format!(
-                        "{} / {}",
-                        human_decimal(s.block_read_bytes as f64),
-                        human_decimal(s.block_write_bytes as f64)
-                    )
-                })),
-                Cell::from(pids),
-            ];
-            if hist {
-                cells.insert(
-                    4,
-                    Cell::from(Span::styled(
-                        spark(&c.cpu_history, ROW_HISTORY, 1000),
-                        Style::new().fg(Color::Cyan),
-                    )),
-                );
-            }
-            Row::new(cells)
-        } else {
-            Row::new(vec![
-                Cell::from(i.name.clone()),
-                state_cell,
-                cpu,
-                Cell::from(opt(s, |s| human_binary(s.mem_used_bytes))),
-                memp,
-                Cell::from(net),
-                Cell::from(pids),
-            ])
-        }
-    });
-    let mut widths: Vec<Constraint> = if wide {
+    header
+}
+
+fn container_widths(cols: Columns) -> Vec<Constraint> {
+    let mut widths = if cols.wide {
         vec![
             Constraint::Fill(2),
             Constraint::Fill(1),
@@ -317,13 +266,97 @@ fn draw_containers(app: &App, f: &mut Frame, area: Rect) {
             Constraint::Length(4),
         ]
     };
-    if hist {
+    if cols.hist {
         widths.insert(4, Constraint::Length(ROW_HISTORY as u16));
     }
-    let table = Table::new(rows, widths)
-        .header(Row::new(header).style(bold()))
-        .block(block);
-    f.render_widget(table, area);
+    widths
+}
+
+fn container_row(c: &ContainerView, t: &Thresholds, cols: Columns) -> Row<'static> {
+    let i = &c.row.info;
+    let s = c.row.stats;
+    let cpu = flagged(
+        opt(s, |s| format!("{:.2}%", s.cpu_percent)),
+        s.is_some_and(|s| t.cpu(s.cpu_percent)),
+    );
+    let memp = flagged(
+        opt(s, |s| format!("{:.2}%", s.mem_percent)),
+        s.is_some_and(|s| t.mem(s.mem_percent)),
+    );
+    let net = Cell::from(container_net(c));
+    let pids = Cell::from(opt(s, |s| s.pids.to_string()));
+    if !cols.wide {
+        return Row::new(vec![
+            Cell::from(i.name.clone()),
+            container_state(i),
+            cpu,
+            Cell::from(opt(s, |s| human_binary(s.mem_used_bytes))),
+            memp,
+            net,
+            pids,
+        ]);
+    }
+    let mut cells = vec![
+        Cell::from(i.name.clone()),
+        Cell::from(i.service.clone().unwrap_or_else(|| "-".into())),
+        container_state(i),
+        cpu,
+        Cell::from(opt(s, |s| {
+            format!(
+                "{} / {}",
+                human_binary(s.mem_used_bytes),
+                human_binary(s.mem_limit_bytes)
+            )
+        })),
+        memp,
+        net,
+        Cell::from(opt(s, |s| {
+            format!(
+                "{} / {}",
+                human_decimal(s.block_read_bytes as f64),
+                human_decimal(s.block_write_bytes as f64)
+            )
+        })),
+        pids,
+    ];
+    if cols.hist {
+        cells.insert(
+            4,
+            Cell::from(Span::styled(
+                spark(&c.cpu_history, ROW_HISTORY, 1000),
+                Style::new().fg(Color::Cyan),
+            )),
+        );
+    }
+    Row::new(cells)
+}
+
+/// The health status when there is one (it implies running and says
+/// more), else the state; yellow unless running and not unhealthy.
+fn container_state(i: &ContainerInfo) -> Cell<'static> {
+    let state = match &i.health {
+        Some(h) if i.running() => h.clone(),
+        _ => i.state.clone(),
+    };
+    if i.running() && i.health.as_deref() != Some("unhealthy") {
+        Cell::from(state)
+    } else {
+        Cell::from(Span::styled(state, Style::new().fg(Color::Yellow)))
+    }
+}
+
+/// Network rates once two readings exist, else totals since the start.
+fn container_net(c: &ContainerView) -> String {
+    match (c.row.net_rx_per_sec, c.row.net_tx_per_sec) {
+        (Some(rx), Some(tx)) => format!("{}/s / {}/s", human_decimal(rx), human_decimal(tx)),
+        _ => opt(c.row.stats, |s| {
+            format!(
+                "{} / {}",
+                human_decimal(s.net_rx_bytes as f64),
+                human_decimal(s.net_tx_bytes as f64)
+            )
+        }),
+    }
 }
 
 fn draw_replicas(app: &App, f: &mut Frame, area: Rect) {
@@ -334,74 +367,26 @@ fn draw_replicas(app: &App, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new("probing replicas...").block(block), area);
         return;
     }
-    let wide = area.width >= 110;
-    let hist = area.width >= 150;
+    let cols = Columns {
+        wide: area.width >= 110,
+        hist: area.width >= 150,
+    };
     let rows = app.replicas.iter().map(|view| {
-        let r = &view.row;
-        if !r.up {
-            let mut cells = vec![Cell::from(r.name.clone())];
-            if wide {
-                cells.push(Cell::from(Span::styled("DOWN", alert())));
-            }
-            cells.push(Cell::from(Span::styled(
-                if wide { "NO" } else { "DOWN" },
-                alert(),
-            )));
-            cells.extend((0..if hist { 6 } else { 5 }).map(|_| Cell::from("-")));
-            cells.push(Cell::from(Span::styled(
-                r.error.clone().unwrap_or_else(|| "no answer".into()),
-                Style::new().fg(Color::DarkGray),
-            )));
-            return Row::new(cells);
-        }
-        let state = r.state.clone().unwrap_or_else(|| "up".into());
-        let state_cell = if state == "ok" {
-            Cell::from(Span::styled(state, Style::new().fg(Color::Green)))
+        if view.row.up {
+            replica_row(view, t, cols)
         } else {
-            Cell::from(Span::styled(state, Style::new().fg(Color::Yellow)))
-        };
-        let ready = if r.ready {
-            Cell::from(Span::styled("yes", Style::new().fg(Color::Green)))
-        } else {
-            Cell::from(Span::styled("NO", alert()))
-        };
-        let saturated = r.pools.iter().any(|p| p.saturated);
-        let mut cells = vec![Cell::from(r.name.clone())];
-        if wide {
-            cells.push(state_cell);
+            down_replica_row(&view.row, cols)
         }
-        cells.push(ready);
-        cells.push(Cell::from(opt(r.requests_per_sec, |v| format!("{v:.1}"))));
-        if hist {
-            cells.push(Cell::from(Span::styled(
-                spark(&view.rps_history, ROW_HISTORY, 0),
-                Style::new().fg(Color::Green),
-            )));
-        }
-        cells.extend([
-            flagged(
-                opt(r.error_rate, |v| format!("{:.1}%", v * 100.0)),
-                r.error_rate.is_some_and(|e| t.errors(e)),
-            ),
-            flagged(
-                opt(r.p95_ms, crate::report::ms),
-                r.p95_ms.is_some_and(|p| t.p95(p)),
-            ),
-            Cell::from(opt(r.cache_hit_ratio, |v| format!("{:.0}%", v * 100.0))),
-            Cell::from(opt(r.in_flight, |v| v.to_string())),
-            flagged(pools(&r.pools), saturated),
-        ]);
-        Row::new(cells)
     });
-    let mut widths = vec![Constraint::Fill(if wide { 1 } else { 2 })];
+    let mut widths = vec![Constraint::Fill(if cols.wide { 1 } else { 2 })];
     let mut header = vec!["NAME"];
-    if wide {
+    if cols.wide {
         widths.push(Constraint::Length(8));
         header.push("STATE");
     }
     widths.extend([Constraint::Length(5), Constraint::Length(7)]);
     header.extend(["READY", "REQ/S"]);
-    if hist {
+    if cols.hist {
         widths.push(Constraint::Length(ROW_HISTORY as u16));
         header.push("HISTORY");
     }
@@ -417,6 +402,66 @@ fn draw_replicas(app: &App, f: &mut Frame, area: Rect) {
         .header(Row::new(header).style(bold()))
         .block(block);
     f.render_widget(table, area);
+}
+
+/// A replica that does not answer: DOWN, dashes, and the reason.
+fn down_replica_row(r: &ReplicaRow, cols: Columns) -> Row<'static> {
+    let mut cells = vec![Cell::from(r.name.clone())];
+    if cols.wide {
+        cells.push(Cell::from(Span::styled("DOWN", alert())));
+    }
+    cells.push(Cell::from(Span::styled(
+        if cols.wide { "NO" } else { "DOWN" },
+        alert(),
+    )));
+    cells.extend((0..if cols.hist { 6 } else { 5 }).map(|_| Cell::from("-")));
+    cells.push(Cell::from(Span::styled(
+        r.error.clone().unwrap_or_else(|| "no answer".into()),
+        Style::new().fg(Color::DarkGray),
+    )));
+    Row::new(cells)
+}
+
+fn replica_row(view: &ReplicaView, t: &Thresholds, cols: Columns) -> Row<'static> {
+    let r = &view.row;
+    let state = r.state.clone().unwrap_or_else(|| "up".into());
+    let state_cell = if state == "ok" {
+        Cell::from(Span::styled(state, Style::new().fg(Color::Green)))
+    } else {
+        Cell::from(Span::styled(state, Style::new().fg(Color::Yellow)))
+    };
+    let ready = if r.ready {
+        Cell::from(Span::styled("yes", Style::new().fg(Color::Green)))
+    } else {
+        Cell::from(Span::styled("NO", alert()))
+    };
+    let saturated = r.pools.iter().any(|p| p.saturated);
+    let mut cells = vec![Cell::from(r.name.clone())];
+    if cols.wide {
+        cells.push(state_cell);
+    }
+    cells.push(ready);
+    cells.push(Cell::from(opt(r.requests_per_sec, |v| format!("{v:.1}"))));
+    if cols.hist {
+        cells.push(Cell::from(Span::styled(
+            spark(&view.rps_history, ROW_HISTORY, 0),
+            Style::new().fg(Color::Green),
+        )));
+    }
+    cells.extend([
+        flagged(
+            opt(r.error_rate, |v| format!("{:.1}%", v * 100.0)),
+            r.error_rate.is_some_and(|e| t.errors(e)),
+        ),
+        flagged(
+            opt(r.p95_ms, crate::report::ms),
+            r.p95_ms.is_some_and(|p| t.p95(p)),
+        ),
+        Cell::from(opt(r.cache_hit_ratio, |v| format!("{:.0}%", v * 100.0))),
+        Cell::from(opt(r.in_flight, |v| v.to_string())),
+        flagged(pools(&r.pools), saturated),
+    ]);
+    Row::new(cells)
 }
 
 fn tail(h: &std::collections::VecDeque<u64>, width: u16) -> Vec<u64> {
