@@ -1,0 +1,245 @@
+//! One function per command: turn its flags into typed values, call the
+//! library, print the result. [`crate::run`] dispatches here.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::cli::{Format, ScopeArgs, ThresholdArgs};
+use crate::error::Error;
+use crate::snapshot::{self, Scope, Thresholds};
+use crate::{docker, plan, report, scale, tui};
+
+impl From<&ScopeArgs> for Scope {
+    fn from(a: &ScopeArgs) -> Scope {
+        Scope {
+            targets: a
+                .target
+                .iter()
+                .filter(|t| !t.trim().is_empty())
+                .cloned()
+                .collect(),
+            service: a.service.clone(),
+            project: a.project.clone(),
+            port: a.port,
+        }
+    }
+}
+
+impl From<&ThresholdArgs> for Thresholds {
+    fn from(a: &ThresholdArgs) -> Thresholds {
+        Thresholds {
+            cpu_percent: a.cpu_alert,
+            mem_percent: a.mem_alert,
+            error_rate: a.error_alert / 100.0,
+            p95_slo_ms: a.slo_p95,
+        }
+    }
+}
+
+fn secs(v: f64, what: &str) -> Result<Duration, Error> {
+    if v.is_finite() && v > 0.0 && v <= 3600.0 {
+        Ok(Duration::from_secs_f64(v))
+    } else {
+        Err(Error::Usage(format!(
+            "{what} must be a number of seconds above 0 (got {v})"
+        )))
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string_pretty(v).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+}
+
+/// `status`: one snapshot, as tables or JSON.
+pub(crate) async fn status(
+    scope: &Scope,
+    as_json: bool,
+    interval: f64,
+    thresholds: &ThresholdArgs,
+) -> Result<(), Error> {
+    let interval = secs(interval, "--interval")?;
+    let snap = snapshot::collect(scope, &Thresholds::from(thresholds), interval).await;
+    if as_json {
+        println!("{}", json(&snap));
+    } else {
+        print!("{}", report::status_text(&snap));
+    }
+    Ok(())
+}
+
+/// `top`: the live console until the user quits.
+pub(crate) async fn top(
+    scope: Scope,
+    refresh: f64,
+    thresholds: &ThresholdArgs,
+) -> Result<(), Error> {
+    let refresh = secs(refresh, "--refresh")?;
+    tui::run(scope, Thresholds::from(thresholds), refresh).await
+}
+
+/// `scale SERVICE=N` as a request: the spec parsed, timeouts as durations.
+pub(crate) fn scale_request(
+    scope: &Scope,
+    spec: &str,
+    ready_timeout: u64,
+    stop_timeout: u32,
+) -> Result<scale::ScaleRequest, Error> {
+    let (service, replicas) = scale::parse_spec(spec)?;
+    Ok(scale::ScaleRequest {
+        service,
+        replicas,
+        project: scope.project.clone(),
+        port: scope.port,
+        ready_timeout: Duration::from_secs(ready_timeout.max(1)),
+        stop_timeout,
+    })
+}
+
+/// `scale`: print the plan, carry it out unless `dry_run`, report the steps.
+/// Failed steps make the command fail; their containers are left as they are.
+pub(crate) async fn scale(
+    req: scale::ScaleRequest,
+    dry_run: bool,
+    as_json: bool,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let d = docker::connect().await?;
+    let plan = scale::plan(&d, &req).await?;
+    if !as_json {
+        print!("{}", scale::plan_text(&plan, dry_run));
+    }
+    let steps = if dry_run {
+        Vec::new()
+    } else {
+        scale::execute(&d, &plan, &req).await?
+    };
+    let total = started.elapsed().as_secs_f64();
+    if as_json {
+        let r = scale::ScaleReport {
+            plan,
+            dry_run,
+            steps: steps.clone(),
+            seconds: total,
+        };
+        println!("{}", json(&r));
+    } else if !dry_run {
+        print!("{}", scale::steps_text(&steps, total));
+    }
+    failed_steps(&steps)
+}
+
+/// [`Error::NotReady`] naming each failed step, if any failed.
+fn failed_steps(steps: &[scale::Step]) -> Result<(), Error> {
+    let failed: Vec<String> = steps
+        .iter()
+        .filter(|s| !s.ok)
+        .map(|s| format!("{}: {}", s.name, s.error.as_deref().unwrap_or("?")))
+        .collect();
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::NotReady(format!(
+            "{} of {} steps failed (containers are left as they are for inspection): {}",
+            failed.len(),
+            steps.len(),
+            failed.join("; ")
+        )))
+    }
+}
+
+/// `plan fit`'s sizing question, checked; `None` without `--users`.
+pub(crate) fn fit_question(
+    users: Option<f64>,
+    think_time: f64,
+    p95: f64,
+    headroom: f64,
+    db_hold_ms: Option<f64>,
+    redis_hold_ms: Option<f64>,
+) -> Result<Option<plan::Question>, Error> {
+    if think_time < 0.0 || p95 <= 0.0 || headroom < 0.0 {
+        return Err(Error::Usage(
+            "--think-time and --headroom must be >= 0, --p95 > 0".into(),
+        ));
+    }
+    Ok(users.map(|u| plan::Question {
+        users: u,
+        think_time_s: think_time,
+        p95_target_ms: p95,
+        headroom: headroom / 100.0,
+        db_hold_ms,
+        redis_hold_ms,
+    }))
+}
+
+/// `plan fit`: read the points, fit, answer the question if there is one.
+pub(crate) fn plan_fit(
+    points: &[PathBuf],
+    question: Option<plan::Question>,
+    format: Format,
+) -> Result<(), Error> {
+    let pts = plan::read_all(points)?;
+    let r = plan::build(pts, question)?;
+    match format {
+        Format::Text => print!("{}", plan::text(&r)),
+        Format::Json => println!("{}", json(&r)),
+        Format::Markdown => print!("{}", plan::markdown(&r)),
+    }
+    Ok(())
+}
+
+/// `plan sweep`'s flags as a [`plan::Sweep`]; the target defaults to the
+/// first `--target`, then to ragd's default address.
+pub(crate) fn sweep_request(
+    scope: &Scope,
+    collection: String,
+    url: Option<String>,
+    question: String,
+    unique: bool,
+    levels: Vec<u32>,
+    step: f64,
+) -> Result<plan::Sweep, Error> {
+    if levels.is_empty() || levels.contains(&0) {
+        return Err(Error::Usage("--levels must be positive numbers".into()));
+    }
+    let target = url
+        .or_else(|| scope.targets.first().cloned())
+        .unwrap_or_else(|| snapshot::DEFAULT_TARGET.into());
+    Ok(plan::Sweep {
+        target,
+        collection,
+        question,
+        unique,
+        levels,
+        step: secs(step, "--step")?,
+    })
+}
+
+/// `plan sweep`: measure each level (progress on stderr), then write the
+/// points to `out` or stdout.
+pub(crate) async fn plan_sweep(s: &plan::Sweep, out: Option<&Path>) -> Result<(), Error> {
+    eprintln!(
+        "{:>6}  {:>10}  {:>8}  {:>6}",
+        "N", "req/s", "P95 ms", "errors"
+    );
+    let pts = plan::sweep(s, |p| {
+        eprintln!(
+            "{:>6}  {:>10.1}  {:>8.1}  {:>6}",
+            p.concurrency,
+            p.throughput,
+            p.p95_ms.unwrap_or(f64::NAN),
+            p.errors.unwrap_or(0)
+        )
+    })
+    .await?;
+    let text = json(&serde_json::json!({ "points": pts }));
+    match out {
+        Some(path) => std::fs::write(path, text + "\n").map_err(|e| Error::File {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }),
+        None => {
+            println!("{text}");
+            Ok(())
+        }
+    }
+}
