@@ -1,6 +1,13 @@
 //! ragctl's errors, each with a stable code for `--json` output and scripts.
+//!
+//! - [`Error`]: what a command fails with; `main` prints it and exits with
+//!   [`Error::exit_code`].
+//! - [`ScaleError`]: why one replica's step of `scale` failed (the command
+//!   goes on with the others and reports each step).
+//! - [`ReadyError`]: why a started replica did not become ready.
 
 use std::fmt;
+use std::time::Duration;
 
 /// Everything a ragctl command can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +79,73 @@ impl Error {
             Error::UnknownService { .. } | Error::AmbiguousProject { .. } => 4,
             Error::NotReady(_) => 5,
             _ => 1,
+        }
+    }
+}
+
+/// Why one step of `scale` (create, start, remove or scale one replica)
+/// failed. Its message is the step's `error` in the report.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScaleError {
+    /// The engine refused a create, start, stop, remove or service update.
+    #[error("{0}")]
+    Docker(String),
+    /// The template's inspect document does not make a create body.
+    #[error("cannot clone the template's configuration: {0}")]
+    CloneConfig(String),
+    /// The new container could not join one of the template's networks.
+    #[error("connecting to network {network}: {reason}")]
+    Network { network: String, reason: String },
+    /// The plan has replicas to create but no template to clone.
+    #[error("no template")]
+    NoTemplate,
+    /// The replica was started but did not become ready.
+    #[error(transparent)]
+    Ready(#[from] ReadyError),
+}
+
+impl ScaleError {
+    /// Stable code, e.g. for scripts that retry some kinds and not others.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScaleError::Docker(_) => "docker_error",
+            ScaleError::CloneConfig(_) => "clone_config",
+            ScaleError::Network { .. } => "network_connect",
+            ScaleError::NoTemplate => "no_template",
+            ScaleError::Ready(e) => e.code(),
+        }
+    }
+}
+
+/// Why a started replica did not answer `/ready` with 200.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReadyError {
+    /// Inspecting the container failed.
+    #[error("{0}")]
+    Docker(String),
+    /// The container stopped before it was ready; its logs say why.
+    #[error("container exited (code {code}) before it was ready; see `docker logs {container}`")]
+    Exited {
+        code: i64,
+        /// Short container id, for `docker logs`.
+        container: String,
+    },
+    /// `/ready` did not answer 200 before the deadline.
+    #[error("{url}/ready did not answer 200 within {secs:.0} s", secs = .timeout.as_secs_f64())]
+    Timeout { url: String, timeout: Duration },
+    /// The container never showed an address for ragd's port.
+    #[error("no address for container port {port}/tcp")]
+    NoAddress { port: u16 },
+}
+
+impl ReadyError {
+    /// Stable code, e.g. for scripts that retry some kinds and not others.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReadyError::Docker(_) => "docker_error",
+            ReadyError::Exited { .. } => "exited",
+            ReadyError::Timeout { .. } => "ready_timeout",
+            ReadyError::NoAddress { .. } => "no_address",
         }
     }
 }
