@@ -6,7 +6,7 @@
 //! max column read in milliseconds.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, UNIX_EPOCH};
 
 use hdrhistogram::serialization::Deserializer;
@@ -17,6 +17,37 @@ use hdrhistogram::serialization::interval_log::{
 
 use crate::report::Report;
 use crate::stats::{IntervalAcc, decode, new_hist};
+
+/// Why interval logs could not be read or merged.
+#[derive(Debug, thiserror::Error)]
+pub enum HdrLogError {
+    #[error("{}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not in the interval log format.
+    #[error("{}: not an HDR interval log: {cause:?}", .path.display())]
+    NotALog {
+        path: PathBuf,
+        cause: hdrhistogram::serialization::interval_log::LogIteratorError,
+    },
+    /// An interval's histogram is not base64.
+    #[error("{}: bad histogram: {cause}", .path.display())]
+    Base64 {
+        path: PathBuf,
+        cause: base64::DecodeError,
+    },
+    /// An interval's histogram does not deserialize.
+    #[error("{}: bad histogram: {cause:?}", .path.display())]
+    Histogram {
+        path: PathBuf,
+        cause: hdrhistogram::serialization::DeserializeError,
+    },
+    /// Values beyond loadgen's bounds (1 µs to 1 h).
+    #[error("{0:?}")]
+    Range(hdrhistogram::errors::AdditionError),
+}
 
 /// Write the report's per-second histograms as an interval log.
 pub fn write(report: &Report, path: &Path) -> std::io::Result<()> {
@@ -74,7 +105,7 @@ pub fn write_intervals(
 
 /// Merge the interval logs of several processes: histograms of the same
 /// wall-clock second are added. Returns the merged intervals in time order.
-pub fn merge_logs(paths: &[std::path::PathBuf]) -> Result<Vec<(u64, IntervalAcc)>, String> {
+pub fn merge_logs(paths: &[PathBuf]) -> Result<Vec<(u64, IntervalAcc)>, HdrLogError> {
     let mut all: std::collections::BTreeMap<u64, IntervalAcc> = Default::default();
     for p in paths {
         for (t, iv) in read(p)? {
@@ -84,7 +115,7 @@ pub fn merge_logs(paths: &[std::path::PathBuf]) -> Result<Vec<(u64, IntervalAcc)
                 latency: new_hist(),
             });
             e.count += iv.count;
-            e.latency.add(&iv.latency).map_err(|e| format!("{e:?}"))?;
+            e.latency.add(&iv.latency).map_err(HdrLogError::Range)?;
         }
     }
     Ok(all.into_iter().collect())
@@ -92,12 +123,19 @@ pub fn merge_logs(paths: &[std::path::PathBuf]) -> Result<Vec<(u64, IntervalAcc)
 
 /// Read an interval log written by [`write`] back into per-second
 /// histograms keyed by Unix second.
-pub fn read(path: &Path) -> Result<Vec<(u64, IntervalAcc)>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+pub fn read(path: &Path) -> Result<Vec<(u64, IntervalAcc)>, HdrLogError> {
+    let bytes = std::fs::read(path).map_err(|source| HdrLogError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut base = 0f64;
     let mut out = Vec::new();
     for entry in IntervalLogIterator::new(&bytes) {
-        match entry.map_err(|e| format!("{}: not an HDR interval log: {e:?}", path.display()))? {
+        let entry = entry.map_err(|cause| HdrLogError::NotALog {
+            path: path.to_path_buf(),
+            cause,
+        })?;
+        match entry {
             LogEntry::BaseTime(t) => base = t.as_secs_f64(),
             LogEntry::StartTime(_) => {}
             LogEntry::Interval(ilh) => out.push(interval(&ilh, base, path)?),
@@ -110,16 +148,22 @@ fn interval(
     ilh: &IntervalLogHistogram,
     base: f64,
     path: &Path,
-) -> Result<(u64, IntervalAcc), String> {
+) -> Result<(u64, IntervalAcc), HdrLogError> {
     use base64::Engine;
     let raw = base64::engine::general_purpose::STANDARD
         .decode(ilh.encoded_histogram())
-        .map_err(|e| format!("{}: bad histogram: {e}", path.display()))?;
+        .map_err(|cause| HdrLogError::Base64 {
+            path: path.to_path_buf(),
+            cause,
+        })?;
     let h: hdrhistogram::Histogram<u64> = Deserializer::new()
         .deserialize(&mut raw.as_slice())
-        .map_err(|e| format!("{}: bad histogram: {e:?}", path.display()))?;
+        .map_err(|cause| HdrLogError::Histogram {
+            path: path.to_path_buf(),
+            cause,
+        })?;
     let mut latency = new_hist();
-    latency.add(&h).map_err(|e| format!("{e:?}"))?;
+    latency.add(&h).map_err(HdrLogError::Range)?;
     let t = (base + ilh.start_timestamp().as_secs_f64()).round() as u64;
     Ok((
         t,

@@ -31,16 +31,25 @@ pub fn encode(h: &Histogram<u64>) -> String {
     base64::engine::general_purpose::STANDARD.encode(buf)
 }
 
-pub fn decode(s: &str) -> Result<Histogram<u64>, String> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(s)
-        .map_err(|e| format!("histogram is not base64: {e}"))?;
+/// Why an encoded histogram (from a JSON report) could not be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("histogram is not base64: {0}")]
+    Base64(#[from] base64::DecodeError),
+    #[error("histogram does not decode: {0:?}")]
+    Format(hdrhistogram::serialization::DeserializeError),
+    /// Values beyond loadgen's bounds (1 µs to 1 h).
+    #[error("histogram out of range: {0:?}")]
+    Range(hdrhistogram::errors::AdditionError),
+}
+
+pub fn decode(s: &str) -> Result<Histogram<u64>, DecodeError> {
+    let bytes = base64::engine::general_purpose::STANDARD.decode(s)?;
     let h: Histogram<u64> = Deserializer::new()
         .deserialize(&mut bytes.as_slice())
-        .map_err(|e| format!("histogram does not decode: {e:?}"))?;
+        .map_err(DecodeError::Format)?;
     let mut out = new_hist();
-    out.add(&h)
-        .map_err(|e| format!("histogram out of range: {e:?}"))?;
+    out.add(&h).map_err(DecodeError::Range)?;
     Ok(out)
 }
 

@@ -1,0 +1,76 @@
+//! Thresholds judged on a report's figures: which rules a report judges
+//! (the profile's, throughput scaled with the users), the value each rule
+//! reads from some [`Stats`], and the verdicts for the whole run, per
+//! transaction and per stage.
+
+use crate::stats::Acc;
+use crate::threshold::{Metric, Threshold, Verdict, fmt_num};
+
+use super::Meta;
+use super::Stats;
+use super::build::stats_of;
+
+/// The thresholds of `meta`, re-parsed from their text; throughput limits
+/// (`rps`) are multiplied by `meta.user_scale`, since throughput follows
+/// the number of users.
+pub(super) fn thresholds_of(meta: &Meta) -> Vec<Threshold> {
+    meta.thresholds
+        .iter()
+        .filter_map(|t| t.parse::<Threshold>().ok())
+        .map(|mut t| {
+            if t.metric == Metric::Rps && meta.user_scale != 1.0 {
+                t.limit *= meta.user_scale;
+                t.text = format!(
+                    "{} (x{} users: {})",
+                    t.text,
+                    meta.user_scale,
+                    fmt_num(t.limit)
+                );
+            }
+            t
+        })
+        .collect()
+}
+
+/// The observed value of a threshold's metric in some stats.
+pub fn observe(t: &Threshold, s: &Stats) -> Option<f64> {
+    if s.count == 0 {
+        return None;
+    }
+    Some(match t.metric {
+        Metric::Latency(pm) => s.latency_ms.by_permille(pm),
+        Metric::Max => s.latency_ms.max,
+        Metric::Mean => s.latency_ms.mean,
+        Metric::Ttfb(pm) => s.ttfb_ms.as_ref()?.by_permille(pm),
+        Metric::ErrorRate => s.error_rate,
+        Metric::SuccessRate => 100.0 - s.error_rate,
+        Metric::Rps => s.rps,
+    })
+}
+
+/// Judge every threshold on the run's figures: all requests, or the
+/// transaction a rule names.
+pub(super) fn judge_all(thresholds: &[Threshold], total: &Stats, txns: &[Stats]) -> Vec<Verdict> {
+    thresholds
+        .iter()
+        .map(|t| {
+            let s = match &t.scope {
+                None => Some(total),
+                Some(n) => txns.iter().find(|x| &x.name == n),
+            };
+            t.judge(s.and_then(|s| observe(t, s)))
+        })
+        .collect()
+}
+
+/// Judge thresholds on one stage's figures (for `stop_on_breach` and
+/// "where the SLO first broke"). Throughput rules are left out: a ramp
+/// stage is below the run's target rate by design.
+pub fn judge_stage(thresholds: &[Threshold], acc: &Acc, secs: f64) -> Vec<Verdict> {
+    let s = stats_of("stage", acc, secs);
+    thresholds
+        .iter()
+        .filter(|t| t.scope.is_none() && t.metric != Metric::Rps)
+        .map(|t| t.judge(observe(t, &s)))
+        .collect()
+}
