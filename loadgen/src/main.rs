@@ -160,7 +160,7 @@ struct RunArgs {
 }
 
 fn duration_arg(s: &str) -> Result<Duration, String> {
-    parse_duration(s)
+    parse_duration(s).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {

@@ -88,10 +88,31 @@ fn parse_metric(m: &str) -> Option<Metric> {
     }
 }
 
-impl FromStr for Threshold {
-    type Err = String;
+/// Why a threshold rule could not be read; each message ends with the
+/// form rules take.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ThresholdError {
+    #[error("{rule:?}: no comparison; {FORM}")]
+    NoComparison { rule: String },
+    #[error("{rule:?}: unknown metric {metric:?}; {FORM}")]
+    UnknownMetric { rule: String, metric: String },
+    #[error("{rule:?}: {value:?} is not a latency such as \"300ms\" or \"2s\"; {FORM}")]
+    NotALatency { rule: String, value: String },
+    #[error("{rule:?}: {value:?} is not a percentage such as \"0.1%\"; {FORM}")]
+    NotAPercentage { rule: String, value: String },
+    #[error("{rule:?}: a percentage lies between 0% and 100%; {FORM}")]
+    PercentageOutOfRange { rule: String },
+    #[error("{rule:?}: {value:?} is not a request rate such as \"500\" or \"500/s\"; {FORM}")]
+    NotARate { rule: String, value: String },
+    /// The transaction before `:` is empty or has spaces.
+    #[error("{rule:?}: the transaction before ':' is empty or has spaces; {FORM}")]
+    BadScope { rule: String },
+}
 
-    fn from_str(s: &str) -> Result<Self, String> {
+impl FromStr for Threshold {
+    type Err = ThresholdError;
+
+    fn from_str(s: &str) -> Result<Self, ThresholdError> {
         let text = s.trim().to_string();
         let (scope, rule) = match text.split_once(':') {
             Some((scope, rule)) => (Some(scope.trim().to_string()), rule.trim()),
@@ -102,7 +123,7 @@ impl FromStr for Threshold {
             .iter()
             .filter_map(|o| rule.find(o).map(|p| (p, *o)))
             .min_by_key(|(p, o)| (*p, std::cmp::Reverse(o.len())))
-            .ok_or_else(|| format!("{s:?}: no comparison; {FORM}"))?;
+            .ok_or_else(|| ThresholdError::NoComparison { rule: s.into() })?;
         let op = match op_str {
             "<" => Op::Lt,
             "<=" => Op::Le,
@@ -111,51 +132,15 @@ impl FromStr for Threshold {
         };
         let metric_s = rule[..pos].trim();
         let value_s = rule[pos + op_str.len()..].trim();
-        let metric = parse_metric(metric_s)
-            .ok_or_else(|| format!("{s:?}: unknown metric {metric_s:?}; {FORM}"))?;
-        let bad_value = |what: &str| format!("{s:?}: {what}; {FORM}");
-        let limit = match metric {
-            Metric::Latency(_) | Metric::Max | Metric::Mean | Metric::Ttfb(_) => {
-                let d = crate::profile::parse_duration(value_s).map_err(|_| {
-                    bad_value(&format!(
-                        "{value_s:?} is not a latency such as \"300ms\" or \"2s\""
-                    ))
-                })?;
-                d.as_secs_f64() * 1000.0
-            }
-            Metric::ErrorRate | Metric::SuccessRate => {
-                let v = value_s.strip_suffix('%').ok_or_else(|| {
-                    bad_value(&format!("{value_s:?} is not a percentage such as \"0.1%\""))
-                })?;
-                let v: f64 = v.trim().parse().map_err(|_| {
-                    bad_value(&format!("{value_s:?} is not a percentage such as \"0.1%\""))
-                })?;
-                if !(0.0..=100.0).contains(&v) {
-                    return Err(bad_value("a percentage lies between 0% and 100%"));
-                }
-                v
-            }
-            Metric::Rps => {
-                let v = value_s
-                    .trim_end_matches("/s")
-                    .trim_end_matches("rps")
-                    .trim();
-                v.parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite() && *v >= 0.0)
-                    .ok_or_else(|| {
-                        bad_value(&format!(
-                            "{value_s:?} is not a request rate such as \"500\" or \"500/s\""
-                        ))
-                    })?
-            }
-        };
+        let metric = parse_metric(metric_s).ok_or_else(|| ThresholdError::UnknownMetric {
+            rule: s.into(),
+            metric: metric_s.into(),
+        })?;
+        let limit = parse_limit(s, metric, value_s)?;
         if let Some(sc) = &scope
             && (sc.is_empty() || sc.contains(char::is_whitespace))
         {
-            return Err(format!(
-                "{s:?}: the transaction before ':' is empty or has spaces; {FORM}"
-            ));
+            return Err(ThresholdError::BadScope { rule: s.into() });
         }
         Ok(Threshold {
             scope,
@@ -164,6 +149,45 @@ impl FromStr for Threshold {
             limit,
             text,
         })
+    }
+}
+
+/// The limit `value` of rule `rule` in `metric`'s unit: ms, percent or
+/// req/s.
+fn parse_limit(rule: &str, metric: Metric, value: &str) -> Result<f64, ThresholdError> {
+    match metric {
+        Metric::Latency(_) | Metric::Max | Metric::Mean | Metric::Ttfb(_) => {
+            let d =
+                crate::profile::parse_duration(value).map_err(|_| ThresholdError::NotALatency {
+                    rule: rule.into(),
+                    value: value.into(),
+                })?;
+            Ok(d.as_secs_f64() * 1000.0)
+        }
+        Metric::ErrorRate | Metric::SuccessRate => {
+            let v = value
+                .strip_suffix('%')
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .ok_or_else(|| ThresholdError::NotAPercentage {
+                    rule: rule.into(),
+                    value: value.into(),
+                })?;
+            if !(0.0..=100.0).contains(&v) {
+                return Err(ThresholdError::PercentageOutOfRange { rule: rule.into() });
+            }
+            Ok(v)
+        }
+        Metric::Rps => value
+            .trim_end_matches("/s")
+            .trim_end_matches("rps")
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| ThresholdError::NotARate {
+                rule: rule.into(),
+                value: value.into(),
+            }),
     }
 }
 
@@ -313,7 +337,7 @@ mod tests {
             "rps > lots",
             ": p95 < 1s",
         ] {
-            let e = bad.parse::<Threshold>().unwrap_err();
+            let e = bad.parse::<Threshold>().unwrap_err().to_string();
             assert!(
                 e.contains("expected \"[TRANSACTION:] METRIC OP VALUE\""),
                 "{bad}: {e}"
