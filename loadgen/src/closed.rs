@@ -42,15 +42,45 @@ struct Ctx {
     in_flight: Arc<AtomicU64>,
 }
 
+/// Why goose could not run the closed model.
+#[derive(Debug, thiserror::Error)]
+pub enum ClosedError {
+    /// Goose refused the think time (`think_time.min`, `max`).
+    #[error("think time: {0}")]
+    ThinkTime(#[source] GooseError),
+    #[error("goose configuration: {0}")]
+    Config(#[source] GooseError),
+    /// Goose refused a setting before the run.
+    #[error("goose: {0}")]
+    Setup(#[source] GooseError),
+    /// The run itself failed (with a hint when goose could not build its
+    /// HTTP client).
+    #[error("goose: {0}{hint}", hint = client_hint(.0))]
+    Run(#[source] GooseError),
+}
+
+/// goose builds a reqwest client (shared by the users), and reqwest
+/// refuses to build one without CA certificates (seen in a minimal
+/// container image).
+fn client_hint(e: &GooseError) -> &'static str {
+    if e.to_string().contains("builder error") {
+        " (goose could not build its HTTP client: is the system's CA \
+         certificate bundle missing? install ca-certificates, or copy \
+         /etc/ssl/certs/ca-certificates.crt into the image)"
+    } else {
+        ""
+    }
+}
+
 /// Run the closed model; returns when goose has stopped every user.
 pub async fn run(
     cfg: ClosedConfig,
     work: Arc<Workload>,
     tx: RecordTx,
-    mut stop: StopRx,
+    stop: StopRx,
     t0: Instant,
     in_flight: Arc<AtomicU64>,
-) -> Result<EngineEnd, String> {
+) -> Result<EngineEnd, ClosedError> {
     let ctx = Arc::new(Ctx {
         work: work.clone(),
         tx,
@@ -60,8 +90,27 @@ pub async fn run(
         max_requests: cfg.max_requests,
         in_flight,
     });
-    let c = ctx.clone();
-    let txn: TransactionFunction = Arc::new(move |user| {
+    let scenario = Scenario::new("users")
+        .set_wait_time(cfg.think_min, cfg.think_max)
+        .map_err(ClosedError::ThinkTime)?
+        .register_transaction(Transaction::new(transaction(ctx.clone())).set_name("request"));
+    let attack = attack(&cfg, &work.base)?.register_scenario(scenario);
+    let forward = tokio::spawn(forward_stop(stop));
+    let result = attack.execute().await;
+    forward.abort();
+    result.map_err(ClosedError::Run)?;
+    let sent = ctx.seq.load(Ordering::Relaxed).min(cfg.max_requests);
+    Ok(EngineEnd {
+        sent,
+        abandoned: 0,
+        stopped_by: None,
+    })
+}
+
+/// A user's one transaction: the next request of the mix on the user's own
+/// connection, timed to the last byte and sent as a [`Record`].
+fn transaction(c: Arc<Ctx>) -> TransactionFunction {
+    Arc::new(move |user| {
         let c = c.clone();
         Box::pin(async move {
             let seq = c.seq.fetch_add(1, Ordering::Relaxed);
@@ -95,20 +144,18 @@ pub async fn run(
             });
             Ok(())
         })
-    });
-    let scenario = Scenario::new("users")
-        .set_wait_time(cfg.think_min, cfg.think_max)
-        .map_err(|e| format!("think time: {e}"))?
-        .register_transaction(Transaction::new(txn).set_name("request"));
+    })
+}
 
+/// Goose set up for the plan: the test plan, no telnet, metrics or
+/// printing of its own, the profile's timeout, one shared client.
+fn attack(cfg: &ClosedConfig, host: &str) -> Result<GooseAttack, ClosedError> {
     let plan = goose_test_plan(&cfg.stages);
-    let config = GooseConfiguration::parse_args_default::<&str>(&[])
-        .map_err(|e| format!("goose configuration: {e}"))?;
-    let g = |e: GooseError| format!("goose: {e}");
+    let config =
+        GooseConfiguration::parse_args_default::<&str>(&[]).map_err(ClosedError::Config)?;
+    let g = ClosedError::Setup;
     let attack = GooseAttack::initialize_with_config(config).map_err(g)?;
-    let attack = *attack
-        .set_default(GooseDefault::Host, work.base.as_str())
-        .map_err(g)?;
+    let attack = *attack.set_default(GooseDefault::Host, host).map_err(g)?;
     let attack = *attack
         .set_default(GooseDefault::TestPlan, plan.as_str())
         .map_err(g)?;
@@ -133,50 +180,28 @@ pub async fn run(
     // user. Per-user clients took ~2 ms each to build (each loads the
     // system's CA certificates) before goose started its clock, so with
     // thousands of users the first stage began seconds late.
-    let attack = attack
+    attack
         .set_client_builder_without_cookies(
             goose::client::GooseClientBuilder::new().without_cookies(),
         )
-        .map_err(g)?
-        .register_scenario(scenario);
+        .map_err(g)
+}
 
-    // Forward our stop signal to goose's killswitch. Goose clears the
-    // killswitch when the run starts, so keep re-asserting it.
-    let forward = tokio::spawn(async move {
-        loop {
-            if stop.borrow().is_some() {
-                let reason = stop.borrow().clone().unwrap_or_default();
-                loop {
-                    if !goose::is_killswitch_triggered() {
-                        goose::trigger_killswitch(&reason);
-                    }
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+/// Forward our stop signal to goose's killswitch. Goose clears the
+/// killswitch when the run starts, so keep re-asserting it.
+async fn forward_stop(mut stop: StopRx) {
+    loop {
+        if stop.borrow().is_some() {
+            let reason = stop.borrow().clone().unwrap_or_default();
+            loop {
+                if !goose::is_killswitch_triggered() {
+                    goose::trigger_killswitch(&reason);
                 }
-            }
-            if stop.changed().await.is_err() {
-                return;
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
-    });
-    let result = attack.execute().await;
-    forward.abort();
-    result.map_err(|e| {
-        let hint = if e.to_string().contains("builder error") {
-            // goose builds a reqwest client (shared by the users), and
-            // reqwest refuses to build one without CA certificates (seen in
-            // a minimal container image).
-            " (goose could not build its HTTP client: is the system's CA \
-             certificate bundle missing? install ca-certificates, or copy \
-             /etc/ssl/certs/ca-certificates.crt into the image)"
-        } else {
-            ""
-        };
-        format!("goose: {e}{hint}")
-    })?;
-    let sent = ctx.seq.load(Ordering::Relaxed).min(cfg.max_requests);
-    Ok(EngineEnd {
-        sent,
-        abandoned: 0,
-        stopped_by: None,
-    })
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
 }

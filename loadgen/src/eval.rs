@@ -14,7 +14,7 @@
 //! {"question": "How is the cache invalidated?", "expected": ["ARCHITECTURE.md"], "phrases": ["generation"]}
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -33,37 +33,73 @@ pub struct Question {
     pub phrases: Vec<String>,
 }
 
+/// Why an evaluation could not be made: a bad questions file (named with
+/// the line) or a target that cannot answer.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("cannot read {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A line is not a question object.
+    #[error(
+        "{}:{line}: {source} (expected {{\"question\": \"...\", \"expected\": [\"doc id\", ...], \"phrases\": [...]}})",
+        .path.display()
+    )]
+    Line {
+        path: PathBuf,
+        line: usize,
+        source: serde_json::Error,
+    },
+    #[error("{}:{line}: question is empty", .path.display())]
+    EmptyQuestion { path: PathBuf, line: usize },
+    #[error("{}:{line}: expected must name at least one document id", .path.display())]
+    NoExpected { path: PathBuf, line: usize },
+    #[error("{}: no questions", .path.display())]
+    NoQuestions { path: PathBuf },
+    #[error(transparent)]
+    Client(#[from] crate::work::ClientError),
+    #[error("{0}")]
+    Histogram(#[from] hdrhistogram::CreationError),
+    /// The request failed or its answer could not be read.
+    #[error("{url}: {source}")]
+    Request { url: String, source: reqwest::Error },
+    /// 404: no such collection (ragd's message says so).
+    #[error("{url}: {body}")]
+    NotFound { url: String, body: String },
+}
+
 /// Read and validate a questions file; errors name the file and line.
-pub fn load(path: &Path) -> Result<Vec<Question>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+pub fn load(path: &Path) -> Result<Vec<Question>, EvalError> {
+    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
+        let (path, n) = (path.to_path_buf(), i + 1);
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let q: Question = serde_json::from_str(line).map_err(|e| {
-            format!(
-                "{}:{}: {e} (expected {{\"question\": \"...\", \"expected\": [\"doc id\", ...], \"phrases\": [...]}})",
-                path.display(),
-                i + 1
-            )
+        let q: Question = serde_json::from_str(line).map_err(|source| EvalError::Line {
+            path: path.clone(),
+            line: n,
+            source,
         })?;
         if q.question.trim().is_empty() {
-            return Err(format!("{}:{}: question is empty", path.display(), i + 1));
+            return Err(EvalError::EmptyQuestion { path, line: n });
         }
         if q.expected.is_empty() {
-            return Err(format!(
-                "{}:{}: expected must name at least one document id",
-                path.display(),
-                i + 1
-            ));
+            return Err(EvalError::NoExpected { path, line: n });
         }
         out.push(q);
     }
     if out.is_empty() {
-        return Err(format!("{}: no questions", path.display()));
+        return Err(EvalError::NoQuestions {
+            path: path.to_path_buf(),
+        });
     }
     Ok(out)
 }
@@ -187,7 +223,7 @@ pub struct EvalOptions {
 }
 
 /// Ask every question in every mode, one at a time.
-pub async fn run(questions: &[Question], opts: &EvalOptions) -> Result<EvalReport, String> {
+pub async fn run(questions: &[Question], opts: &EvalOptions) -> Result<EvalReport, EvalError> {
     let client = crate::work::client(opts.timeout, 4)?;
     let url = format!(
         "{}/v1/collections/{}/query",
@@ -196,55 +232,7 @@ pub async fn run(questions: &[Question], opts: &EvalOptions) -> Result<EvalRepor
     );
     let mut modes = Vec::new();
     for &mode in &opts.modes {
-        let mut latency =
-            Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).map_err(|e| e.to_string())?;
-        let mut cached = 0;
-        let mut results = Vec::with_capacity(questions.len());
-        for (i, q) in questions.iter().enumerate() {
-            eprint!("\r{mode}: {}/{}", i + 1, questions.len());
-            let req = QueryRequest {
-                question: q.question.clone(),
-                top_k: opts.top_k as u32,
-                filter: None,
-                mode: Some(mode),
-            };
-            let started = Instant::now();
-            let resp = client.post(&url).json(&req).send().await;
-            let resp = match resp {
-                Ok(r) => r,
-                Err(e) => return Err(format!("{url}: {e}")),
-            };
-            let status = resp.status();
-            let body = resp.text().await.map_err(|e| format!("{url}: {e}"))?;
-            let us = started.elapsed().as_micros() as u64;
-            if status.as_u16() == 404 {
-                return Err(format!("{url}: {body}"));
-            }
-            let parsed: Option<QueryResponse> = status
-                .is_success()
-                .then(|| serde_json::from_str(&body).ok())
-                .flatten();
-            if let Some(r) = &parsed {
-                if r.cached {
-                    cached += 1;
-                } else {
-                    let _ = latency.record(us.max(1));
-                }
-            }
-            results.push((
-                q.clone(),
-                parsed.map(|r| Retrieved {
-                    documents: r.citations.iter().map(|c| c.document_id.clone()).collect(),
-                    texts: r.citations.into_iter().map(|c| c.text).collect(),
-                }),
-            ));
-        }
-        eprintln!();
-        let mut s = score(mode, opts.top_k, &results);
-        s.p50_ms = latency.value_at_quantile(0.5) as f64 / 1000.0;
-        s.p95_ms = latency.value_at_quantile(0.95) as f64 / 1000.0;
-        s.cached = cached;
-        modes.push(s);
+        modes.push(run_mode(&client, &url, mode, questions, opts.top_k).await?);
     }
     Ok(EvalReport {
         target: opts.target.clone(),
@@ -252,6 +240,86 @@ pub async fn run(questions: &[Question], opts: &EvalOptions) -> Result<EvalRepor
         top_k: opts.top_k,
         modes,
     })
+}
+
+/// Ask every question in one mode and score the answers.
+async fn run_mode(
+    client: &reqwest::Client,
+    url: &str,
+    mode: RetrievalMode,
+    questions: &[Question],
+    top_k: usize,
+) -> Result<ModeScore, EvalError> {
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3)?;
+    let mut cached = 0;
+    let mut results = Vec::with_capacity(questions.len());
+    for (i, q) in questions.iter().enumerate() {
+        eprint!("\r{mode}: {}/{}", i + 1, questions.len());
+        let (answer, us) = ask(client, url, mode, q, top_k).await?;
+        if let Some(r) = &answer {
+            if r.cached {
+                cached += 1;
+            } else {
+                let _ = latency.record(us.max(1));
+            }
+        }
+        results.push((
+            q.clone(),
+            answer.map(|r| Retrieved {
+                documents: r.citations.iter().map(|c| c.document_id.clone()).collect(),
+                texts: r.citations.into_iter().map(|c| c.text).collect(),
+            }),
+        ));
+    }
+    eprintln!();
+    let mut s = score(mode, top_k, &results);
+    s.p50_ms = latency.value_at_quantile(0.5) as f64 / 1000.0;
+    s.p95_ms = latency.value_at_quantile(0.95) as f64 / 1000.0;
+    s.cached = cached;
+    Ok(s)
+}
+
+/// Ask one question: the answer when it is a success that parses (`None`
+/// counts as a miss) and the time to its last byte in microseconds. A 404
+/// (no such collection) ends the evaluation.
+async fn ask(
+    client: &reqwest::Client,
+    url: &str,
+    mode: RetrievalMode,
+    q: &Question,
+    top_k: usize,
+) -> Result<(Option<QueryResponse>, u64), EvalError> {
+    let req = QueryRequest {
+        question: q.question.clone(),
+        top_k: top_k as u32,
+        filter: None,
+        mode: Some(mode),
+    };
+    let request_error = |source| EvalError::Request {
+        url: url.to_string(),
+        source,
+    };
+    let started = Instant::now();
+    let resp = client
+        .post(url)
+        .json(&req)
+        .send()
+        .await
+        .map_err(request_error)?;
+    let status = resp.status();
+    let body = resp.text().await.map_err(request_error)?;
+    let us = started.elapsed().as_micros() as u64;
+    if status.as_u16() == 404 {
+        return Err(EvalError::NotFound {
+            url: url.to_string(),
+            body,
+        });
+    }
+    let parsed: Option<QueryResponse> = status
+        .is_success()
+        .then(|| serde_json::from_str(&body).ok())
+        .flatten();
+    Ok((parsed, us))
 }
 
 impl EvalReport {
@@ -350,15 +418,21 @@ mod tests {
             "# comment\n{\"question\": \"ok\", \"expected\": [\"A\"]}\n{\"question\": \"x\"}\n",
         )
         .unwrap();
-        let e = load(&p).unwrap_err();
+        let e = load(&p).unwrap_err().to_string();
         assert!(e.contains("q.jsonl:3") && e.contains("expected"), "{e}");
         std::fs::write(&p, "{\"question\": \"x\", \"expected\": []}\n").unwrap();
-        assert!(load(&p).unwrap_err().contains(":1: expected must name"));
+        assert!(
+            load(&p)
+                .unwrap_err()
+                .to_string()
+                .contains(":1: expected must name")
+        );
         std::fs::write(&p, "\n# only comments\n").unwrap();
-        assert!(load(&p).unwrap_err().contains("no questions"));
+        assert!(load(&p).unwrap_err().to_string().contains("no questions"));
         assert!(
             load(&dir.path().join("missing.jsonl"))
                 .unwrap_err()
+                .to_string()
                 .contains("cannot read")
         );
     }

@@ -43,29 +43,68 @@ struct Tls {
     name: rustls::pki_types::ServerName<'static>,
 }
 
+/// Why a `--target` URL cannot be reached by measured requests.
+#[derive(Debug, thiserror::Error)]
+pub enum EndpointError {
+    #[error("--target {base}: no host")]
+    NoHost { base: reqwest::Url },
+    #[error("--target {base}: no port")]
+    NoPort { base: reqwest::Url },
+    #[error("--target {base}: bad host ({source})")]
+    BadHost {
+        base: reqwest::Url,
+        source: hyper::header::InvalidHeaderValue,
+    },
+    #[error("--target {base}: unsupported scheme {scheme:?}")]
+    Scheme { base: reqwest::Url, scheme: String },
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+}
+
+/// Why https could not be set up for a target.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    /// The crypto provider or the platform's certificate verifier.
+    #[error("TLS setup: {0}")]
+    Setup(#[source] rustls::Error),
+    #[error("TLS server name {host:?}: {source}")]
+    ServerName {
+        host: String,
+        source: rustls::pki_types::InvalidDnsNameError,
+    },
+}
+
 impl Endpoint {
     /// Parse `base` (`http://host:port` or `https://...`); the path is
     /// ignored (requests carry their own).
-    pub fn new(base: &reqwest::Url, connect_timeout: Duration) -> Result<Endpoint, String> {
+    pub fn new(base: &reqwest::Url, connect_timeout: Duration) -> Result<Endpoint, EndpointError> {
         let host = base
             .host_str()
-            .ok_or_else(|| format!("--target {base}: no host"))?
+            .ok_or_else(|| EndpointError::NoHost { base: base.clone() })?
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
         let port = base
             .port_or_known_default()
-            .ok_or_else(|| format!("--target {base}: no port"))?;
+            .ok_or_else(|| EndpointError::NoPort { base: base.clone() })?;
         let authority = match base.port() {
             Some(p) => format!("{}:{p}", base.host_str().unwrap_or_default()),
             None => base.host_str().unwrap_or_default().to_string(),
         };
-        let authority = HeaderValue::from_str(&authority)
-            .map_err(|e| format!("--target {base}: bad host ({e})"))?;
+        let authority =
+            HeaderValue::from_str(&authority).map_err(|source| EndpointError::BadHost {
+                base: base.clone(),
+                source,
+            })?;
         let tls = match base.scheme() {
             "http" => None,
             "https" => Some(Tls::new(&host)?),
-            other => return Err(format!("--target {base}: unsupported scheme {other:?}")),
+            other => {
+                return Err(EndpointError::Scheme {
+                    base: base.clone(),
+                    scheme: other.to_string(),
+                });
+            }
         };
         Ok(Endpoint {
             host,
@@ -78,7 +117,7 @@ impl Endpoint {
 }
 
 impl Tls {
-    fn new(host: &str) -> Result<Tls, String> {
+    fn new(host: &str) -> Result<Tls, TlsError> {
         use rustls_platform_verifier::BuilderVerifierExt;
         // An explicit provider: with more than one rustls backend compiled
         // into the workspace, rustls cannot pick a default by itself.
@@ -86,11 +125,15 @@ impl Tls {
         let mut config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .and_then(|b| b.with_platform_verifier())
-            .map_err(|e| format!("TLS setup: {e}"))?
+            .map_err(TlsError::Setup)?
             .with_no_client_auth();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let name = rustls::pki_types::ServerName::try_from(host.to_string())
-            .map_err(|e| format!("TLS server name {host:?}: {e}"))?;
+        let name = rustls::pki_types::ServerName::try_from(host.to_string()).map_err(|source| {
+            TlsError::ServerName {
+                host: host.to_string(),
+                source,
+            }
+        })?;
         Ok(Tls {
             connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
             name,

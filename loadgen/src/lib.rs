@@ -2,8 +2,8 @@
 //! judges the results against SLOs.
 //!
 //! Layout (records flow top to bottom):
-//! - [`profile`]: the TOML profile format, validation and clear errors;
-//!   `--time-scale`/`--user-scale`.
+//! - [`profile`]: the TOML profile format, validation per section and clear
+//!   errors; `--time-scale`/`--user-scale`.
 //! - [`schedule`]: pure time plans: stage lookup, open-model arrival times,
 //!   goose's test plan for the closed model.
 //! - [`work`]: the scenario mix and one request, built from `ragd-api`
@@ -23,6 +23,9 @@
 //! - [`eval`]: `loadgen eval`, retrieval quality per mode (hit@1, hit@k, MRR).
 //! - [`run`]: one run end to end ([`run::run`]), used by the binary and tests.
 //!
+//! Errors are typed per module (`ProfileError`, `ThresholdError`,
+//! `RunError`, `ReportError`...), with messages that name the file, key or
+//! target at fault; only the binary turns them into exit statuses.
 
 pub mod closed;
 pub mod eval;
@@ -40,4 +43,4 @@ pub mod work;
 
 pub use profile::{Profile, ProfileError};
 pub use report::{Report, ReportError, read_report, write_report_file};
-pub use run::{RunOptions, run};
+pub use run::{RunError, RunOptions, run};

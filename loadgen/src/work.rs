@@ -17,7 +17,7 @@ use ragd_api::{
     QueryResponse, Status, sse,
 };
 
-use crate::http::{Body, Conn, Endpoint, HttpError};
+use crate::http::{Body, Conn, Endpoint, EndpointError, HttpError};
 use crate::profile::{Kind, Profile, Scenario};
 use crate::record::Outcome;
 
@@ -47,6 +47,30 @@ struct Paths {
     ingest: Uri,
 }
 
+/// Why a workload cannot be built for a target.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    #[error("--target {base:?}: not a valid URL ({source})")]
+    Url {
+        base: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// The collection's name does not make a request path.
+    #[error("request path {path:?}: {source}")]
+    Path {
+        path: String,
+        source: hyper::http::uri::InvalidUri,
+    },
+}
+
+/// loadgen's reqwest client could not be built, even without CA
+/// certificates.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client: {0}")]
+pub struct ClientError(#[source] reqwest::Error);
+
 /// Timings of one request relative to the caller's clock.
 pub struct Timed {
     pub first_byte: Option<Instant>,
@@ -65,13 +89,16 @@ pub fn mix(mut x: u64) -> u64 {
 
 impl Workload {
     /// Fails when `base` and the collection do not make valid URLs.
-    pub fn new(profile: &Profile, base: &str, instance: &str) -> Result<Workload, String> {
+    pub fn new(profile: &Profile, base: &str, instance: &str) -> Result<Workload, WorkloadError> {
         let base = base.trim_end_matches('/').to_string();
-        let url = reqwest::Url::parse(&base)
-            .map_err(|e| format!("--target {base:?}: not a valid URL ({e})"))?;
+        let url = reqwest::Url::parse(&base).map_err(|e| WorkloadError::Url {
+            base: base.clone(),
+            source: Box::new(e),
+        })?;
         let endpoint = Endpoint::new(&url, profile.timeout.min(Duration::from_secs(10)))?;
-        let path =
-            |p: String| Uri::try_from(p.as_str()).map_err(|e| format!("request path {p:?}: {e}"));
+        let path = |p: String| {
+            Uri::try_from(p.as_str()).map_err(|source| WorkloadError::Path { path: p, source })
+        };
         let paths = Paths {
             health: path("/health".into())?,
             status: path("/status".into())?,
@@ -317,7 +344,7 @@ fn classify_sse(body: &[u8]) -> Outcome {
 /// targets are usually plain http. It now falls back to a client that
 /// trusts no certificate authority: http targets work, https targets fail
 /// each request with a certificate error, and a warning says why.
-pub fn client(timeout: Duration, pool: usize) -> Result<reqwest::Client, String> {
+pub fn client(timeout: Duration, pool: usize) -> Result<reqwest::Client, ClientError> {
     let builder = || {
         reqwest::Client::builder()
             .timeout(timeout)
@@ -336,7 +363,7 @@ pub fn client(timeout: Duration, pool: usize) -> Result<reqwest::Client, String>
             builder()
                 .tls_certs_only(Vec::<reqwest::Certificate>::new())
                 .build()
-                .map_err(|e| format!("cannot build the HTTP client: {e}"))
+                .map_err(ClientError)
         }
     }
 }

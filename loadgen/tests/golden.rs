@@ -567,3 +567,75 @@ fn check_output() {
         String::from_utf8_lossy(&out.stdout).replace(&dir.display().to_string(), "<profiles>");
     golden("check.txt", &text);
 }
+
+/// Errors of a run that cannot start, of a workload's target and of
+/// evaluation files.
+#[tokio::test]
+async fn run_and_eval_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().display().to_string();
+    let mut out = String::new();
+    let mut line = |what: &str, e: String| {
+        out.push_str(&format!("{what}: {}\n", e.replace(&tmp, "<tmp>")));
+    };
+    let p = common::profile(
+        dir.path(),
+        "p.toml",
+        "model = \"open\"\n[[stages]]\nduration = \"1s\"\nrate = 1\n[[scenarios]]\nkind = \"health\"\n",
+    );
+    let run_err = |f: &dyn Fn(&mut loadgen::RunOptions)| {
+        let mut o = loadgen::RunOptions::new(p.clone(), "http://127.0.0.1:9");
+        f(&mut o);
+        o
+    };
+    for (what, o) in [
+        ("time scale 0", run_err(&|o| o.time_scale = 0.0)),
+        ("user scale -1", run_err(&|o| o.user_scale = -1.0)),
+        ("user scale inf", run_err(&|o| o.user_scale = f64::INFINITY)),
+        ("ftp target", run_err(&|o| o.target = "ftp://x/".into())),
+    ] {
+        line(what, loadgen::run(o).await.expect_err("fails").to_string());
+    }
+    for base in ["http://exa mple", "unix://x", "http://[::1", "https://"] {
+        line(
+            &format!("workload {base:?}"),
+            loadgen::work::Workload::new(&p, base, "i")
+                .err()
+                .expect("fails")
+                .to_string(),
+        );
+    }
+    line(
+        "corpus missing",
+        loadgen::run::read_corpus(&dir.path().join("nope"))
+            .unwrap_err()
+            .to_string(),
+    );
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("blank.md"), "  \n").unwrap();
+    std::fs::write(empty.join("other.rs"), "fn main() {}").unwrap();
+    line(
+        "corpus empty",
+        loadgen::run::read_corpus(&empty).unwrap_err().to_string(),
+    );
+    for (name, text) in [
+        ("missing.jsonl", None),
+        ("bad.jsonl", Some("{\"question\": \"x\"}\n")),
+        (
+            "noexp.jsonl",
+            Some("# c\n\n{\"question\": \"x\", \"expected\": []}\n"),
+        ),
+        ("none.jsonl", Some("# only comments\n")),
+    ] {
+        let path = dir.path().join(name);
+        if let Some(t) = text {
+            std::fs::write(&path, t).unwrap();
+        }
+        line(
+            &format!("eval {name}"),
+            loadgen::eval::load(&path).unwrap_err().to_string(),
+        );
+    }
+    golden("run-errors.txt", &out);
+}
