@@ -8,10 +8,11 @@
 //! Reading is two steps: serde reads the file loosely into the `Raw*`
 //! structs of `raw.rs`, which reject unknown keys; then `validate.rs`
 //! turns each key into a typed value in a small function of its own
-//! (`stages.rs` and `scenarios.rs` for the two tables of tables), turning
-//! strings such as `"2m"` (`duration.rs`) or `"p95 < 300ms"` into typed
-//! values. Scaling (`--time-scale`, `--user-scale`) is applied afterwards
-//! by [`Profile::scaled`], so the file on disk is always the one described.
+//! (`stages.rs` and `scenarios.rs` check the two tables of tables), so
+//! strings such as `"2m"` (`duration.rs`) or `"p95 < 300ms"` become
+//! durations and thresholds. `error.rs` holds [`ProfileError`]. Scaling
+//! (`--time-scale`, `--user-scale`) is applied afterwards by
+//! [`Profile::scaled`], so the file on disk is always the one described.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
