@@ -217,7 +217,7 @@ impl ReplicaRow {
             url: now.target.url.clone(),
             up: now.up,
             ready: now.ready,
-            state: now.status.as_ref().map(|s| s.state.clone()),
+            state: now.status.as_ref().map(|s| s.state.to_string()),
             version: now.status.as_ref().map(|s| s.version.clone()),
             requests_per_sec: rates.map(|r| r.requests_per_sec),
             // no requests in the interval: no error rate, rather than 0 %

@@ -9,7 +9,21 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::cpu::CpuPool;
+use crate::embed::EmbedError;
 use crate::embed::pocket::PocketEmbedder;
+
+/// Why a measurement could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("embedder: {0}")]
+    Embed(#[from] EmbedError),
+    #[error("a measuring task failed: {0}")]
+    Task(String),
+    #[error("merging histograms: {0}")]
+    Histogram(#[from] hdrhistogram::AdditionError),
+}
 
 /// Result of an embedder-alone run.
 #[derive(Debug, Serialize)]
@@ -30,20 +44,17 @@ pub fn embed_throughput_pool(
     tasks: usize,
     threads: usize,
     duration: Duration,
-) -> Result<EmbedReport, String> {
+) -> Result<EmbedReport, BenchError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(BenchError::Runtime)?;
     rt.block_on(async move {
         use crate::embed::Embedder;
         let pool = Arc::new(CpuPool::new(threads));
-        let embedder = Arc::new(PocketEmbedder::new(pool).map_err(|e| e.to_string())?);
-        embedder
-            .embed(vec!["warm up".into()])
-            .await
-            .map_err(|e| e.to_string())?;
+        let embedder = Arc::new(PocketEmbedder::new(pool)?);
+        embedder.embed(vec!["warm up".into()]).await?;
         let stop = Arc::new(AtomicBool::new(false));
         let started = Instant::now();
         let handles: Vec<_> = (0..tasks.max(1))
@@ -71,8 +82,8 @@ pub fn embed_throughput_pool(
         stop.store(true, Ordering::Relaxed);
         let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
         for h in handles {
-            let h = h.await.map_err(|e| e.to_string())?;
-            all.add(&h).map_err(|e| e.to_string())?;
+            let h = h.await.map_err(|e| BenchError::Task(e.to_string()))?;
+            all.add(&h)?;
         }
         let secs = started.elapsed().as_secs_f64();
         Ok(EmbedReport {
@@ -95,14 +106,11 @@ pub fn embed_throughput(
     threads: usize,
     batch: usize,
     duration: Duration,
-) -> Result<EmbedReport, String> {
+) -> Result<EmbedReport, BenchError> {
     let batch = batch.max(1);
-    let embedder =
-        Arc::new(PocketEmbedder::new(Arc::new(CpuPool::new(1))).map_err(|e| e.to_string())?);
+    let embedder = Arc::new(PocketEmbedder::new(Arc::new(CpuPool::new(1)))?);
     // Warm up (first call initialises the model).
-    embedder
-        .embed_blocking(&["warm up".to_string()])
-        .map_err(|e| e.to_string())?;
+    embedder.embed_blocking(&["warm up".to_string()])?;
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let handles: Vec<_> = (0..threads.max(1))
@@ -133,8 +141,10 @@ pub fn embed_throughput(
     stop.store(true, Ordering::Relaxed);
     let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
     for h in handles {
-        let h = h.join().map_err(|_| "embed thread panicked".to_string())?;
-        all.add(&h).map_err(|e| e.to_string())?;
+        let h = h
+            .join()
+            .map_err(|_| BenchError::Task("embed thread panicked".into()))?;
+        all.add(&h)?;
     }
     let secs = started.elapsed().as_secs_f64();
     Ok(EmbedReport {

@@ -47,12 +47,8 @@ impl Chunk {
 
 impl Chunker {
     /// Sizes must already be validated (overlap < size).
-    pub fn new(cfg: &ChunkingConfig) -> Result<Chunker, String> {
-        let config = || {
-            ChunkConfig::new(cfg.size)
-                .with_overlap(cfg.overlap)
-                .map_err(|e| format!("chunking: {e}"))
-        };
+    pub fn new(cfg: &ChunkingConfig) -> Result<Chunker, text_splitter::ChunkConfigError> {
+        let config = || ChunkConfig::new(cfg.size).with_overlap(cfg.overlap);
         Ok(Chunker {
             text: TextSplitter::new(config()?),
             markdown: MarkdownSplitter::new(config()?),

@@ -55,7 +55,7 @@ pub async fn load(app: &App, dir: &Path) -> Result<(usize, u32), DemoError> {
         return Err(DemoError::Empty(dir.to_path_buf()));
     }
     match collections::create(
-        app,
+        &app.backends,
         CreateCollection {
             name: COLLECTION.into(),
             embedder: None,
@@ -94,7 +94,8 @@ pub async fn load(app: &App, dir: &Path) -> Result<(usize, u32), DemoError> {
         });
     }
     let n = docs.len();
-    let resp = documents::ingest(app, COLLECTION, IngestRequest { documents: docs }).await?;
+    let resp =
+        documents::ingest(&app.backends, COLLECTION, IngestRequest { documents: docs }).await?;
     Ok((n, resp.chunks))
 }
 

@@ -38,8 +38,13 @@ pub enum ApiError {
     Overloaded(u32),
     #[error("rate limit of {limit} requests per minute reached; retry in {retry_after_secs} s")]
     RateLimited { limit: u32, retry_after_secs: u64 },
-    #[error("{backend} is unavailable: {message}")]
-    Backend { backend: String, message: String },
+    /// A backend failed; `source` is its own error.
+    #[error("{backend} is unavailable: {source}")]
+    Backend {
+        backend: &'static str,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("server is shutting down")]
     ShuttingDown,
     #[error("internal error: {0}")]
@@ -54,10 +59,14 @@ impl ApiError {
         }
     }
 
-    pub fn backend(backend: impl Into<String>, message: impl std::fmt::Display) -> Self {
+    /// `backend` (e.g. "vector store") failed with `source`.
+    pub fn backend(
+        backend: &'static str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
         ApiError::Backend {
-            backend: backend.into(),
-            message: message.to_string(),
+            backend,
+            source: source.into(),
         }
     }
 

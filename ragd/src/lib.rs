@@ -1,25 +1,41 @@
 //! ragd: a retrieval-augmented generation service.
 //!
-//! Layout (each module documents what it owns):
+//! Layout (each module documents what it owns; docs/ARCHITECTURE.md has the
+//! same map with the data flow of an ingest and a query):
+//!
+//! Serving
+//! - [`http`]: routes, extractors, middleware, OpenAPI; handlers only
+//!   extract, call [`service`] and render.
+//! - [`service`]: what each operation does, HTTP-free: collections,
+//!   documents (ingest), and the query pipeline.
+//! - [`app`]: the running service: [`app::Backends`] (what requests use)
+//!   and [`app::Runtime`] (admission, rate limits, counters, shutdown),
+//!   opened once from the configuration; `/status` is built there.
+//! - [`error`]: the API error and its one mapping to HTTP.
 //! - [`config`]: the typed TOML configuration with `RAGD_*` overrides.
-//! - [`app`]: shared state; opens every backend once at start-up.
-//! - [`http`]: routes, extractors, middleware, OpenAPI.
-//! - [`service`]: what each operation does (ingest, query...), HTTP-free.
-//! - [`chunk`]: cutting documents into passages.
-//! - [`embed`]: embedders (bundled MiniLM, OpenAI-compatible endpoint).
-//! - [`vectors`]: vector stores (qdrant-edge in-process).
-//! - [`meta`]: metadata stores (SQLite).
+//!
+//! Backends
+//! - [`meta`]: metadata stores (SQLite, PostgreSQL): the source of truth.
+//! - [`vectors`]: vector stores (qdrant-edge in-process, an index following
+//!   a log in PostgreSQL, a Qdrant server).
+//! - [`key`]: the collection key both stores address collections by.
+//! - [`pg`]: PostgreSQL plumbing (pool, sessions, retries, migrations)
+//!   shared by the metadata store and the vector log.
+//! - [`embed`]: embedders (bundled MiniLM, OpenAI-compatible endpoint, BM25).
 //! - [`answer`]: answer generators (extractive, OpenAI-compatible chat).
 //! - [`cache`]: the query-result cache (memory or Redis) and the
 //!   question-embedding cache (Redis).
-//! - [`redis`]: the Redis connection replicas share (cache, rate limits),
-//!   optional at run time.
-//! - [`ratelimit`]: per-client request rate limits.
+//! - [`redis`]: the Redis connection replicas share, optional at run time.
 //! - [`upstream`]: the HTTP client for OpenAI-compatible endpoints.
+//!
+//! Machinery
+//! - [`chunk`]: cutting documents into passages.
 //! - [`cpu`]: the bounded pool for CPU-heavy work.
+//! - [`ratelimit`]: per-client request rate limits.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`demo`]: the newcomer's demo (ingest docs/, print a curl line).
 //! - [`bench`]: the embedder measured alone, for benchmarks.
+//! - [`testing`]: helpers for tests that need live PostgreSQL or Redis.
 //!
 //! [`serve`] is the whole server; `main` only parses options and calls it,
 //! and tests call it too.
@@ -35,17 +51,19 @@ pub mod demo;
 pub mod embed;
 pub mod error;
 pub mod http;
+pub mod key;
 pub mod meta;
 pub mod metrics;
+pub mod pg;
 pub mod ratelimit;
 pub mod redis;
 pub mod service;
+pub mod testing;
 pub mod upstream;
 pub mod vectors;
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -68,7 +86,7 @@ pub async fn serve(
     let signal = async move {
         shutdown.await;
         tracing::info!("shutting down: draining in-flight requests");
-        flag.shutting_down.store(true, Ordering::Relaxed);
+        flag.runtime.shut_down();
         let _ = stop_tx.send(true);
     };
     // The peer address identifies clients for rate limits.

@@ -68,8 +68,32 @@ enum Command {
     },
 }
 
-fn load_config(cli: &Cli) -> Result<Config, String> {
-    let mut cfg = Config::load(cli.config.as_deref()).map_err(|e| format!("configuration: {e}"))?;
+/// Why the binary stops with an error. Each message already holds its
+/// cause's, so printing it once says everything.
+#[derive(Debug, thiserror::Error)]
+enum RunError {
+    #[error("configuration: {0}")]
+    Config(#[from] ragd::config::ConfigError),
+    #[error("cannot start ({dir}): {source}")]
+    Start {
+        dir: String,
+        #[source]
+        source: Box<ragd::app::StartError>,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("demo: {0}")]
+    Demo(#[from] demo::DemoError),
+    #[error("server: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+fn load_config(cli: &Cli) -> Result<Config, RunError> {
+    let mut cfg = Config::load(cli.config.as_deref())?;
     if let Some(l) = cli.listen {
         cfg.server.listen = l;
     }
@@ -161,30 +185,33 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, cfg: Config) -> Result<(), String> {
+async fn run(command: Command, cfg: Config) -> Result<(), RunError> {
     let listen = cfg.server.listen;
     let data_dir = cfg.storage.data_dir.clone();
-    let app = App::open(cfg)
-        .await
-        .map_err(|e| format!("cannot start ({}): {e}", data_dir.display()))?;
+    let app = App::open(cfg).await.map_err(|source| RunError::Start {
+        dir: data_dir.display().to_string(),
+        source: Box::new(source),
+    })?;
+    let listen_error = |source| RunError::Listen {
+        addr: listen,
+        source,
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(listen_error)?;
+    let addr = listener.local_addr().map_err(listen_error)?;
     if let Command::Demo { docs } = &command {
         eprintln!(
             "demo: ingesting {} into collection '{}'...",
             docs.display(),
             demo::COLLECTION
         );
-        let (n, chunks) = demo::load(&app, docs)
-            .await
-            .map_err(|e| format!("demo: {e}"))?;
+        let (n, chunks) = demo::load(&app, docs).await?;
         eprintln!("demo: {n} documents, {chunks} chunks ready. Ask a question:\n");
         println!("{}\n", demo::curl_line(&addr));
     }
     tracing::info!(%addr, data_dir = %data_dir.display(), "ragd listening");
     ragd::serve(app, listener, ragd::shutdown_signal())
         .await
-        .map_err(|e| format!("server: {e}"))
+        .map_err(RunError::Serve)
 }

@@ -150,8 +150,7 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("ragd");
-        let m = Metrics {
+        let mut m = Metrics {
             requests: Family::default(),
             request_duration: Family::new_with_constructor(latency_histogram as fn() -> Histogram),
             in_flight: Gauge::default(),
@@ -172,129 +171,159 @@ impl Metrics {
             cache_pending_invalidations: Gauge::default(),
             rate_limited: Counter::default(),
             rate_limit_local: Counter::default(),
-            registry: Registry::default(),
+            registry: Registry::with_prefix("ragd"),
         };
-        registry.register(
+        let mut registry = std::mem::take(&mut m.registry);
+        m.register_http(&mut registry);
+        m.register_pipeline(&mut registry);
+        m.register_pools(&mut registry);
+        m.register_redis(&mut registry);
+        Metrics { registry, ..m }
+    }
+
+    /// Requests as the HTTP layer sees them.
+    fn register_http(&self, r: &mut Registry) {
+        r.register(
             "http_requests",
             "HTTP requests by route and status",
-            m.requests.clone(),
+            self.requests.clone(),
         );
-        registry.register(
+        r.register(
             "http_request_duration_seconds",
             "HTTP request latency by route (to the end of the handler)",
-            m.request_duration.clone(),
+            self.request_duration.clone(),
         );
-        registry.register(
+        r.register(
             "http_requests_in_flight",
             "API requests being handled now",
-            m.in_flight.clone(),
+            self.in_flight.clone(),
         );
-        registry.register(
+        r.register(
             "http_requests_shed",
             "Requests refused with 503 because max_in_flight was reached",
-            m.shed.clone(),
+            self.shed.clone(),
         );
-        registry.register(
-            "query_cache_hits",
-            "Queries answered from the result cache",
-            m.cache_hits.clone(),
-        );
-        registry.register(
-            "query_cache_misses",
-            "Queries computed because the cache had no answer",
-            m.cache_misses.clone(),
-        );
-        registry.register(
-            "embed_duration_seconds",
-            "Time to embed one request's texts, by embedder",
-            m.embed_duration.clone(),
-        );
-        registry.register(
-            "vector_search_duration_seconds",
-            "Time of one vector search",
-            m.search_duration.clone(),
-        );
-        registry.register(
-            "generate_duration_seconds",
-            "Time to write one answer",
-            m.generate_duration.clone(),
-        );
-        registry.register(
-            "ingested_chunks",
-            "Chunks stored by ingests",
-            m.ingested_chunks.clone(),
-        );
-        registry.register(
-            "pool_connections",
-            "Pool members by pool and state (size, idle, in_use, max, waiting)",
-            m.pools.clone(),
-        );
-        registry.register(
-            "pool_acquire_wait_seconds",
-            "Time callers waited to acquire a pool member since start, by quantile (1 = max)",
-            m.pool_acquire_wait.clone(),
-        );
-        registry.register(
-            "pool_acquires",
-            "Pool acquisitions since start (result: all, failed)",
-            m.pool_acquires.clone(),
-        );
-        registry.register(
-            "queue_depth",
-            "Work waiting, by queue",
-            m.queue_depth.clone(),
-        );
-        registry.register(
-            "redis_seconds",
-            "Round-trip time of Redis calls, by operation",
-            m.redis.duration.clone(),
-        );
-        registry.register(
-            "redis_errors",
-            "Redis calls that failed, by operation and kind (timeout, connection, response)",
-            m.redis.errors.clone(),
-        );
-        registry.register(
-            "redis_skipped",
-            "Redis calls not attempted because Redis was down, by operation",
-            m.redis.skipped.clone(),
-        );
-        registry.register(
-            "redis_up",
-            "1 while the Redis connection is up, 0 while ragd runs without Redis",
-            m.redis.up.clone(),
-        );
-        registry.register(
-            "redis_in_flight",
-            "Redis commands sent and not yet answered",
-            m.redis.in_flight.clone(),
-        );
-        registry.register(
-            "embedding_cache_hits",
-            "Question embeddings found in the Redis embedding cache",
-            m.embedding_cache_hits.clone(),
-        );
-        registry.register(
-            "embedding_cache_misses",
-            "Question embeddings computed because the embedding cache had none",
-            m.embedding_cache_misses.clone(),
-        );
-        registry.register(
-            "query_cache_pending_invalidations",
-            "Query-cache invalidations waiting to reach Redis",
-            m.cache_pending_invalidations.clone(),
-        );
-        registry.register(
+        r.register(
             "http_requests_rate_limited",
             "API requests refused with 429 by the per-client rate limit",
-            m.rate_limited.clone(),
+            self.rate_limited.clone(),
         );
-        registry.register(
+        r.register(
             "rate_limit_local_checks",
             "Rate-limit checks counted in this process because Redis was down",
-            m.rate_limit_local.clone(),
+            self.rate_limit_local.clone(),
         );
-        Metrics { registry, ..m }
+    }
+
+    /// The query and ingest pipelines' steps and caches.
+    fn register_pipeline(&self, r: &mut Registry) {
+        r.register(
+            "query_cache_hits",
+            "Queries answered from the result cache",
+            self.cache_hits.clone(),
+        );
+        r.register(
+            "query_cache_misses",
+            "Queries computed because the cache had no answer",
+            self.cache_misses.clone(),
+        );
+        r.register(
+            "embed_duration_seconds",
+            "Time to embed one request's texts, by embedder",
+            self.embed_duration.clone(),
+        );
+        r.register(
+            "vector_search_duration_seconds",
+            "Time of one vector search",
+            self.search_duration.clone(),
+        );
+        r.register(
+            "generate_duration_seconds",
+            "Time to write one answer",
+            self.generate_duration.clone(),
+        );
+        r.register(
+            "ingested_chunks",
+            "Chunks stored by ingests",
+            self.ingested_chunks.clone(),
+        );
+        r.register(
+            "embedding_cache_hits",
+            "Question embeddings found in the Redis embedding cache",
+            self.embedding_cache_hits.clone(),
+        );
+        r.register(
+            "embedding_cache_misses",
+            "Question embeddings computed because the embedding cache had none",
+            self.embedding_cache_misses.clone(),
+        );
+        r.register(
+            "query_cache_pending_invalidations",
+            "Query-cache invalidations waiting to reach Redis",
+            self.cache_pending_invalidations.clone(),
+        );
+    }
+
+    /// Pools and queues (set from `/status`'s figures on every scrape).
+    fn register_pools(&self, r: &mut Registry) {
+        r.register(
+            "pool_connections",
+            "Pool members by pool and state (size, idle, in_use, max, waiting)",
+            self.pools.clone(),
+        );
+        r.register(
+            "pool_acquire_wait_seconds",
+            "Time callers waited to acquire a pool member since start, by quantile (1 = max)",
+            self.pool_acquire_wait.clone(),
+        );
+        r.register(
+            "pool_acquires",
+            "Pool acquisitions since start (result: all, failed)",
+            self.pool_acquires.clone(),
+        );
+        r.register(
+            "queue_depth",
+            "Work waiting, by queue",
+            self.queue_depth.clone(),
+        );
+    }
+
+    /// The shared Redis connection.
+    fn register_redis(&self, r: &mut Registry) {
+        r.register(
+            "redis_seconds",
+            "Round-trip time of Redis calls, by operation",
+            self.redis.duration.clone(),
+        );
+        r.register(
+            "redis_errors",
+            "Redis calls that failed, by operation and kind (timeout, connection, response)",
+            self.redis.errors.clone(),
+        );
+        r.register(
+            "redis_skipped",
+            "Redis calls not attempted because Redis was down, by operation",
+            self.redis.skipped.clone(),
+        );
+        r.register(
+            "redis_up",
+            "1 while the Redis connection is up, 0 while ragd runs without Redis",
+            self.redis.up.clone(),
+        );
+        r.register(
+            "redis_in_flight",
+            "Redis commands sent and not yet answered",
+            self.redis.in_flight.clone(),
+        );
+    }
+
+    /// Set the depth gauge of one queue.
+    pub fn set_queue(&self, q: &ragd_api::QueueStatus) {
+        self.queue_depth
+            .get_or_create(&NameLabel {
+                name: q.name.clone(),
+            })
+            .set(q.depth as i64);
     }
 
     pub fn set_pool(&self, pool: &ragd_api::PoolStatus) {

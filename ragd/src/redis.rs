@@ -47,6 +47,13 @@ pub enum Error {
     Timeout(u64),
     #[error("redis: {0}")]
     Redis(#[from] RedisError),
+    /// `redis.url` cannot be used (a start-up error).
+    #[error("redis.url {url:?}: {source}")]
+    Url {
+        url: String,
+        #[source]
+        source: RedisError,
+    },
 }
 
 /// The shared connection: one multiplexed connection (commands from every
@@ -78,7 +85,7 @@ impl Shared {
     /// `cfg.timeout_ms` for it. Redis being down is not an error (ragd runs
     /// without it and connects when it can); only an unusable URL is.
     /// Must be called inside a Tokio runtime (it spawns the reconnect task).
-    pub async fn open(cfg: &RedisConfig, metrics: RedisMetrics) -> Result<Arc<Shared>, String> {
+    pub async fn open(cfg: &RedisConfig, metrics: RedisMetrics) -> Result<Arc<Shared>, Error> {
         let shared = Shared::start(cfg, metrics)?;
         shared
             .wait_up(Duration::from_millis(cfg.timeout_ms.max(1)))
@@ -87,10 +94,12 @@ impl Shared {
     }
 
     /// Like [`Shared::open`] without waiting for the first connection.
-    pub fn start(cfg: &RedisConfig, metrics: RedisMetrics) -> Result<Arc<Shared>, String> {
+    pub fn start(cfg: &RedisConfig, metrics: RedisMetrics) -> Result<Arc<Shared>, Error> {
         let url = redact_url(&cfg.url);
-        let client =
-            redis::Client::open(cfg.url.as_str()).map_err(|e| format!("redis.url {url:?}: {e}"))?;
+        let client = redis::Client::open(cfg.url.as_str()).map_err(|source| Error::Url {
+            url: url.clone(),
+            source,
+        })?;
         let timeout = Duration::from_millis(cfg.timeout_ms.max(1));
         // The manager's own reconnect (after a dropped connection) makes one
         // attempt; retrying with backoff is the background task's job, so a
@@ -195,14 +204,13 @@ impl Shared {
 
     /// PING for `/ready` and `/status`. While down it answers at once with
     /// the reason instead of waiting on a connection attempt.
-    pub async fn health(&self) -> Result<(), String> {
+    pub async fn health(&self) -> Result<(), Error> {
         if !self.is_up() {
-            return Err(self.down_reason());
+            return Err(Error::Down(self.down_reason()));
         }
         self.query::<String>("ping", &redis::cmd("PING"))
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
     }
 
     /// The connection as a pool for `/status` and `/metrics`: one
@@ -337,12 +345,11 @@ impl Shared {
     }
 
     /// One attempt at a fresh connection, checked with a PING.
-    async fn try_connect(&self) -> Result<ConnectionManager, String> {
+    async fn try_connect(&self) -> Result<ConnectionManager, Error> {
         let mut conn = ConnectionManager::new_lazy_with_config(
             self.client.clone(),
             self.manager_config.clone(),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         let t = Instant::now();
         // The connection timeout and the PING's response timeout.
         let ping = redis::cmd("PING");
@@ -352,11 +359,8 @@ impl Shared {
                     .store(t.elapsed().as_micros() as u64, Ordering::Relaxed);
                 Ok(conn)
             }
-            Ok(Err(e)) => Err(e.to_string()),
-            Err(_) => Err(format!(
-                "no answer within {} ms",
-                (2 * self.timeout).as_millis()
-            )),
+            Ok(Err(e)) => Err(e.into()),
+            Err(_) => Err(Error::Timeout((2 * self.timeout).as_millis() as u64)),
         }
     }
 }
@@ -376,6 +380,7 @@ impl Drop for InFlight<'_> {
 fn classify(err: &Error) -> (&'static str, bool) {
     match err {
         Error::Down(_) => ("down", true),
+        Error::Url { .. } => ("connection", true),
         Error::Timeout(_) => ("timeout", true),
         Error::Redis(e) if e.is_timeout() => ("timeout", true),
         Error::Redis(e)
@@ -423,7 +428,7 @@ async fn supervise(weak: Weak<Shared>) {
                 } else {
                     tracing::debug!(url = %shared.url, error = %e, "redis still unreachable");
                 }
-                shared.set_error(&e);
+                shared.set_error(&e.to_string());
                 drop(shared);
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(MAX_BACKOFF);
@@ -436,15 +441,9 @@ async fn supervise(weak: Weak<Shared>) {
 pub(crate) mod tests {
     use super::*;
 
-    /// The test server's URL, or `None` (the test prints "skipped").
+    /// The test server's URL, or `None` (skipped; see [`crate::testing`]).
     pub fn test_url() -> Option<String> {
-        match std::env::var("RAGKIT_REDIS_URL") {
-            Ok(u) if !u.is_empty() => Some(u),
-            _ => {
-                eprintln!("skipped: RAGKIT_REDIS_URL is not set");
-                None
-            }
-        }
+        crate::testing::redis_url()
     }
 
     /// A configuration with a prefix no other test uses.
@@ -510,7 +509,7 @@ pub(crate) mod tests {
         let r = shared.query::<String>("ping", &redis::cmd("PING")).await;
         assert!(matches!(r, Err(Error::Down(_))), "{r:?}");
         assert!(t.elapsed() < Duration::from_millis(50));
-        let err = shared.health().await.unwrap_err();
+        let err = shared.health().await.unwrap_err().to_string();
         assert!(err.contains("unreachable"), "{err}");
         assert_eq!(shared.pool_status().size, 0);
     }

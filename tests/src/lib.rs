@@ -195,24 +195,12 @@ pub fn shared_backends() -> bool {
     std::env::var("RAGKIT_TEST_BACKENDS").as_deref() == Ok("postgres+redis")
 }
 
-/// The PostgreSQL and Redis URLs of `tests/services.sh`, if set. With
-/// `RAGKIT_REQUIRE_SERVICES=1` (set by `tests/run.sh`) their absence fails
-/// the test instead of skipping it.
+/// The PostgreSQL and Redis URLs of `tests/services.sh`, or `None` after
+/// skipping: the one rule of [`ragd::testing`] (with
+/// `RAGKIT_REQUIRE_SERVICES` set, as `tests/run.sh` sets it, a missing
+/// service fails the test instead).
 pub fn shared_services() -> Option<(String, String)> {
-    match (
-        std::env::var("RAGKIT_PG_URL"),
-        std::env::var("RAGKIT_REDIS_URL"),
-    ) {
-        (Ok(pg), Ok(redis)) => Some((pg, redis)),
-        _ => {
-            assert!(
-                std::env::var("RAGKIT_REQUIRE_SERVICES").is_err(),
-                "RAGKIT_PG_URL and RAGKIT_REDIS_URL must be set (run `bash tests/services.sh start`)"
-            );
-            eprintln!("skipped: RAGKIT_PG_URL / RAGKIT_REDIS_URL not set (see tests/services.sh)");
-            None
-        }
-    }
+    Some((ragd::testing::pg_url()?, ragd::testing::redis_url()?))
 }
 
 /// A database / key-prefix name derived from a data directory.
@@ -225,27 +213,8 @@ pub fn shared_name(dir: &Path) -> String {
 
 /// URL of database `name` on the test PostgreSQL, created if missing.
 pub async fn pg_database(name: &str) -> String {
-    use sqlx::Connection;
     let (admin, _) = shared_services().expect("shared services configured");
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("connect to the test PostgreSQL");
-    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
-        .bind(name)
-        .fetch_optional(&mut conn)
-        .await
-        .unwrap();
-    if exists.is_none() {
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
-    let _ = conn.close().await;
-    match admin.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("RAGKIT_PG_URL has no database part: {admin}"),
-    }
+    ragd::testing::ensure_database(&admin, name).await
 }
 
 /// Point `cfg` at the test PostgreSQL (database `name`) and Redis (key

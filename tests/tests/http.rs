@@ -203,7 +203,9 @@ async fn bad_input_gets_a_clear_error_code() {
     let (_dir, s) = server_with_corpus().await;
     let json_ct = Some("application/json");
     let q = "/v1/collections/kb/query";
-    let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    // (method, path, content type, body, status, code)
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "POST",
             q,

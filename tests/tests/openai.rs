@@ -27,7 +27,7 @@ struct Upstream {
 }
 
 fn embed(text: &str) -> Vec<f32> {
-    let mut v = vec![0f32; DIMS];
+    let mut v = [0f32; DIMS];
     for w in text
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| w.len() > 2)

@@ -36,8 +36,7 @@ impl Drop for RestartOnDrop {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_restart_makes_ragd_unready_then_it_recovers_by_itself() {
-    if shared_services().is_none() || std::env::var("RAGKIT_PG_CTL").is_err() {
-        eprintln!("skipped: needs tests/services.sh's RAGKIT_PG_CTL");
+    if shared_services().is_none() || ragd::testing::service_url("RAGKIT_PG_CTL").is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

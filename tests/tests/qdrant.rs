@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use ragd::config::{QdrantConfig, VectorsConfig};
 use ragd::cpu::CpuPool;
+use ragd::key::CollectionKey;
 use ragd::vectors::edge::EdgeStore;
 use ragd::vectors::qdrant::QdrantStore;
 use ragd::vectors::{ChunkPoint, Hit, MetaFilter, SearchQuery, Sparse, VectorError, VectorStore};
@@ -59,22 +60,31 @@ async fn open(cfg: &QdrantConfig) -> Arc<QdrantStore> {
 async fn cleanup(cfg: &QdrantConfig) {
     let store = open(cfg).await;
     for key in store.keys().await.expect("list collections") {
-        store.drop_collection(&key).await.expect("drop collection");
+        store.drop_collection(key).await.expect("drop collection");
     }
 }
 
-/// A uuid (the tests crate names no `uuid` dependency: serde infers it).
-fn uuid<T: serde::de::DeserializeOwned>(n: u128) -> T {
+/// The hyphenated form of uuid `n`.
+fn uuid_text(n: u128) -> String {
     let h = format!("{n:032x}");
-    let s = format!(
+    format!(
         "{}-{}-{}-{}-{}",
         &h[0..8],
         &h[8..12],
         &h[12..16],
         &h[16..20],
         &h[20..32]
-    );
-    serde_json::from_value(json!(s)).expect("a uuid")
+    )
+}
+
+/// A uuid (the tests crate names no `uuid` dependency: serde infers it).
+fn uuid<T: serde::de::DeserializeOwned>(n: u128) -> T {
+    serde_json::from_value(json!(uuid_text(n))).expect("a uuid")
+}
+
+/// Collection key `n`.
+fn key(n: u128) -> CollectionKey {
+    uuid_text(n).parse().expect("a collection key")
 }
 
 fn filter(v: Value) -> MetaFilter {
@@ -238,7 +248,7 @@ async fn reingest_replaces_and_delete_removes_points_in_qdrant() {
         1,
         "one Qdrant collection per ragd collection: {keys:?}"
     );
-    let key = &keys[0];
+    let key = keys[0];
     let chunks = |c: &Value| c["chunks"].as_u64().unwrap();
     let (_, c) = s.call("GET", "/v1/collections/kb", None).await;
     assert_eq!(store.count(key).await.unwrap(), chunks(&c));
@@ -297,7 +307,7 @@ async fn reingest_replaces_and_delete_removes_points_in_qdrant() {
     // Deleting the collection drops the Qdrant collection.
     let (status, _) = s.call("DELETE", "/v1/collections/kb", None).await;
     assert_eq!(status, 204);
-    assert_eq!(store.keys().await.unwrap(), Vec::<String>::new());
+    assert_eq!(store.keys().await.unwrap(), Vec::<CollectionKey>::new());
     s.stop().await;
     cleanup(&q).await;
 }
@@ -379,6 +389,46 @@ fn queries() -> Vec<(&'static str, SearchQuery)> {
     ]
 }
 
+/// Twelve points with the same vectors (every search scores them alike),
+/// written in an order unrelated to their ids.
+fn tied_points() -> Vec<ChunkPoint> {
+    (0..12u128)
+        .map(|i| ChunkPoint {
+            id: uuid((i * 7919) % 12 + 100),
+            doc_id: format!("tie {i}"),
+            version: uuid(2000),
+            chunk_index: 0,
+            vector: (0..DIMS).map(|d| if d == 0 { 1.0 } else { 0.5 }).collect(),
+            // The terms of the sparse query of `queries`.
+            sparse: Sparse {
+                indices: vec![0, 5, 12],
+                values: vec![1.0, 1.0, 1.0],
+            },
+            metadata: serde_json::Map::new(),
+        })
+        .collect()
+}
+
+/// The hits of every query mode over [`tied_points`], cut at 5 through the
+/// run of twelve equal scores, in collection `key(3)` of `s`.
+async fn tied_hits(s: &dyn VectorStore) -> Vec<(&'static str, Vec<Hit>)> {
+    let k = key(3);
+    s.create_collection(k, DIMS).await.unwrap();
+    s.upsert(k, tied_points()).await.unwrap();
+    let mut out = Vec::new();
+    for (name, query) in queries() {
+        if name == "nothing" {
+            continue;
+        }
+        let hits = s
+            .search(k, &query, 5, &MetaFilter::default())
+            .await
+            .unwrap();
+        out.push((name, hits));
+    }
+    out
+}
+
 fn assert_same_hits(what: &str, edge: &[Hit], remote: &[Hit]) {
     let ids = |h: &[Hit]| h.iter().map(|h| h.id.to_string()).collect::<Vec<_>>();
     assert_eq!(ids(remote), ids(edge), "{what}: same ids in the same order");
@@ -408,7 +458,7 @@ async fn stores_give_the_same_hits_and_scores_as_qdrant_edge() {
     let remote = open(&q).await;
     assert_eq!(remote.kind(), "qdrant");
     remote.health().await.unwrap();
-    let key = "parity";
+    let key = key(1);
     for s in [&*edge as &dyn VectorStore, &*remote] {
         s.create_collection(key, DIMS).await.unwrap();
         s.upsert(key, points()).await.unwrap();
@@ -446,6 +496,14 @@ async fn stores_give_the_same_hits_and_scores_as_qdrant_edge() {
                 assert_same_hits(&what, &e, &r);
             }
         }
+    }
+    // A cut through a run of equal scores keeps the same points.
+    for ((name, e), (_, r)) in tied_hits(&*edge)
+        .await
+        .into_iter()
+        .zip(tied_hits(&*remote).await)
+    {
+        assert_same_hits(&format!("{name}, five of twelve tied points"), &e, &r);
     }
     // Sanity: filters do cut (a dense search returns every allowed chunk).
     let (_, dense) = &queries()[0];
@@ -506,7 +564,7 @@ async fn two_stores_on_one_server_share_collections() {
     let Some(q) = qdrant_config() else { return };
     let a = open(&q).await;
     let b = open(&q).await;
-    let key = "shared";
+    let key = key(2);
     // Replicas may race to create the same collection: both succeed.
     let (ra, rb) = tokio::join!(
         a.create_collection(key, DIMS),
@@ -522,7 +580,7 @@ async fn two_stores_on_one_server_share_collections() {
         .await
         .expect_err("another layout");
     assert!(err.to_string().contains("another layout"), "{err}");
-    assert_eq!(a.keys().await.unwrap(), vec![key.to_string()]);
+    assert_eq!(a.keys().await.unwrap(), vec![key]);
 
     a.upsert(key, points()).await.unwrap();
     // Writes wait for Qdrant: the other store sees them at once.
@@ -621,7 +679,7 @@ async fn the_expectations_hold_on_the_embedded_store() {
     let edge = EdgeStore::open(dir.path(), Arc::new(CpuPool::new(2)), 2000)
         .await
         .unwrap();
-    let key = "parity";
+    let key = key(1);
     edge.create_collection(key, DIMS).await.unwrap();
     edge.upsert(key, points()).await.unwrap();
     let (_, dense) = &queries()[0];
@@ -663,5 +721,18 @@ async fn the_expectations_hold_on_the_embedded_store() {
     assert_eq!(edge.count(key).await.unwrap(), 17);
     edge.delete_document(key, "doc 5", None).await.unwrap();
     assert_eq!(edge.count(key).await.unwrap(), 14);
+    // Equal scores rank by point id, and a cut through them keeps the
+    // smallest ids: what Qdrant must match.
+    let smallest: Vec<String> = (100..105).map(uuid_text).collect();
+    for (name, hits) in tied_hits(&*edge).await {
+        let ids: Vec<String> = hits.iter().map(|h| h.id.to_string()).collect();
+        assert_eq!(ids, smallest, "{name}");
+        if name == "dense" || name == "sparse" {
+            assert!(
+                hits.windows(2).all(|w| w[0].score == w[1].score),
+                "{name}: tied"
+            );
+        }
+    }
     edge.close().await;
 }

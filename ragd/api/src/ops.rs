@@ -40,14 +40,41 @@ fn required_default() -> bool {
     true
 }
 
+/// ragd's overall state, as `/status` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceState {
+    /// Every backend answers.
+    Ok,
+    /// Serving, with the embedder, the generator or Redis impaired.
+    Degraded,
+    /// The metadata or the vector store is unreachable: nothing can be
+    /// answered.
+    Down,
+}
+
+impl ServiceState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ServiceState::Ok => "ok",
+            ServiceState::Degraded => "degraded",
+            ServiceState::Down => "down",
+        }
+    }
+}
+
+impl std::fmt::Display for ServiceState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `GET /status`: everything an operator needs in one JSON document.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Status {
     pub version: String,
     pub uptime_secs: f64,
-    /// `ok`; `degraded` (serving, with the embedder, generator or Redis
-    /// impaired); `down` (the metadata or vector store is unreachable).
-    pub state: String,
+    pub state: ServiceState,
     pub config: ConfigSummary,
     pub pools: Vec<PoolStatus>,
     pub caches: Vec<CacheStatus>,

@@ -15,10 +15,12 @@ use ragd_api::Citation;
 
 use crate::config::GeneratorConfig;
 
+/// Why an answer could not be written (the built-in generator never fails).
 #[derive(Debug, thiserror::Error)]
 pub enum GenerateError {
+    /// The OpenAI-compatible endpoint failed or is unreachable.
     #[error("{0}")]
-    Backend(String),
+    Upstream(#[from] crate::upstream::UpstreamError),
 }
 
 /// Pieces of answer text, in order; concatenated they are the answer.
@@ -79,22 +81,6 @@ pub fn check_citations(answer: &str, count: usize) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::check_citations;
-
-    #[test]
-    fn invented_citations_are_removed() {
-        assert_eq!(check_citations("A [1]. B [3][2].", 2), "A [1]. B[2].");
-        assert_eq!(
-            check_citations("See [0] and [12] or [x] [].", 12),
-            "See and [12] or [x] []."
-        );
-        assert_eq!(check_citations("no markers", 0), "no markers");
-        assert_eq!(check_citations("open [1 bracket", 1), "open [1 bracket");
-    }
-}
-
 pub fn build(cfg: &GeneratorConfig) -> Result<Arc<dyn Generator>, GenerateError> {
     Ok(match cfg {
         GeneratorConfig::Extractive { max_sentences } => {
@@ -116,4 +102,20 @@ pub fn build(cfg: &GeneratorConfig) -> Result<Arc<dyn Generator>, GenerateError>
             *timeout_secs,
         )?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_citations;
+
+    #[test]
+    fn invented_citations_are_removed() {
+        assert_eq!(check_citations("A [1]. B [3][2].", 2), "A [1]. B[2].");
+        assert_eq!(
+            check_citations("See [0] and [12] or [x] [].", 12),
+            "See and [12] or [x] []."
+        );
+        assert_eq!(check_citations("no markers", 0), "no markers");
+        assert_eq!(check_citations("open [1 bracket", 1), "open [1 bracket");
+    }
 }

@@ -9,7 +9,7 @@ use ragd_api::Citation;
 use serde_json::{Value, json};
 
 use super::{AnswerStream, GenerateError, Generator};
-use crate::upstream::Upstream;
+use crate::upstream::{Upstream, UpstreamError};
 
 pub struct OpenAiGenerator {
     upstream: Upstream,
@@ -43,8 +43,7 @@ impl OpenAiGenerator {
         temperature: f32,
         timeout_secs: u64,
     ) -> Result<Self, GenerateError> {
-        let upstream = Upstream::new(url, api_key_env, "generator.api_key_env", timeout_secs)
-            .map_err(GenerateError::Backend)?;
+        let upstream = Upstream::new(url, api_key_env, "generator.api_key_env", timeout_secs)?;
         Ok(Self {
             endpoint: upstream.url("/v1/chat/completions"),
             upstream,
@@ -77,21 +76,8 @@ impl Generator for OpenAiGenerator {
             ],
         });
         let endpoint = self.endpoint.clone();
-        let resp = self
-            .upstream
-            .post(&self.endpoint)
-            .json(&body)
-            .send()
-            .await
-            .map_err(|e| GenerateError::Backend(format!("{endpoint}: {e}")))?;
-        let status = resp.status();
-        if !status.is_success() {
-            let text = resp.text().await.unwrap_or_default();
-            return Err(GenerateError::Backend(format!(
-                "{endpoint} answered {status}: {}",
-                text.chars().take(300).collect::<String>()
-            )));
-        }
+        let req = self.upstream.post(&self.endpoint).json(&body);
+        let resp = self.upstream.send(&self.endpoint, req).await?;
         let events = resp.bytes_stream().eventsource();
         let stream = events
             .take_while(|ev| {
@@ -102,14 +88,22 @@ impl Generator for OpenAiGenerator {
                 let endpoint = endpoint.clone();
                 async move {
                     match ev {
-                        Err(e) => Some(Err(GenerateError::Backend(format!("{endpoint}: {e}")))),
+                        Err(e) => Some(Err(UpstreamError::Decode {
+                            endpoint,
+                            what: "stream",
+                            source: Box::new(e),
+                        }
+                        .into())),
                         Ok(e) => {
                             let v: Value = match serde_json::from_str(&e.data) {
                                 Ok(v) => v,
                                 Err(err) => {
-                                    return Some(Err(GenerateError::Backend(format!(
-                                        "{endpoint}: bad stream chunk: {err}"
-                                    ))));
+                                    return Some(Err(UpstreamError::Decode {
+                                        endpoint,
+                                        what: "bad stream chunk",
+                                        source: Box::new(err),
+                                    }
+                                    .into()));
                                 }
                             };
                             v["choices"][0]["delta"]["content"]
@@ -124,6 +118,6 @@ impl Generator for OpenAiGenerator {
     }
 
     async fn health(&self) -> Result<(), GenerateError> {
-        self.upstream.health().await.map_err(GenerateError::Backend)
+        Ok(self.upstream.health().await?)
     }
 }

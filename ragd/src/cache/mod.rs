@@ -33,7 +33,7 @@ use prometheus_client::metrics::counter::Counter;
 use ragd_api::{CacheStatus, QueryResponse};
 use sha2::{Digest, Sha256};
 
-use crate::config::{CacheConfig, RedisConfig};
+use crate::config::{CacheConfig, ConfigError, RedisConfig};
 use crate::metrics::Metrics;
 use crate::redis::Shared;
 
@@ -101,7 +101,7 @@ impl QueryCache {
         cfg: &CacheConfig,
         redis: Option<Arc<Shared>>,
         metrics: &Metrics,
-    ) -> Result<QueryCache, String> {
+    ) -> Result<QueryCache, ConfigError> {
         let (backend, max_entries, ttl_secs) = match cfg {
             CacheConfig::Memory {
                 max_entries,
@@ -112,9 +112,11 @@ impl QueryCache {
                 *ttl_secs,
             ),
             CacheConfig::Redis { ttl_secs } => {
-                let shared = redis.ok_or(
-                    "cache.kind = \"redis\" needs a [redis] section with its url".to_string(),
-                )?;
+                let shared = redis.ok_or_else(|| {
+                    ConfigError::Invalid(
+                        "cache.kind = \"redis\" needs a [redis] section with its url".into(),
+                    )
+                })?;
                 (
                     Backend::Redis(redis::RedisQueryCache::new(
                         shared,

@@ -492,7 +492,7 @@ mod tests {
         }
         let port = free_port();
         let Some(server) = Server::start(port) else {
-            eprintln!("skipped: cannot start redis-server");
+            crate::testing::skip("cannot start redis-server");
             return;
         };
         let cfg = RedisConfig {

@@ -8,19 +8,27 @@ use qdrant_edge::external::ordered_float::NotNan;
 
 use crate::vectors::Sparse;
 
+/// Why the BM25 model could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum Bm25Error {
+    #[error("BM25 average length must be a number")]
+    AvgLen,
+    #[error("BM25 model: {0}")]
+    Model(#[from] qdrant_edge::bm25_embed::EdgeBm25Error),
+}
+
 pub struct Bm25 {
     model: EdgeBm25,
 }
 
 impl Bm25 {
     /// `avg_len`: expected chunk length in tokens (BM25 length normalisation).
-    pub fn new(avg_len: f64) -> Result<Bm25, String> {
+    pub fn new(avg_len: f64) -> Result<Bm25, Bm25Error> {
         let config = EdgeBm25Config {
-            avg_len: NotNan::new(avg_len)
-                .map_err(|_| "BM25 average length must be a number".to_string())?,
+            avg_len: NotNan::new(avg_len).map_err(|_| Bm25Error::AvgLen)?,
             ..Default::default()
         };
-        let model = EdgeBm25::new(config).map_err(|e| format!("BM25 model: {e}"))?;
+        let model = EdgeBm25::new(config)?;
         Ok(Bm25 { model })
     }
 

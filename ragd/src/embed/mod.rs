@@ -24,9 +24,21 @@ pub enum EmbedError {
     /// The input cannot be embedded (empty, too long...).
     #[error("{0}")]
     Input(String),
-    /// The model failed or the endpoint is unreachable.
+    /// The bundled model could not be loaded.
+    #[error("loading bundled model: {0}")]
+    Load(#[source] pocket_encoder::Error),
+    /// The bundled model failed on this input.
     #[error("{0}")]
-    Backend(String),
+    Model(#[source] pocket_encoder::Error),
+    /// The embedding job on the CPU pool panicked.
+    #[error("{0}")]
+    Job(#[from] crate::cpu::JobPanicked),
+    /// The OpenAI-compatible endpoint failed or is unreachable.
+    #[error("{0}")]
+    Upstream(#[from] crate::upstream::UpstreamError),
+    /// The embedder returned another number of vectors than texts.
+    #[error("returned {got} vectors for {want} texts")]
+    Count { got: usize, want: usize },
 }
 
 #[async_trait]

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{EmbedError, Embedder};
-use crate::upstream::Upstream;
+use crate::upstream::{Upstream, UpstreamError};
 
 /// Inputs per HTTP request.
 const BATCH: usize = 64;
@@ -38,8 +38,7 @@ impl OpenAiEmbedder {
         api_key_env: Option<&str>,
         timeout_secs: u64,
     ) -> Result<Self, EmbedError> {
-        let upstream = Upstream::new(url, api_key_env, "api_key_env", timeout_secs)
-            .map_err(EmbedError::Backend)?;
+        let upstream = Upstream::new(url, api_key_env, "api_key_env", timeout_secs)?;
         Ok(Self {
             endpoint: upstream.url("/v1/embeddings"),
             upstream,
@@ -50,44 +49,39 @@ impl OpenAiEmbedder {
     }
 
     async fn call(&self, input: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let resp = self
+        let mismatch = |problem: String| UpstreamError::Mismatch {
+            endpoint: self.endpoint.clone(),
+            problem,
+        };
+        let req = self
             .upstream
             .post(&self.endpoint)
-            .json(&json!({ "model": self.model_name, "input": input }))
-            .send()
-            .await
-            .map_err(|e| EmbedError::Backend(format!("{}: {e}", self.endpoint)))?;
-        let status = resp.status();
-        if !status.is_success() {
-            let body = resp.text().await.unwrap_or_default();
-            return Err(EmbedError::Backend(format!(
-                "{} answered {status}: {}",
-                self.endpoint,
-                body.chars().take(300).collect::<String>()
-            )));
-        }
-        let mut parsed: EmbeddingsResponse = resp
-            .json()
-            .await
-            .map_err(|e| EmbedError::Backend(format!("{}: bad response: {e}", self.endpoint)))?;
+            .json(&json!({ "model": self.model_name, "input": input }));
+        let resp = self.upstream.send(&self.endpoint, req).await?;
+        let mut parsed: EmbeddingsResponse =
+            resp.json().await.map_err(|e| UpstreamError::Decode {
+                endpoint: self.endpoint.clone(),
+                what: "bad response",
+                source: Box::new(e),
+            })?;
         if parsed.data.len() != input.len() {
-            return Err(EmbedError::Backend(format!(
-                "{} returned {} embeddings for {} inputs",
-                self.endpoint,
+            return Err(mismatch(format!(
+                "returned {} embeddings for {} inputs",
                 parsed.data.len(),
                 input.len()
-            )));
+            ))
+            .into());
         }
         parsed.data.sort_by_key(|d| d.index.unwrap_or(0));
         let mut out = Vec::with_capacity(parsed.data.len());
         for item in parsed.data {
             if item.embedding.len() != self.dimensions as usize {
-                return Err(EmbedError::Backend(format!(
-                    "{} returned {} dimensions, configured {}",
-                    self.endpoint,
+                return Err(mismatch(format!(
+                    "returned {} dimensions, configured {}",
                     item.embedding.len(),
                     self.dimensions
-                )));
+                ))
+                .into());
             }
             out.push(item.embedding);
         }
@@ -116,6 +110,6 @@ impl Embedder for OpenAiEmbedder {
     }
 
     async fn health(&self) -> Result<(), EmbedError> {
-        self.upstream.health().await.map_err(EmbedError::Backend)
+        Ok(self.upstream.health().await?)
     }
 }

@@ -21,8 +21,7 @@ pub struct PocketEmbedder {
 
 impl PocketEmbedder {
     pub fn new(pool: Arc<CpuPool>) -> Result<Self, EmbedError> {
-        let encoder = pocket_encoder::Encoder::new()
-            .map_err(|e| EmbedError::Backend(format!("loading bundled model: {e}")))?;
+        let encoder = pocket_encoder::Encoder::new().map_err(EmbedError::Load)?;
         let info = pocket_encoder::model_info();
         Ok(Self {
             encoder,
@@ -45,7 +44,7 @@ fn embed_sync(
     for batch in texts.chunks(BATCH) {
         let v = encoder.embed(batch).map_err(|e| match e {
             pocket_encoder::Error::Input(m) => EmbedError::Input(m.to_string()),
-            other => EmbedError::Backend(other.to_string()),
+            other => EmbedError::Model(other),
         })?;
         out.extend(v);
     }
@@ -77,11 +76,7 @@ impl Embedder for PocketEmbedder {
         let encoder = &self.encoder;
         let jobs = jobs.into_iter().map(move |job| {
             let encoder = encoder.clone();
-            async move {
-                pool.run(move || embed_sync(&encoder, &job))
-                    .await
-                    .map_err(|e| EmbedError::Backend(e.to_string()))?
-            }
+            async move { pool.run(move || embed_sync(&encoder, &job)).await? }
         });
         let batches: Vec<Vec<Vec<f32>>> = futures::stream::iter(jobs)
             .buffered(in_flight)

@@ -29,7 +29,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Collection>), ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(collections::create(&app, req).await?),
+        Json(collections::create(&app.backends, req).await?),
     ))
 }
 
@@ -38,7 +38,7 @@ pub async fn create(
     responses((status = 200, body = CollectionList)))]
 pub async fn list(State(app): State<Arc<App>>) -> Result<Json<CollectionList>, ApiError> {
     Ok(Json(CollectionList {
-        collections: collections::list(&app).await?,
+        collections: collections::list(&app.backends).await?,
     }))
 }
 
@@ -50,7 +50,7 @@ pub async fn get_one(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
 ) -> Result<Json<Collection>, ApiError> {
-    Ok(Json(collections::get(&app, &name).await?))
+    Ok(Json(collections::get(&app.backends, &name).await?))
 }
 
 /// Delete a collection with all its documents and vectors.
@@ -61,6 +61,6 @@ pub async fn delete(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    collections::delete(&app, &name).await?;
+    collections::delete(&app.backends, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

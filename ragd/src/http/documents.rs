@@ -57,7 +57,7 @@ pub async fn ingest(
     };
     // The ingest runs to completion even if the client goes away, so a
     // disconnect can never leave a half-written document.
-    let task = tokio::spawn(async move { documents::ingest(&app, &name, body).await });
+    let task = tokio::spawn(async move { documents::ingest(&app.backends, &name, body).await });
     let resp = task
         .await
         .map_err(|e| ApiError::Internal(format!("ingest task: {e}")))??;
@@ -143,7 +143,7 @@ pub async fn list(
     Path(name): Path<String>,
 ) -> Result<Json<DocumentList>, ApiError> {
     Ok(Json(DocumentList {
-        documents: documents::list(&app, &name).await?,
+        documents: documents::list(&app.backends, &name).await?,
     }))
 }
 
@@ -155,7 +155,7 @@ pub async fn get_one(
     State(app): State<Arc<App>>,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<Json<Document>, ApiError> {
-    Ok(Json(documents::get(&app, &name, &id).await?))
+    Ok(Json(documents::get(&app.backends, &name, &id).await?))
 }
 
 /// Delete a document; it stops appearing in answers at once.
@@ -166,7 +166,7 @@ pub async fn delete(
     State(app): State<Arc<App>>,
     Path((name, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let task = tokio::spawn(async move { documents::delete(&app, &name, &id).await });
+    let task = tokio::spawn(async move { documents::delete(&app.backends, &name, &id).await });
     task.await
         .map_err(|e| ApiError::Internal(format!("delete task: {e}")))??;
     Ok(StatusCode::NO_CONTENT)

@@ -3,7 +3,6 @@
 //! without bound) and request metrics per route.
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -17,32 +16,26 @@ use crate::metrics::{RouteLabels, StatusLabels};
 
 /// Admit an API request if a slot is free; otherwise refuse it at once.
 pub async fn admit(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    if app.shutting_down.load(Ordering::Relaxed) {
-        return ApiError::ShuttingDown.into_response();
+    match app.runtime.admit() {
+        Ok(_admitted) => next.run(req).await,
+        Err(e) => e.into_response(),
     }
-    let Ok(_permit) = app.limiter.clone().try_acquire_owned() else {
-        app.metrics.shed.inc();
-        return ApiError::Overloaded(app.config.server.max_in_flight).into_response();
-    };
-    app.metrics.in_flight.inc();
-    let resp = next.run(req).await;
-    app.metrics.in_flight.dec();
-    resp
 }
 
 /// Refuse an API request with 429 when its client is over
 /// `rate_limit.requests_per_minute` (see [`crate::ratelimit`]). Responses
 /// carry `x-ratelimit-limit` and `x-ratelimit-remaining`.
 pub async fn rate_limit(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    if !app.rate_limiter.enabled() {
+    let limiter = &app.runtime.rate_limiter;
+    if !limiter.enabled() {
         return next.run(req).await;
     }
     let peer = req
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip());
-    let client = app.rate_limiter.client_id(req.headers(), peer);
-    match app.rate_limiter.check(&client).await {
+    let client = limiter.client_id(req.headers(), peer);
+    match limiter.check(&client).await {
         Ok(allowed) => {
             let mut resp = next.run(req).await;
             let h = resp.headers_mut();
@@ -79,10 +72,7 @@ pub async fn record(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
     let method = req.method().as_str().to_string();
     let resp = next.run(req).await;
     let status = resp.status().as_u16();
-    app.requests_total.fetch_add(1, Ordering::Relaxed);
-    if status >= 500 {
-        app.requests_5xx.fetch_add(1, Ordering::Relaxed);
-    }
+    app.runtime.count(status);
     app.metrics
         .request_duration
         .get_or_create(&RouteLabels {

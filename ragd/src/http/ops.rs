@@ -3,14 +3,13 @@
 //! server still tells operators what is going on.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use ragd_api::{BackendHealth, Health, Ready, Status};
+use ragd_api::{Health, Ready, Status};
 use utoipa::OpenApi;
 
 use crate::app::App;
@@ -33,82 +32,25 @@ pub async fn health() -> Json<Health> {
     })
 }
 
-async fn probe<F, E>(name: &str, kind: &str, required: bool, fut: F) -> BackendHealth
-where
-    F: std::future::Future<Output = Result<(), E>>,
-    E: std::fmt::Display,
-{
-    let t = Instant::now();
-    let result = tokio::time::timeout(std::time::Duration::from_secs(2), fut).await;
-    let error = match result {
-        Ok(Ok(())) => None,
-        Ok(Err(e)) => Some(e.to_string()),
-        Err(_) => Some("no answer within 2 s".to_string()),
-    };
-    BackendHealth {
-        name: name.into(),
-        kind: kind.into(),
-        ok: error.is_none(),
-        error,
-        latency_ms: t.elapsed().as_secs_f64() * 1000.0,
-        required,
-    }
-}
-
-async fn backends(app: &App) -> Vec<BackendHealth> {
-    let mut out = vec![
-        probe("metadata", app.meta.kind(), true, app.meta.health()).await,
-        probe("vectors", app.vectors.kind(), true, app.vectors.health()).await,
-    ];
-    for (name, e) in &app.embedders {
-        out.push(probe(&format!("embedder:{name}"), e.kind(), true, e.health()).await);
-    }
-    out.push(
-        probe(
-            "generator",
-            app.generator.kind(),
-            true,
-            app.generator.health(),
-        )
-        .await,
-    );
-    // Redis only speeds things up and shares counters: without it ragd
-    // serves (degraded), so it never makes ragd unready.
-    if let Some(redis) = &app.redis {
-        out.push(probe("redis", "redis", false, redis.health()).await);
-    }
-    out
-}
-
 /// Readiness: 200 when every required backend answers, 503 with the reasons
 /// otherwise.
 #[utoipa::path(get, path = "/ready", tag = "operations",
     responses((status = 200, body = Ready), (status = 503, body = Ready)))]
 pub async fn ready(State(app): State<Arc<App>>) -> Response {
-    let backends = backends(&app).await;
-    let ready = backends.iter().all(|b| b.ok || !b.required)
-        && !app.shutting_down.load(std::sync::atomic::Ordering::Relaxed);
-    let code = if ready {
+    let ready = app.ready().await;
+    let code = if ready.ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (code, Json(Ready { ready, backends })).into_response()
+    (code, Json(ready)).into_response()
 }
 
 /// Prometheus metrics (OpenMetrics text).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "OpenMetrics text", content_type = "application/openmetrics-text")))]
 pub async fn metrics(State(app): State<Arc<App>>) -> Response {
-    for pool in app.pools() {
-        app.metrics.set_pool(&pool);
-    }
-    for q in app.queues() {
-        app.metrics
-            .queue_depth
-            .get_or_create(&crate::metrics::NameLabel { name: q.name })
-            .set(q.depth as i64);
-    }
+    app.refresh_gauges();
     (
         [(
             header::CONTENT_TYPE,
@@ -119,25 +61,11 @@ pub async fn metrics(State(app): State<Arc<App>>) -> Response {
         .into_response()
 }
 
-/// Everything at once: version, uptime, config summary, pools, caches, queues.
+/// Everything at once: version, uptime, config summary, pools, caches,
+/// queues, backends.
 #[utoipa::path(get, path = "/status", tag = "operations", responses((status = 200, body = Status)))]
 pub async fn status(State(app): State<Arc<App>>) -> Json<Status> {
-    let backends = backends(&app).await;
-    // Without its stores ragd can answer nothing; without an embedder, the
-    // generator or Redis, some requests still succeed.
-    let stores_down = backends
-        .iter()
-        .any(|b| !b.ok && (b.name == "metadata" || b.name == "vectors"));
-    let state = if stores_down {
-        "down"
-    } else if backends.iter().all(|b| b.ok) {
-        "ok"
-    } else {
-        "degraded"
-    };
-    let mut status = app.status(state);
-    status.backends = backends;
-    Json(status)
+    Json(app.status().await)
 }
 
 /// This API's OpenAPI 3 description.

@@ -3,7 +3,6 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
@@ -11,13 +10,13 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use ragd_api::{ErrorBody, QueryRequest, QueryResponse, sse};
 
 use super::extract::ApiJson;
 use crate::app::App;
 use crate::error::ApiError;
-use crate::service::{ms_since, query};
+use crate::service::query::{self, QueryEvent};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new().route("/v1/collections/{name}/query", post(handle))
@@ -47,55 +46,27 @@ pub async fn handle(
     headers: HeaderMap,
     ApiJson(req): ApiJson<QueryRequest>,
 ) -> Result<Response, ApiError> {
+    // Errors before the first byte are ordinary JSON errors.
+    let outcome = query::query(&app.backends, &name, req).await?;
     if !wants_sse(&headers) {
-        return Ok(Json(query::query(&app, &name, req).await?).into_response());
+        return Ok(Json(outcome.collect().await?).into_response());
     }
-    let started = Instant::now();
-    let mut p = query::prepare(&app, req)?;
-    let (mut tx, rx) = futures::channel::mpsc::channel::<Event>(16);
-    if let Some(r) = query::cached(&app, &name, &mut p, started).await {
-        tokio::spawn(async move {
-            let _ = tx.send(json_event(sse::CITATIONS, &r.citations)).await;
-            let _ = tx.send(json_event(sse::DELTA, &r.answer)).await;
-            let _ = tx.send(json_event(sse::DONE, &r)).await;
-        });
-    } else {
-        // Errors before the first byte are ordinary JSON errors.
-        let r = query::retrieve(&app, &name, &p).await?;
-        let t = Instant::now();
-        let mut answer_stream = query::answer_stream(&app, &p, &r).await?;
-        tokio::spawn(async move {
-            if tx
-                .send(json_event(sse::CITATIONS, &r.citations))
-                .await
-                .is_err()
-            {
-                return;
-            }
-            let mut answer = String::new();
-            while let Some(piece) = answer_stream.next().await {
-                match piece {
-                    Ok(text) => {
-                        answer.push_str(&text);
-                        if tx.send(json_event(sse::DELTA, &text)).await.is_err() {
-                            return;
-                        }
-                    }
-                    Err(e) => {
-                        let body = ApiError::from(e).body();
-                        let _ = tx.send(json_event(sse::ERROR, &body)).await;
-                        return;
-                    }
-                }
-            }
-            let resp = query::finish(&app, p, r, answer, ms_since(t), started).await;
-            let _ = tx.send(json_event(sse::DONE, &resp)).await;
-        });
-    }
-    let stream = rx.map(Ok::<_, Infallible>);
-    Ok(Sse::new(stream)
+    let events = outcome
+        .into_events()
+        .map(|e| Ok::<_, Infallible>(sse_event(e)));
+    Ok(Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response())
+}
+
+/// One query event as an SSE event.
+fn sse_event(e: QueryEvent) -> Event {
+    match e {
+        QueryEvent::Citations(c) => json_event(sse::CITATIONS, &c),
+        QueryEvent::Delta(text) => json_event(sse::DELTA, &text),
+        QueryEvent::Done(r) => json_event(sse::DONE, &r),
+        QueryEvent::Failed(e) => json_event(sse::ERROR, &e.body()),
+    }
 }
 
 fn json_event<T: serde::Serialize>(name: &str, data: &T) -> Event {

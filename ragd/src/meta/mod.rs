@@ -2,21 +2,25 @@
 //! truth that the vector index points into.
 //!
 //! - [`sqlite`]: SQLite through sqlx, the embedded default.
-//! - [`postgres`]: PostgreSQL through sqlx, shared by replicas; also holds
-//!   the log of vector changes that embedded indexes follow.
+//! - [`postgres`]: PostgreSQL through sqlx ([`crate::pg`]), shared by
+//!   replicas.
+//! - [`rows`]: decoding rows, the same for both.
 
 pub mod postgres;
+mod rows;
 pub mod sqlite;
 
 use async_trait::async_trait;
 use ragd_api::{DocumentFormat, Metadata, PoolStatus};
 use uuid::Uuid;
 
+use crate::key::CollectionKey;
+
 /// A collection row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CollectionRow {
     /// Stable key, also the vector store's name for the collection.
-    pub key: Uuid,
+    pub key: CollectionKey,
     pub name: String,
     pub embedder: String,
     pub model: String,
@@ -68,21 +72,33 @@ pub struct ChunkRow {
     pub metadata: Metadata,
 }
 
-/// Why a metadata operation failed.
+/// Why a metadata operation failed. Messages do not name the store: the
+/// caller does ("metadata store: ...").
 #[derive(Debug, thiserror::Error)]
 pub enum MetaError {
     #[error("collection {0:?} already exists")]
     CollectionExists(String),
-    #[error("metadata store: {0}")]
-    Backend(String),
-    #[error("metadata store: stored data is corrupt: {0}")]
+    /// The database could not be opened or prepared.
+    #[error("{context}: {source}")]
+    Open {
+        context: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A statement failed.
+    #[error("{0}")]
+    Sql(#[from] sqlx::Error),
+    /// PostgreSQL's pool or connection failed.
+    #[error("{0}")]
+    Postgres(#[from] crate::pg::PgError),
+    /// Metadata that could not be written as JSON.
+    #[error("metadata: {0}")]
+    Encode(#[from] serde_json::Error),
+    /// Another replica wrote and deleted the same document in a loop.
+    #[error("document {0:?} is being written and deleted concurrently; try again")]
+    Contended(String),
+    #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-}
-
-impl From<sqlx::Error> for MetaError {
-    fn from(e: sqlx::Error) -> Self {
-        MetaError::Backend(e.to_string())
-    }
 }
 
 /// A metadata store backend.
@@ -91,33 +107,45 @@ pub trait MetaStore: Send + Sync {
     /// `sqlite`, `postgres`.
     fn kind(&self) -> &'static str;
 
-    /// Whether other processes (replicas) may write the same store. Then a
-    /// replica may have vectors of a newer version in flight that it has not
-    /// committed yet, so old vectors are deleted version by version, never
-    /// "everything but the current one".
-    fn shared(&self) -> bool {
-        false
-    }
-
     async fn create_collection(&self, c: &CollectionRow) -> Result<(), MetaError>;
     async fn list_collections(&self) -> Result<Vec<CollectionRow>, MetaError>;
     async fn get_collection(&self, name: &str) -> Result<Option<CollectionRow>, MetaError>;
     /// Deletes the collection and everything in it; false if it did not exist.
-    async fn delete_collection(&self, key: Uuid) -> Result<bool, MetaError>;
+    async fn delete_collection(&self, key: CollectionKey) -> Result<bool, MetaError>;
     /// (documents, chunks) in a collection.
-    async fn collection_counts(&self, key: Uuid) -> Result<(u64, u64), MetaError>;
+    async fn collection_counts(&self, key: CollectionKey) -> Result<(u64, u64), MetaError>;
 
     /// Insert or replace a document and all its chunks atomically. Returns the
     /// version it replaced, if any.
-    async fn put_document(&self, key: Uuid, doc: &NewDocument) -> Result<Option<Uuid>, MetaError>;
-    async fn get_document(&self, key: Uuid, id: &str) -> Result<Option<DocumentRow>, MetaError>;
-    async fn document_version(&self, key: Uuid, id: &str) -> Result<Option<Uuid>, MetaError>;
-    async fn list_documents(&self, key: Uuid) -> Result<Vec<DocumentRow>, MetaError>;
+    async fn put_document(
+        &self,
+        key: CollectionKey,
+        doc: &NewDocument,
+    ) -> Result<Option<Uuid>, MetaError>;
+    async fn get_document(
+        &self,
+        key: CollectionKey,
+        id: &str,
+    ) -> Result<Option<DocumentRow>, MetaError>;
+    async fn document_version(
+        &self,
+        key: CollectionKey,
+        id: &str,
+    ) -> Result<Option<Uuid>, MetaError>;
+    async fn list_documents(&self, key: CollectionKey) -> Result<Vec<DocumentRow>, MetaError>;
     /// Returns the version deleted, `None` if the document did not exist.
-    async fn delete_document(&self, key: Uuid, id: &str) -> Result<Option<Uuid>, MetaError>;
+    async fn delete_document(
+        &self,
+        key: CollectionKey,
+        id: &str,
+    ) -> Result<Option<Uuid>, MetaError>;
 
     /// Chunks for these point ids (unknown ids are skipped), in any order.
-    async fn chunks_by_points(&self, key: Uuid, ids: &[Uuid]) -> Result<Vec<ChunkRow>, MetaError>;
+    async fn chunks_by_points(
+        &self,
+        key: CollectionKey,
+        ids: &[Uuid],
+    ) -> Result<Vec<ChunkRow>, MetaError>;
 
     /// Occupancy of the connection pool.
     fn pool_status(&self) -> PoolStatus;

@@ -6,14 +6,17 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use ragd_api::{DocumentFormat, Metadata, PoolStatus};
+use ragd_api::PoolStatus;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
-use super::{ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, now_rfc3339};
+use super::{
+    ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, now_rfc3339, rows,
+};
+use crate::key::CollectionKey;
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -24,12 +27,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 
 impl SqliteStore {
     pub async fn open(data_dir: &Path, max_connections: u32) -> Result<SqliteStore, MetaError> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            MetaError::Backend(format!("cannot create {}: {e}", data_dir.display()))
+        std::fs::create_dir_all(data_dir).map_err(|e| MetaError::Open {
+            context: format!("cannot create {}", data_dir.display()),
+            source: Box::new(e),
         })?;
         let path = data_dir.join("ragd.db");
-        let opts = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(MetaError::from)?
+        let opts = SqliteConnectOptions::from_str("sqlite://")?
             .filename(&path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -43,59 +46,16 @@ impl SqliteStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await
-            .map_err(|e| MetaError::Backend(format!("cannot open {}: {e}", path.display())))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| MetaError::Backend(format!("migrating {}: {e}", path.display())))?;
+            .map_err(|e| MetaError::Open {
+                context: format!("cannot open {}", path.display()),
+                source: Box::new(e),
+            })?;
+        MIGRATOR.run(&pool).await.map_err(|e| MetaError::Open {
+            context: format!("migrating {}", path.display()),
+            source: Box::new(e),
+        })?;
         Ok(SqliteStore { pool, max })
     }
-}
-
-fn parse_uuid(s: &str) -> Result<Uuid, MetaError> {
-    Uuid::parse_str(s).map_err(|e| MetaError::Corrupt(format!("bad uuid {s:?}: {e}")))
-}
-
-fn parse_meta(s: &str) -> Result<Metadata, MetaError> {
-    serde_json::from_str(s).map_err(|e| MetaError::Corrupt(format!("bad metadata JSON: {e}")))
-}
-
-fn format_str(f: DocumentFormat) -> &'static str {
-    match f {
-        DocumentFormat::Text => "text",
-        DocumentFormat::Markdown => "markdown",
-    }
-}
-
-fn parse_format(s: &str) -> DocumentFormat {
-    match s {
-        "markdown" => DocumentFormat::Markdown,
-        _ => DocumentFormat::Text,
-    }
-}
-
-fn collection_row(r: &sqlx::sqlite::SqliteRow) -> Result<CollectionRow, MetaError> {
-    Ok(CollectionRow {
-        key: parse_uuid(r.try_get::<&str, _>("key")?)?,
-        name: r.try_get("name")?,
-        embedder: r.try_get("embedder")?,
-        model: r.try_get("model")?,
-        dimensions: r.try_get::<i64, _>("dimensions")? as u32,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn document_row(r: &sqlx::sqlite::SqliteRow) -> Result<DocumentRow, MetaError> {
-    Ok(DocumentRow {
-        id: r.try_get("id")?,
-        version: parse_uuid(r.try_get::<&str, _>("version")?)?,
-        text: r.try_get("text")?,
-        metadata: parse_meta(r.try_get::<&str, _>("metadata")?)?,
-        format: parse_format(r.try_get::<&str, _>("format")?),
-        chunks: r.try_get::<i64, _>("chunks")? as u32,
-        bytes: r.try_get::<i64, _>("bytes")? as u64,
-        updated_at: r.try_get("updated_at")?,
-    })
 }
 
 #[async_trait]
@@ -130,7 +90,7 @@ impl MetaStore for SqliteStore {
         let rows = sqlx::query("SELECT * FROM collections ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(collection_row).collect()
+        rows.iter().map(rows::collection).collect()
     }
 
     async fn get_collection(&self, name: &str) -> Result<Option<CollectionRow>, MetaError> {
@@ -138,10 +98,10 @@ impl MetaStore for SqliteStore {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(collection_row).transpose()
+        row.as_ref().map(rows::collection).transpose()
     }
 
-    async fn delete_collection(&self, key: Uuid) -> Result<bool, MetaError> {
+    async fn delete_collection(&self, key: CollectionKey) -> Result<bool, MetaError> {
         let res = sqlx::query("DELETE FROM collections WHERE key = ?")
             .bind(key.to_string())
             .execute(&self.pool)
@@ -149,7 +109,7 @@ impl MetaStore for SqliteStore {
         Ok(res.rows_affected() > 0)
     }
 
-    async fn collection_counts(&self, key: Uuid) -> Result<(u64, u64), MetaError> {
+    async fn collection_counts(&self, key: CollectionKey) -> Result<(u64, u64), MetaError> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS docs, COALESCE(SUM(chunks), 0) AS chunks
              FROM documents WHERE collection = ?",
@@ -163,7 +123,11 @@ impl MetaStore for SqliteStore {
         ))
     }
 
-    async fn put_document(&self, key: Uuid, doc: &NewDocument) -> Result<Option<Uuid>, MetaError> {
+    async fn put_document(
+        &self,
+        key: CollectionKey,
+        doc: &NewDocument,
+    ) -> Result<Option<Uuid>, MetaError> {
         let key = key.to_string();
         // IMMEDIATE takes the write lock up front. A deferred transaction
         // that reads first and then writes cannot wait for a concurrent
@@ -182,8 +146,7 @@ impl MetaStore for SqliteStore {
             .bind(&doc.id)
             .execute(&mut *tx)
             .await?;
-        let metadata = serde_json::to_string(&doc.metadata)
-            .map_err(|e| MetaError::Backend(format!("metadata: {e}")))?;
+        let metadata = serde_json::to_string(&doc.metadata)?;
         sqlx::query(
             "INSERT INTO documents (collection, id, version, text, metadata, format, chunks, bytes, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -193,7 +156,7 @@ impl MetaStore for SqliteStore {
         .bind(doc.version.to_string())
         .bind(&doc.text)
         .bind(metadata)
-        .bind(format_str(doc.format))
+        .bind(rows::format_str(doc.format))
         .bind(doc.chunks.len() as i64)
         .bind(doc.text.len() as i64)
         .bind(now_rfc3339())
@@ -215,29 +178,36 @@ impl MetaStore for SqliteStore {
             qb.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        previous.as_deref().map(parse_uuid).transpose()
+        previous.as_deref().map(rows::parse_uuid).transpose()
     }
 
-    async fn get_document(&self, key: Uuid, id: &str) -> Result<Option<DocumentRow>, MetaError> {
+    async fn get_document(
+        &self,
+        key: CollectionKey,
+        id: &str,
+    ) -> Result<Option<DocumentRow>, MetaError> {
         let row = sqlx::query("SELECT * FROM documents WHERE collection = ? AND id = ?")
             .bind(key.to_string())
             .bind(id)
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(document_row).transpose()
+        row.as_ref().map(rows::document).transpose()
     }
 
-    async fn document_version(&self, key: Uuid, id: &str) -> Result<Option<Uuid>, MetaError> {
-        let v: Option<String> =
-            sqlx::query_scalar("SELECT version FROM documents WHERE collection = ? AND id = ?")
-                .bind(key.to_string())
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        v.as_deref().map(parse_uuid).transpose()
+    async fn document_version(
+        &self,
+        key: CollectionKey,
+        id: &str,
+    ) -> Result<Option<Uuid>, MetaError> {
+        let row = sqlx::query("SELECT version FROM documents WHERE collection = ? AND id = ?")
+            .bind(key.to_string())
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        rows::version(row)
     }
 
-    async fn list_documents(&self, key: Uuid) -> Result<Vec<DocumentRow>, MetaError> {
+    async fn list_documents(&self, key: CollectionKey) -> Result<Vec<DocumentRow>, MetaError> {
         let rows = sqlx::query(
             "SELECT id, version, '' AS text, metadata, format, chunks, bytes, updated_at
              FROM documents WHERE collection = ? ORDER BY id",
@@ -245,21 +215,28 @@ impl MetaStore for SqliteStore {
         .bind(key.to_string())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(document_row).collect()
+        rows.iter().map(rows::document).collect()
     }
 
-    async fn delete_document(&self, key: Uuid, id: &str) -> Result<Option<Uuid>, MetaError> {
-        let v: Option<String> = sqlx::query_scalar(
-            "DELETE FROM documents WHERE collection = ? AND id = ? RETURNING version",
-        )
-        .bind(key.to_string())
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        v.as_deref().map(parse_uuid).transpose()
+    async fn delete_document(
+        &self,
+        key: CollectionKey,
+        id: &str,
+    ) -> Result<Option<Uuid>, MetaError> {
+        let row =
+            sqlx::query("DELETE FROM documents WHERE collection = ? AND id = ? RETURNING version")
+                .bind(key.to_string())
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        rows::version(row)
     }
 
-    async fn chunks_by_points(&self, key: Uuid, ids: &[Uuid]) -> Result<Vec<ChunkRow>, MetaError> {
+    async fn chunks_by_points(
+        &self,
+        key: CollectionKey,
+        ids: &[Uuid],
+    ) -> Result<Vec<ChunkRow>, MetaError> {
         if ids.is_empty() {
             return Ok(vec![]);
         }
@@ -279,19 +256,8 @@ impl MetaStore for SqliteStore {
             sep.push_bind(id.to_string());
         }
         sep.push_unseparated(")");
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ChunkRow {
-                    point_id: parse_uuid(r.try_get::<&str, _>("point_id")?)?,
-                    doc_id: r.try_get("doc_id")?,
-                    index: r.try_get::<i64, _>("idx")? as u32,
-                    text: r.try_get("text")?,
-                    heading: r.try_get("heading")?,
-                    metadata: parse_meta(r.try_get::<&str, _>("metadata")?)?,
-                })
-            })
-            .collect()
+        let found = qb.build().fetch_all(&self.pool).await?;
+        found.iter().map(rows::chunk).collect()
     }
 
     fn pool_status(&self) -> PoolStatus {

@@ -1,13 +1,12 @@
 //! Collections: create (fixing the embedding model), list, get, delete.
 
-use ragd_api::{Collection, CreateCollection};
-use uuid::Uuid;
-
 use super::resolve;
-use crate::app::App;
+use crate::app::Backends;
 use crate::config::DEFAULT_EMBEDDER;
 use crate::error::ApiError;
+use crate::key::CollectionKey;
 use crate::meta::{CollectionRow, now_rfc3339};
+use ragd_api::{Collection, CreateCollection};
 
 /// Collection names: 1-64 of `[A-Za-z0-9._-]`, starting with a letter or digit.
 pub fn validate_name(name: &str) -> Result<(), ApiError> {
@@ -30,8 +29,8 @@ pub fn validate_name(name: &str) -> Result<(), ApiError> {
     }
 }
 
-async fn describe(app: &App, row: CollectionRow) -> Result<Collection, ApiError> {
-    let (documents, chunks) = app.meta.collection_counts(row.key).await?;
+async fn describe(b: &Backends, row: CollectionRow) -> Result<Collection, ApiError> {
+    let (documents, chunks) = b.meta.collection_counts(row.key).await?;
     Ok(Collection {
         name: row.name,
         embedder: row.embedder,
@@ -43,23 +42,23 @@ async fn describe(app: &App, row: CollectionRow) -> Result<Collection, ApiError>
     })
 }
 
-pub async fn create(app: &App, req: CreateCollection) -> Result<Collection, ApiError> {
+pub async fn create(b: &Backends, req: CreateCollection) -> Result<Collection, ApiError> {
     validate_name(&req.name)?;
     let embedder_name = req.embedder.unwrap_or_else(|| DEFAULT_EMBEDDER.to_string());
-    let embedder = app.embedders.get(&embedder_name).ok_or_else(|| {
+    let embedder = b.embedders.get(&embedder_name).ok_or_else(|| {
         ApiError::invalid(
             "embedder",
             format!(
                 "no embedder named {embedder_name:?}; configured: {}",
-                app.embedders.keys().cloned().collect::<Vec<_>>().join(", ")
+                b.embedders.keys().cloned().collect::<Vec<_>>().join(", ")
             ),
         )
     })?;
-    if app.meta.get_collection(&req.name).await?.is_some() {
+    if b.meta.get_collection(&req.name).await?.is_some() {
         return Err(ApiError::CollectionExists(req.name));
     }
     let row = CollectionRow {
-        key: Uuid::new_v4(),
+        key: CollectionKey::random(),
         name: req.name,
         embedder: embedder_name,
         model: embedder.model().to_string(),
@@ -68,41 +67,39 @@ pub async fn create(app: &App, req: CreateCollection) -> Result<Collection, ApiE
     };
     // Vectors first: a crash in between leaves an unowned shard, which the
     // next start-up removes.
-    app.vectors
-        .create_collection(&row.key.to_string(), row.dimensions)
-        .await?;
-    if let Err(e) = app.meta.create_collection(&row).await {
-        let _ = app.vectors.drop_collection(&row.key.to_string()).await;
+    b.vectors.create_collection(row.key, row.dimensions).await?;
+    if let Err(e) = b.meta.create_collection(&row).await {
+        let _ = b.vectors.drop_collection(row.key).await;
         return Err(e.into());
     }
-    app.cache.invalidate(&row.name).await;
+    b.cache.invalidate(&row.name).await;
     tracing::info!(collection = %row.name, model = %row.model, "collection created");
-    describe(app, row).await
+    describe(b, row).await
 }
 
-pub async fn list(app: &App) -> Result<Vec<Collection>, ApiError> {
-    let rows = app.meta.list_collections().await?;
+pub async fn list(b: &Backends) -> Result<Vec<Collection>, ApiError> {
+    let rows = b.meta.list_collections().await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        out.push(describe(app, row).await?);
+        out.push(describe(b, row).await?);
     }
     Ok(out)
 }
 
-pub async fn get(app: &App, name: &str) -> Result<Collection, ApiError> {
-    let row = resolve(app, name).await?;
-    describe(app, row).await
+pub async fn get(b: &Backends, name: &str) -> Result<Collection, ApiError> {
+    let row = resolve(b, name).await?;
+    describe(b, row).await
 }
 
-pub async fn delete(app: &App, name: &str) -> Result<(), ApiError> {
-    let row = resolve(app, name).await?;
+pub async fn delete(b: &Backends, name: &str) -> Result<(), ApiError> {
+    let row = resolve(b, name).await?;
     // Metadata first: once it is gone no query can return the collection's
     // chunks, even if removing the vectors is interrupted.
-    if !app.meta.delete_collection(row.key).await? {
+    if !b.meta.delete_collection(row.key).await? {
         return Err(ApiError::CollectionNotFound(name.to_string()));
     }
-    app.cache.invalidate(name).await;
-    app.vectors.drop_collection(&row.key.to_string()).await?;
+    b.cache.invalidate(name).await;
+    b.vectors.drop_collection(row.key).await?;
     tracing::info!(collection = %name, "collection deleted");
     Ok(())
 }

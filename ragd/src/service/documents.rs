@@ -11,21 +11,96 @@
 //! or delete of that document removes.
 
 use std::collections::{BTreeSet, HashSet};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use ragd_api::{
-    Document, DocumentInput, DocumentSummary, IngestRequest, IngestResponse, IngestTimings,
-    IngestedDocument,
+    Document, DocumentFormat, DocumentInput, DocumentSummary, IngestRequest, IngestResponse,
+    IngestTimings, IngestedDocument,
 };
 use uuid::Uuid;
 
 use super::{embedder_for, ms_since, resolve};
-use crate::app::App;
+use crate::app::{Backends, Topology};
 use crate::chunk::Chunk;
+use crate::embed::{EmbedError, Embedder};
 use crate::error::ApiError;
-use crate::meta::{NewChunk, NewDocument};
+use crate::key::CollectionKey;
+use crate::meta::{CollectionRow, NewChunk, NewDocument};
 use crate::vectors::{ChunkPoint, Sparse};
+
+/// Stripes of the per-document ingest lock.
+const DOC_LOCK_STRIPES: usize = 64;
+
+/// Serialises concurrent writes of the same document id (striped locks),
+/// and counts the ingests running (the `ingest` queue of `/status`).
+pub struct DocLocks {
+    stripes: Vec<tokio::sync::Mutex<()>>,
+    running: AtomicU64,
+}
+
+impl Default for DocLocks {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DocLocks {
+    pub fn new() -> DocLocks {
+        DocLocks {
+            stripes: (0..DOC_LOCK_STRIPES)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
+            running: AtomicU64::new(0),
+        }
+    }
+
+    /// The stripe of a document id.
+    fn stripe(&self, collection: CollectionKey, doc_id: &str) -> usize {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        collection.hash(&mut h);
+        doc_id.hash(&mut h);
+        (h.finish() as usize) % DOC_LOCK_STRIPES
+    }
+
+    /// Lock every stripe of `ids`, in order (so concurrent ingests cannot
+    /// deadlock).
+    async fn lock<'a>(
+        &self,
+        collection: CollectionKey,
+        ids: impl Iterator<Item = &'a str>,
+    ) -> Vec<tokio::sync::MutexGuard<'_, ()>> {
+        let stripes: BTreeSet<usize> = ids.map(|id| self.stripe(collection, id)).collect();
+        let mut guards = Vec::with_capacity(stripes.len());
+        for s in stripes {
+            guards.push(self.stripes[s].lock().await);
+        }
+        guards
+    }
+
+    /// Ingests running now.
+    pub fn running(&self) -> u64 {
+        self.running.load(Ordering::Relaxed)
+    }
+}
+
+/// Counts one ingest as running until dropped (also when the request is
+/// cancelled).
+struct Running<'a>(&'a AtomicU64);
+
+impl<'a> Running<'a> {
+    fn start(counter: &'a AtomicU64) -> Running<'a> {
+        counter.fetch_add(1, Ordering::Relaxed);
+        Running(counter)
+    }
+}
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// Documents accepted in one ingest request.
 pub const MAX_DOCUMENTS: usize = 1000;
@@ -93,22 +168,24 @@ fn validate(req: &IngestRequest) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A chunk ready to be written: its text and heading, the text that is
+/// indexed (embedded), its BM25 vector.
+struct Prepared {
+    chunk: Chunk,
+    indexed: String,
+    sparse: Sparse,
+}
+
 pub async fn ingest(
-    app: &App,
+    b: &Backends,
     collection: &str,
     req: IngestRequest,
 ) -> Result<IngestResponse, ApiError> {
     let started = Instant::now();
     validate(&req)?;
-    let coll = resolve(app, collection).await?;
-    let embedder = embedder_for(app, &coll)?;
-    app.ingests_running.fetch_add(1, Ordering::Relaxed);
-    let _running = scopeguard(|| {
-        app.ingests_running.fetch_sub(1, Ordering::Relaxed);
-    });
-
-    // 1. Chunk every document (CPU work, off the async workers).
-    let t = Instant::now();
+    let coll = resolve(b, collection).await?;
+    let embedder = embedder_for(b, &coll)?;
+    let _running = Running::start(&b.doc_locks.running);
     let docs: Vec<DocumentInput> = req
         .documents
         .into_iter()
@@ -117,13 +194,43 @@ pub async fn ingest(
             d
         })
         .collect();
-    let texts: Vec<(String, ragd_api::DocumentFormat)> =
+
+    // 1. Chunk every document (CPU work, off the async workers).
+    let t = Instant::now();
+    let chunked = chunk_all(b, &docs).await?;
+    let chunk_ms = ms_since(t);
+
+    // 2. Embed every chunk in one call (the embedder batches).
+    let t = Instant::now();
+    let vectors = embed_all(b, &coll, embedder.as_ref(), &chunked).await?;
+    let embed_ms = ms_since(t);
+
+    // 3. Write both stores under the documents' locks.
+    let t = Instant::now();
+    let (points, new_docs) = to_writes(docs, chunked, vectors);
+    let total_chunks = points.len();
+    let documents = write(b, &coll, points, &new_docs).await?;
+    let store_ms = ms_since(t);
+    b.metrics.ingested_chunks.inc_by(total_chunks as u64);
+    Ok(IngestResponse {
+        documents,
+        chunks: total_chunks as u32,
+        timings: IngestTimings {
+            chunk_ms,
+            embed_ms,
+            store_ms,
+            total_ms: ms_since(started),
+        },
+    })
+}
+
+/// Each document's chunks, with their BM25 vectors.
+async fn chunk_all(b: &Backends, docs: &[DocumentInput]) -> Result<Vec<Vec<Prepared>>, ApiError> {
+    let texts: Vec<(String, DocumentFormat)> =
         docs.iter().map(|d| (d.text.clone(), d.format)).collect();
-    let chunker = app.chunker.clone();
-    let bm25 = app.bm25.clone();
-    // Per document: its chunks, each with the text that is indexed and its
-    // BM25 vector.
-    let chunked: Vec<Vec<(Chunk, String, Sparse)>> = app
+    let chunker = b.chunker.clone();
+    let bm25 = b.bm25.clone();
+    let chunked = b
         .cpu
         .run(move || {
             texts
@@ -132,67 +239,66 @@ pub async fn ingest(
                     chunker
                         .split(text, *format)
                         .into_iter()
-                        .map(|c| {
-                            let indexed = c.indexed_text();
+                        .map(|chunk| {
+                            let indexed = chunk.indexed_text();
                             let sparse = bm25.document(&indexed);
-                            (c, indexed, sparse)
+                            Prepared {
+                                chunk,
+                                indexed,
+                                sparse,
+                            }
                         })
                         .collect()
                 })
                 .collect()
         })
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    let chunk_ms = ms_since(t);
+        .await?;
+    Ok(chunked)
+}
 
-    // 2. Embed every chunk in one call (the embedder batches).
-    let t = Instant::now();
+/// One dense vector per chunk, in order, from the collection's embedder.
+async fn embed_all(
+    b: &Backends,
+    coll: &CollectionRow,
+    embedder: &dyn Embedder,
+    chunked: &[Vec<Prepared>],
+) -> Result<Vec<Vec<f32>>, ApiError> {
     let all: Vec<String> = chunked
         .iter()
         .flatten()
-        .map(|(_, indexed, _)| indexed.clone())
+        .map(|p| p.indexed.clone())
         .collect();
-    let total_chunks = all.len();
+    let want = all.len();
+    let t = Instant::now();
     let vectors = embedder.embed(all).await?;
-    if vectors.len() != total_chunks {
-        return Err(ApiError::backend(
-            "embedder",
-            format!(
-                "returned {} vectors for {total_chunks} chunks",
-                vectors.len()
-            ),
-        ));
+    if vectors.len() != want {
+        let got = vectors.len();
+        return Err(EmbedError::Count { got, want }.into());
     }
-    app.metrics
+    b.metrics
         .embed_duration
         .get_or_create(&crate::metrics::NameLabel {
             name: coll.embedder.clone(),
         })
         .observe(t.elapsed().as_secs_f64());
-    let embed_ms = ms_since(t);
+    Ok(vectors)
+}
 
-    // 3. Hold the per-document locks (sorted, so concurrent ingests cannot
-    //    deadlock) while the stores are written.
-    let t = Instant::now();
-    let key = coll.key.to_string();
-    let stripes: BTreeSet<usize> = docs
-        .iter()
-        .map(|d| app.doc_lock(&key, d.id.as_deref().unwrap_or_default()))
-        .collect();
-    let mut guards = Vec::with_capacity(stripes.len());
-    for s in stripes {
-        guards.push(app.doc_locks()[s].lock().await);
-    }
-
+/// The vector points and metadata rows of the new versions.
+fn to_writes(
+    docs: Vec<DocumentInput>,
+    chunked: Vec<Vec<Prepared>>,
+    vectors: Vec<Vec<f32>>,
+) -> (Vec<ChunkPoint>, Vec<NewDocument>) {
     let mut vectors = vectors.into_iter();
-    let mut points = Vec::with_capacity(total_chunks);
+    let mut points = Vec::with_capacity(vectors.len());
     let mut new_docs = Vec::with_capacity(docs.len());
     for (doc, chunks) in docs.into_iter().zip(chunked) {
         let version = Uuid::new_v4();
         let id = doc.id.unwrap_or_default();
         let metadata = doc.metadata.unwrap_or_default();
         let mut new_chunks = Vec::with_capacity(chunks.len());
-        for (i, (chunk, _, sparse)) in chunks.into_iter().enumerate() {
+        for (i, p) in chunks.into_iter().enumerate() {
             let point_id = Uuid::new_v4();
             points.push(ChunkPoint {
                 id: point_id,
@@ -200,14 +306,14 @@ pub async fn ingest(
                 version,
                 chunk_index: i as u32,
                 vector: vectors.next().unwrap_or_default(),
-                sparse,
+                sparse: p.sparse,
                 metadata: metadata.clone(),
             });
             new_chunks.push(NewChunk {
                 point_id,
                 index: i as u32,
-                text: chunk.text,
-                heading: chunk.heading,
+                text: p.chunk.text,
+                heading: p.chunk.heading,
             });
         }
         new_docs.push(NewDocument {
@@ -219,13 +325,27 @@ pub async fn ingest(
             chunks: new_chunks,
         });
     }
-    app.vectors.upsert(&key, points).await?;
+    (points, new_docs)
+}
+
+/// Steps 1-3 of the module documentation, holding the documents' locks.
+async fn write(
+    b: &Backends,
+    coll: &CollectionRow,
+    points: Vec<ChunkPoint>,
+    new_docs: &[NewDocument],
+) -> Result<Vec<IngestedDocument>, ApiError> {
+    let _guards = b
+        .doc_locks
+        .lock(coll.key, new_docs.iter().map(|d| d.id.as_str()))
+        .await;
+    b.vectors.upsert(coll.key, points).await?;
     let mut results = Vec::with_capacity(new_docs.len());
     let mut replaced = Vec::new();
-    for d in &new_docs {
-        let previous = app.meta.put_document(coll.key, d).await?;
+    for d in new_docs {
+        let previous = b.meta.put_document(coll.key, d).await?;
         if let Some(old) = previous {
-            replaced.push((d.id.clone(), d.version, old));
+            replaced.push((d.id.as_str(), d.version, old));
         }
         results.push(IngestedDocument {
             id: d.id.clone(),
@@ -233,35 +353,23 @@ pub async fn ingest(
             replaced: previous.is_some(),
         });
     }
-    app.cache.invalidate(&coll.name).await;
+    b.cache.invalidate(&coll.name).await;
     for (id, version, old) in replaced {
-        drop_old_vectors(app, &key, &id, old, Some(version)).await?;
+        drop_old_vectors(b, coll.key, id, old, Some(version)).await?;
     }
-    drop(guards);
-    let store_ms = ms_since(t);
-    app.metrics.ingested_chunks.inc_by(total_chunks as u64);
-    Ok(IngestResponse {
-        documents: results,
-        chunks: total_chunks as u32,
-        timings: IngestTimings {
-            chunk_ms,
-            embed_ms,
-            store_ms,
-            total_ms: ms_since(started),
-        },
-    })
+    Ok(results)
 }
 
-pub async fn get(app: &App, collection: &str, id: &str) -> Result<Document, ApiError> {
-    let coll = resolve(app, collection).await?;
-    let d =
-        app.meta
-            .get_document(coll.key, id)
-            .await?
-            .ok_or_else(|| ApiError::DocumentNotFound {
-                collection: collection.to_string(),
-                doc: id.to_string(),
-            })?;
+pub async fn get(b: &Backends, collection: &str, id: &str) -> Result<Document, ApiError> {
+    let coll = resolve(b, collection).await?;
+    let d = b
+        .meta
+        .get_document(coll.key, id)
+        .await?
+        .ok_or_else(|| ApiError::DocumentNotFound {
+            collection: collection.to_string(),
+            doc: id.to_string(),
+        })?;
     Ok(Document {
         id: d.id,
         collection: coll.name,
@@ -273,10 +381,9 @@ pub async fn get(app: &App, collection: &str, id: &str) -> Result<Document, ApiE
     })
 }
 
-pub async fn list(app: &App, collection: &str) -> Result<Vec<DocumentSummary>, ApiError> {
-    let coll = resolve(app, collection).await?;
-    Ok(app
-        .meta
+pub async fn list(b: &Backends, collection: &str) -> Result<Vec<DocumentSummary>, ApiError> {
+    let coll = resolve(b, collection).await?;
+    Ok(b.meta
         .list_documents(coll.key)
         .await?
         .into_iter()
@@ -289,25 +396,25 @@ pub async fn list(app: &App, collection: &str) -> Result<Vec<DocumentSummary>, A
         .collect())
 }
 
-pub async fn delete(app: &App, collection: &str, id: &str) -> Result<(), ApiError> {
-    let coll = resolve(app, collection).await?;
-    let key = coll.key.to_string();
-    let _guard = app.doc_locks()[app.doc_lock(&key, id)].lock().await;
+pub async fn delete(b: &Backends, collection: &str, id: &str) -> Result<(), ApiError> {
+    let coll = resolve(b, collection).await?;
+    let _guard = b.doc_locks.lock(coll.key, std::iter::once(id)).await;
     // Metadata first: from this commit on, queries cannot return the
     // document even if the vector delete below is interrupted.
-    let Some(deleted) = app.meta.delete_document(coll.key, id).await? else {
+    let Some(deleted) = b.meta.delete_document(coll.key, id).await? else {
         return Err(ApiError::DocumentNotFound {
             collection: collection.to_string(),
             doc: id.to_string(),
         });
     };
-    app.cache.invalidate(&coll.name).await;
-    drop_old_vectors(app, &key, id, deleted, None).await?;
+    b.cache.invalidate(&coll.name).await;
+    drop_old_vectors(b, coll.key, id, deleted, None).await?;
     Ok(())
 }
 
 /// Remove the vectors of version `old`, which the metadata no longer
-/// references (`current` is the version it references now, if any).
+/// references (`current` is the version it references now, if any), as the
+/// deployment's [`Topology`] allows.
 ///
 /// One process: everything but `current` goes, which also sweeps versions
 /// that a crash left behind between the vector write and the metadata swap
@@ -316,29 +423,15 @@ pub async fn delete(app: &App, collection: &str, id: &str) -> Result<(), ApiErro
 /// vectors of a newer version that it has not swapped in yet; deleting
 /// "everything but current" lost them (found by the two-replica race test).
 async fn drop_old_vectors(
-    app: &App,
-    key: &str,
+    b: &Backends,
+    key: CollectionKey,
     doc_id: &str,
     old: Uuid,
     current: Option<Uuid>,
 ) -> Result<(), ApiError> {
-    if app.meta.shared() {
-        app.vectors.delete_version(key, doc_id, old).await?;
-    } else {
-        app.vectors.delete_document(key, doc_id, current).await?;
+    match b.topology {
+        Topology::SingleNode => b.vectors.delete_document(key, doc_id, current).await?,
+        Topology::SharedStores => b.vectors.delete_version(key, doc_id, old).await?,
     }
     Ok(())
-}
-
-/// Runs `f` when dropped (also when the request is cancelled).
-fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
-    struct Guard<F: FnOnce()>(Option<F>);
-    impl<F: FnOnce()> Drop for Guard<F> {
-        fn drop(&mut self) {
-            if let Some(f) = self.0.take() {
-                f()
-            }
-        }
-    }
-    Guard(Some(f))
 }

@@ -1,11 +1,12 @@
 //! The service layer: what each API operation does, independent of HTTP.
 //!
 //! Handlers in [`crate::http`] extract and validate, call one function here
-//! and wrap its result. Demo mode and tests call the same functions.
+//! and render its result. Demo mode and tests call the same functions. Each
+//! takes the [`Backends`] it works on, never the HTTP runtime.
 //!
 //! - [`collections`]: create, list, get, delete.
 //! - [`documents`]: ingest (chunk → embed → vectors → metadata), get, delete.
-//! - [`query`]: embed the question → search → join chunk texts → answer.
+//! - [`query`]: the query pipeline, once for every way of answering.
 
 pub mod collections;
 pub mod documents;
@@ -13,7 +14,7 @@ pub mod query;
 
 use std::sync::Arc;
 
-use crate::app::App;
+use crate::app::Backends;
 use crate::embed::{EmbedError, Embedder};
 use crate::error::ApiError;
 use crate::meta::{CollectionRow, MetaError};
@@ -23,8 +24,8 @@ impl From<MetaError> for ApiError {
     fn from(e: MetaError) -> Self {
         match e {
             MetaError::CollectionExists(name) => ApiError::CollectionExists(name),
-            MetaError::Backend(m) => ApiError::backend("metadata store", m),
             MetaError::Corrupt(m) => ApiError::Internal(format!("metadata store: {m}")),
+            other => ApiError::backend("metadata store", other),
         }
     }
 }
@@ -35,7 +36,7 @@ impl From<VectorError> for ApiError {
             VectorError::NoSuchCollection(k) => {
                 ApiError::Internal(format!("vector store has no collection {k}"))
             }
-            VectorError::Backend(m) => ApiError::backend("vector store", m),
+            other => ApiError::backend("vector store", other),
         }
     }
 }
@@ -44,7 +45,7 @@ impl From<EmbedError> for ApiError {
     fn from(e: EmbedError) -> Self {
         match e {
             EmbedError::Input(m) => ApiError::invalid("text", m),
-            EmbedError::Backend(m) => ApiError::backend("embedder", m),
+            other => ApiError::backend("embedder", other),
         }
     }
 }
@@ -55,17 +56,23 @@ impl From<crate::answer::GenerateError> for ApiError {
     }
 }
 
+impl From<crate::cpu::JobPanicked> for ApiError {
+    fn from(e: crate::cpu::JobPanicked) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
 /// A collection by name, or 404.
-pub async fn resolve(app: &App, name: &str) -> Result<CollectionRow, ApiError> {
-    app.meta
+pub async fn resolve(b: &Backends, name: &str) -> Result<CollectionRow, ApiError> {
+    b.meta
         .get_collection(name)
         .await?
         .ok_or_else(|| ApiError::CollectionNotFound(name.to_string()))
 }
 
 /// The embedder that made a collection's vectors, refusing a different model.
-pub fn embedder_for(app: &App, c: &CollectionRow) -> Result<Arc<dyn Embedder>, ApiError> {
-    let e = app.embedders.get(&c.embedder).ok_or_else(|| {
+pub fn embedder_for(b: &Backends, c: &CollectionRow) -> Result<Arc<dyn Embedder>, ApiError> {
+    let e = b.embedders.get(&c.embedder).ok_or_else(|| {
         ApiError::ModelMismatch(format!(
             "collection {:?} was created with embedder {:?}, which is no longer configured",
             c.name, c.embedder

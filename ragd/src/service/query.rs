@@ -1,5 +1,18 @@
-//! Queries: cache → embed the question (through the embedding cache) →
-//! search → join chunk texts from the metadata store → write the answer.
+//! Queries: the one pipeline that both the JSON and the SSE handlers
+//! render.
+//!
+//! validate → cache lookup → embed the question (through the embedding
+//! cache) → search → join chunk texts from the metadata store → write the
+//! answer → check its citations → store the response in the cache.
+//!
+//! [`query`] runs every step up to the start of the answer and returns an
+//! [`Outcome`]: a cached response, or an [`Answering`] holding the
+//! citations and the answer as it is written. Reading the answer to its end
+//! ([`Answering::next_piece`] then [`Answering::finish`]) runs the remaining
+//! steps; [`Answering::collect`] does both for a whole response, and
+//! [`Outcome::into_events`] turns either outcome into the events a stream
+//! sends. A new step is added here, once, whichever way the response goes
+//! out.
 //!
 //! The caches never fail a query: when Redis cannot be reached a lookup is
 //! a miss and the result is computed as without cache.
@@ -8,15 +21,17 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures::StreamExt;
+use futures::stream::{self, BoxStream, StreamExt};
 use ragd_api::{Citation, MAX_TOP_K, QueryRequest, QueryResponse, QueryTimings, RetrievalMode};
 
 use super::{embedder_for, ms_since, resolve};
 use crate::answer::AnswerStream;
-use crate::app::App;
+use crate::app::Backends;
 use crate::cache::Ticket;
+use crate::embed::{EmbedError, Embedder};
 use crate::error::ApiError;
-use crate::vectors::{MetaFilter, SearchQuery};
+use crate::meta::{ChunkRow, CollectionRow};
+use crate::vectors::{Hit, MetaFilter, SearchQuery};
 
 /// Most points one retrieval asks the vector store for.
 const MAX_SEARCH_LIMIT: usize = 2000;
@@ -24,19 +39,174 @@ const MAX_SEARCH_LIMIT: usize = 2000;
 /// Largest accepted question in bytes.
 pub const MAX_QUESTION_BYTES: usize = 4096;
 
-/// A validated query.
-pub struct Prepared {
-    pub question: String,
-    pub top_k: usize,
-    pub filter: MetaFilter,
-    pub mode: RetrievalMode,
-    /// Question, top_k, filter and mode, canonically serialised: the cache key.
-    pub canonical: String,
-    /// Set by [`cached`]: what the cache lookup saw, to store the result with.
-    pub ticket: Option<Ticket>,
+/// What [`query`] found: a response from the cache, or an answer being
+/// written.
+pub enum Outcome {
+    /// A cached response, marked `cached`, with this request's total time.
+    Cached(QueryResponse),
+    /// Passages retrieved now; the answer is being written.
+    Fresh(Answering),
 }
 
-pub fn prepare(app: &App, req: QueryRequest) -> Result<Prepared, ApiError> {
+/// One event of a streamed response, in the order they are sent:
+/// `Citations`, `Delta`..., then `Done` or `Failed`.
+pub enum QueryEvent {
+    Citations(Vec<Citation>),
+    Delta(String),
+    Done(QueryResponse),
+    /// The answer could not be finished (the citations were sent).
+    Failed(ApiError),
+}
+
+impl Outcome {
+    /// The whole response (reads a fresh answer to its end).
+    pub async fn collect(self) -> Result<QueryResponse, ApiError> {
+        match self {
+            Outcome::Cached(r) => Ok(r),
+            Outcome::Fresh(a) => a.collect().await,
+        }
+    }
+
+    /// The events a stream sends for this outcome. A cached response is one
+    /// delta with the whole answer.
+    pub fn into_events(self) -> BoxStream<'static, QueryEvent> {
+        match self {
+            Outcome::Cached(r) => stream::iter([
+                QueryEvent::Citations(r.citations.clone()),
+                QueryEvent::Delta(r.answer.clone()),
+                QueryEvent::Done(r),
+            ])
+            .boxed(),
+            Outcome::Fresh(a) => {
+                let citations = QueryEvent::Citations(a.citations.clone());
+                let rest = stream::unfold(Some(a), |state| async move {
+                    let mut a = state?;
+                    Some(match a.next_piece().await {
+                        Some(Ok(text)) => (QueryEvent::Delta(text), Some(a)),
+                        Some(Err(e)) => (QueryEvent::Failed(e), None),
+                        None => (QueryEvent::Done(a.finish().await), None),
+                    })
+                });
+                stream::once(async move { citations }).chain(rest).boxed()
+            }
+        }
+    }
+}
+
+/// An answer being written from retrieved passages, and what to do once it
+/// is complete.
+pub struct Answering {
+    /// The passages the answer cites as `[n]`.
+    pub citations: Vec<Citation>,
+    pieces: AnswerStream,
+    answer: String,
+    backends: Arc<Backends>,
+    mode: RetrievalMode,
+    ticket: Ticket,
+    embed_ms: f64,
+    search_ms: f64,
+    started: Instant,
+    generate_started: Instant,
+}
+
+impl Answering {
+    /// The next piece of the answer as it is written; `None` at the end.
+    pub async fn next_piece(&mut self) -> Option<Result<String, ApiError>> {
+        let piece = self.pieces.next().await?;
+        Some(match piece {
+            Ok(text) => {
+                self.answer.push_str(&text);
+                Ok(text)
+            }
+            Err(e) => Err(e.into()),
+        })
+    }
+
+    /// The response, once every piece was read: the answer with its
+    /// citation markers checked, the timings; stored in the cache.
+    pub async fn finish(self) -> QueryResponse {
+        let b = self.backends;
+        let generate_ms = ms_since(self.generate_started);
+        b.metrics.generate_duration.observe(generate_ms / 1000.0);
+        let answer = crate::answer::check_citations(&self.answer, self.citations.len());
+        let resp = QueryResponse {
+            answer,
+            mode: self.mode,
+            citations: self.citations,
+            timings: QueryTimings {
+                embed_ms: self.embed_ms,
+                search_ms: self.search_ms,
+                generate_ms,
+                total_ms: ms_since(self.started),
+            },
+            cached: false,
+        };
+        if self.ticket.storable() {
+            b.cache.put(self.ticket, Arc::new(resp.clone())).await;
+        }
+        resp
+    }
+
+    /// Read the whole answer, then [`finish`](Answering::finish).
+    pub async fn collect(mut self) -> Result<QueryResponse, ApiError> {
+        while let Some(piece) = self.next_piece().await {
+            piece?;
+        }
+        Ok(self.finish().await)
+    }
+}
+
+/// A validated query.
+struct Prepared {
+    question: String,
+    top_k: usize,
+    filter: MetaFilter,
+    mode: RetrievalMode,
+    /// Question, top_k, filter and mode, canonically serialised: the cache key.
+    canonical: String,
+}
+
+/// Ask `req` of `collection`: every step up to the start of the answer.
+/// Errors before the first byte of a response are returned here.
+pub async fn query(
+    b: &Arc<Backends>,
+    collection: &str,
+    req: QueryRequest,
+) -> Result<Outcome, ApiError> {
+    let started = Instant::now();
+    let p = prepare(b, req)?;
+    let (hit, ticket) = b.cache.get(collection, p.canonical.clone()).await;
+    if let Some(r) = hit {
+        b.metrics.cache_hits.inc();
+        let mut r = QueryResponse::clone(&r);
+        r.cached = true;
+        r.timings.total_ms = ms_since(started);
+        return Ok(Outcome::Cached(r));
+    }
+    b.metrics.cache_misses.inc();
+    let r = retrieve(b, collection, &p).await?;
+    let generate_started = Instant::now();
+    let pieces = if r.irrelevant {
+        let text = crate::answer::NOTHING_RELEVANT.to_string();
+        stream::iter([Ok(text)]).boxed()
+    } else {
+        b.generator.generate(&p.question, &r.citations).await?
+    };
+    Ok(Outcome::Fresh(Answering {
+        citations: r.citations,
+        pieces,
+        answer: String::new(),
+        backends: b.clone(),
+        mode: p.mode,
+        ticket,
+        embed_ms: r.embed_ms,
+        search_ms: r.search_ms,
+        started,
+        generate_started,
+    }))
+}
+
+fn prepare(b: &Backends, req: QueryRequest) -> Result<Prepared, ApiError> {
     let question = req.question.trim().to_string();
     if question.is_empty() {
         return Err(ApiError::invalid("question", "must not be empty"));
@@ -57,12 +227,11 @@ pub fn prepare(app: &App, req: QueryRequest) -> Result<Prepared, ApiError> {
         Some(f) => MetaFilter::parse(f).map_err(|(field, msg)| ApiError::invalid(field, msg))?,
         None => MetaFilter::default(),
     };
-    let mode = req.mode.unwrap_or(app.config.retrieval.mode);
+    let mode = req.mode.unwrap_or(b.retrieval.mode);
     // serde_json maps are ordered, so equal filters serialise equally.
     let canonical = serde_json::json!([question, req.top_k, req.filter, mode]).to_string();
     Ok(Prepared {
         canonical,
-        ticket: None,
         question,
         top_k: req.top_k as usize,
         filter,
@@ -70,128 +239,34 @@ pub fn prepare(app: &App, req: QueryRequest) -> Result<Prepared, ApiError> {
     })
 }
 
-/// A cached answer, marked as such, if there is one. On a miss, remembers
-/// in `p` what the lookup saw, for [`finish`] to store the result with.
-pub async fn cached(
-    app: &App,
-    collection: &str,
-    p: &mut Prepared,
-    started: Instant,
-) -> Option<QueryResponse> {
-    let (hit, ticket) = app.cache.get(collection, p.canonical.clone()).await;
-    p.ticket = Some(ticket);
-    match hit {
-        Some(r) => {
-            app.metrics.cache_hits.inc();
-            let mut r = QueryResponse::clone(&r);
-            r.cached = true;
-            r.timings.total_ms = ms_since(started);
-            Some(r)
-        }
-        None => {
-            app.metrics.cache_misses.inc();
-            None
-        }
-    }
-}
-
 /// Retrieval result: numbered passages and their timings.
-pub struct Retrieved {
-    pub citations: Vec<Citation>,
+struct Retrieved {
+    citations: Vec<Citation>,
     /// Passages were found but none is relevant enough to answer from
     /// (best cosine below `retrieval.min_relevance`).
-    pub irrelevant: bool,
-    pub embed_ms: f64,
-    pub search_ms: f64,
+    irrelevant: bool,
+    embed_ms: f64,
+    search_ms: f64,
 }
 
-pub async fn retrieve(app: &App, collection: &str, p: &Prepared) -> Result<Retrieved, ApiError> {
-    let coll = resolve(app, collection).await?;
-    let embedder = embedder_for(app, &coll)?;
-
+async fn retrieve(b: &Backends, collection: &str, p: &Prepared) -> Result<Retrieved, ApiError> {
+    let coll = resolve(b, collection).await?;
+    // Also refuses a collection whose embedder changed, in every mode.
+    let embedder = embedder_for(b, &coll)?;
     let t = Instant::now();
-    let dense = match p.mode {
-        RetrievalMode::Sparse => None,
-        RetrievalMode::Dense | RetrievalMode::Hybrid => {
-            let model = embedder.model().to_string();
-            let dims = embedder.dimensions();
-            match app.embedding_cache.get(&model, dims, &p.question).await {
-                Some(vector) => Some(vector),
-                None => {
-                    let vector = embedder
-                        .embed(vec![p.question.clone()])
-                        .await?
-                        .pop()
-                        .ok_or_else(|| ApiError::backend("embedder", "returned no vector"))?;
-                    app.metrics
-                        .embed_duration
-                        .get_or_create(&crate::metrics::NameLabel {
-                            name: coll.embedder.clone(),
-                        })
-                        .observe(t.elapsed().as_secs_f64());
-                    app.embedding_cache.put(&model, &p.question, &vector).await;
-                    Some(vector)
-                }
-            }
-        }
-    };
-    let sparse = match p.mode {
-        RetrievalMode::Dense => None,
-        RetrievalMode::Sparse | RetrievalMode::Hybrid => Some(app.bm25.query(&p.question)),
-    };
-    let query = SearchQuery {
-        dense,
-        sparse,
-        rrf_k: app.config.retrieval.rrf_k,
-        sparse_weight: app.config.retrieval.sparse_weight,
-    };
+    let query = search_query(b, &coll, embedder.as_ref(), p).await?;
     let embed_ms = ms_since(t);
-
-    // Points of ingests in progress (vectors written, metadata not yet
-    // committed) and leftovers of interrupted writes are in the index but
-    // unknown to the metadata store: they are skipped, never shown. Fetch
-    // more than top_k so they cannot crowd out committed passages, and widen
-    // the search while skipped points leave fewer than top_k.
     let t = Instant::now();
-    let key = coll.key.to_string();
-    let mut limit = p.top_k * 2 + 8;
-    let mut vector_ms = 0.0;
-    let found = loop {
-        let tv = Instant::now();
-        let hits = app.vectors.search(&key, &query, limit, &p.filter).await?;
-        vector_ms += ms_since(tv);
-        let ids: Vec<_> = hits.iter().map(|h| h.id).collect();
-        let mut rows: HashMap<_, _> = app
-            .meta
-            .chunks_by_points(coll.key, &ids)
-            .await?
-            .into_iter()
-            .map(|c| (c.point_id, c))
-            .collect();
-        let exhausted = hits.len() < limit;
-        let found: Vec<_> = hits
-            .iter()
-            .filter_map(|h| rows.remove(&h.id).map(|c| (*h, c)))
-            .take(p.top_k)
-            .collect();
-        if found.len() == p.top_k || exhausted || limit >= MAX_SEARCH_LIMIT {
-            break found;
-        }
-        limit = (limit * 4).min(MAX_SEARCH_LIMIT);
-    };
-    app.metrics
-        .search_duration
-        .observe(t.elapsed().as_secs_f64());
+    let found = search_joined(b, &coll, &query, p).await?;
+    b.metrics.search_duration.observe(t.elapsed().as_secs_f64());
     let search_ms = ms_since(t);
-    tracing::debug!(vector_ms, join_ms = search_ms - vector_ms, "retrieval");
-
     // Relevance is judged on cosine similarity, the one score with a fixed
     // scale; BM25 and RRF scores depend on the corpus.
     let best_cosine = found
         .iter()
         .filter_map(|(h, _)| h.dense)
         .fold(None, |m: Option<f32>, c| Some(m.map_or(c, |m| m.max(c))));
-    let irrelevant = best_cosine.is_some_and(|c| c < app.config.retrieval.min_relevance);
+    let irrelevant = best_cosine.is_some_and(|c| c < b.retrieval.min_relevance);
     let citations = found
         .into_iter()
         .enumerate()
@@ -213,68 +288,103 @@ pub async fn retrieve(app: &App, collection: &str, p: &Prepared) -> Result<Retri
     })
 }
 
-/// Start writing the answer for retrieved passages.
-pub async fn answer_stream(
-    app: &App,
+/// The vectors to search with in the query's mode: the question embedded
+/// (dense, through the embedding cache) and its BM25 vector (sparse).
+async fn search_query(
+    b: &Backends,
+    coll: &CollectionRow,
+    embedder: &dyn Embedder,
     p: &Prepared,
-    r: &Retrieved,
-) -> Result<AnswerStream, ApiError> {
-    if r.irrelevant {
-        let text = crate::answer::NOTHING_RELEVANT.to_string();
-        return Ok(Box::pin(futures::stream::iter([Ok(text)])));
-    }
-    Ok(app.generator.generate(&p.question, &r.citations).await?)
-}
-
-/// Finish a computed query: build the response and cache it.
-pub async fn finish(
-    app: &App,
-    p: Prepared,
-    r: Retrieved,
-    answer: String,
-    generate_ms: f64,
-    started: Instant,
-) -> QueryResponse {
-    app.metrics.generate_duration.observe(generate_ms / 1000.0);
-    let answer = crate::answer::check_citations(&answer, r.citations.len());
-    let resp = QueryResponse {
-        answer,
-        mode: p.mode,
-        citations: r.citations,
-        timings: QueryTimings {
-            embed_ms: r.embed_ms,
-            search_ms: r.search_ms,
-            generate_ms,
-            total_ms: ms_since(started),
-        },
-        cached: false,
+) -> Result<SearchQuery, ApiError> {
+    let dense = match p.mode {
+        RetrievalMode::Sparse => None,
+        RetrievalMode::Dense | RetrievalMode::Hybrid => {
+            Some(embed_question(b, coll, embedder, p).await?)
+        }
     };
-    if let Some(ticket) = p.ticket
-        && ticket.storable()
-    {
-        app.cache.put(ticket, Arc::new(resp.clone())).await;
-    }
-    resp
+    let sparse = match p.mode {
+        RetrievalMode::Dense => None,
+        RetrievalMode::Sparse | RetrievalMode::Hybrid => Some(b.bm25.query(&p.question)),
+    };
+    Ok(SearchQuery {
+        dense,
+        sparse,
+        rrf_k: b.retrieval.rrf_k,
+        sparse_weight: b.retrieval.sparse_weight,
+    })
 }
 
-/// The whole query, not streamed.
-pub async fn query(
-    app: &App,
-    collection: &str,
-    req: QueryRequest,
-) -> Result<QueryResponse, ApiError> {
-    let started = Instant::now();
-    let mut p = prepare(app, req)?;
-    if let Some(r) = cached(app, collection, &mut p, started).await {
-        return Ok(r);
+/// The question's dense vector, from the embedding cache or the
+/// collection's embedder.
+async fn embed_question(
+    b: &Backends,
+    coll: &CollectionRow,
+    embedder: &dyn Embedder,
+    p: &Prepared,
+) -> Result<Vec<f32>, ApiError> {
+    let model = embedder.model().to_string();
+    if let Some(vector) = b
+        .embedding_cache
+        .get(&model, embedder.dimensions(), &p.question)
+        .await
+    {
+        return Ok(vector);
     }
-    let r = retrieve(app, collection, &p).await?;
     let t = Instant::now();
-    let mut stream = answer_stream(app, &p, &r).await?;
-    let mut answer = String::new();
-    while let Some(piece) = stream.next().await {
-        answer.push_str(&piece?);
+    let vector = embedder
+        .embed(vec![p.question.clone()])
+        .await?
+        .pop()
+        .ok_or(EmbedError::Count { got: 0, want: 1 })?;
+    b.metrics
+        .embed_duration
+        .get_or_create(&crate::metrics::NameLabel {
+            name: coll.embedder.clone(),
+        })
+        .observe(t.elapsed().as_secs_f64());
+    b.embedding_cache.put(&model, &p.question, &vector).await;
+    Ok(vector)
+}
+
+/// The best `top_k` hits that the metadata store knows, with their chunks.
+///
+/// Points of ingests in progress (vectors written, metadata not yet
+/// committed) and leftovers of interrupted writes are in the index but
+/// unknown to the metadata store: they are skipped, never shown. Fetch more
+/// than top_k so they cannot crowd out committed passages, and widen the
+/// search while skipped points leave fewer than top_k.
+async fn search_joined(
+    b: &Backends,
+    coll: &CollectionRow,
+    query: &SearchQuery,
+    p: &Prepared,
+) -> Result<Vec<(Hit, ChunkRow)>, ApiError> {
+    let started = Instant::now();
+    let mut limit = p.top_k * 2 + 8;
+    let mut vector_ms = 0.0;
+    loop {
+        let t = Instant::now();
+        let hits = b.vectors.search(coll.key, query, limit, &p.filter).await?;
+        vector_ms += ms_since(t);
+        let ids: Vec<_> = hits.iter().map(|h| h.id).collect();
+        let mut rows: HashMap<_, _> = b
+            .meta
+            .chunks_by_points(coll.key, &ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.point_id, c))
+            .collect();
+        let exhausted = hits.len() < limit;
+        let found: Vec<_> = hits
+            .iter()
+            .filter_map(|h| rows.remove(&h.id).map(|c| (*h, c)))
+            .take(p.top_k)
+            .collect();
+        if found.len() == p.top_k || exhausted || limit >= MAX_SEARCH_LIMIT {
+            let join_ms = ms_since(started) - vector_ms;
+            tracing::debug!(vector_ms, join_ms, "retrieval");
+            return Ok(found);
+        }
+        limit = (limit * 4).min(MAX_SEARCH_LIMIT);
     }
-    let generate_ms = ms_since(t);
-    Ok(finish(app, p, r, answer, generate_ms, started).await)
 }

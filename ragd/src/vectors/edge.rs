@@ -31,25 +31,21 @@ use qdrant_edge::{
     SparseVector, UpdateOperation, ValueVariants, Vector, Vectors, WithPayloadInterface,
     WithVector,
 };
-use serde_json::json;
 use uuid::Uuid;
 
+use super::layout::{self, DENSE, SPARSE};
 use super::{
     ChunkPoint, FilterValue, Hit, MetaFilter, SearchQuery, Sparse, VectorError, VectorStore,
 };
 use crate::cpu::CpuPool;
-
-/// Name of the dense vector in every shard.
-pub const DENSE: &str = "dense";
-/// Name of the sparse (BM25) vector, reserved for hybrid retrieval.
-pub const SPARSE: &str = "bm25";
+use crate::key::CollectionKey;
 
 pub struct EdgeStore {
     root: PathBuf,
     pool: Arc<CpuPool>,
     /// Unindexed vectors that trigger a background HNSW build.
     index_threshold: u64,
-    shards: RwLock<HashMap<String, Arc<Shard>>>,
+    shards: RwLock<HashMap<CollectionKey, Arc<Shard>>>,
     /// Background optimizations running now.
     optimizing: Arc<AtomicU64>,
 }
@@ -69,8 +65,10 @@ struct Shard {
     optimizing: AtomicBool,
 }
 
-fn backend(e: impl std::fmt::Display) -> VectorError {
-    VectorError::Backend(e.to_string())
+/// An I/O error on `path`, saying what was being done.
+fn io(what: &str, path: &Path) -> impl FnOnce(std::io::Error) -> VectorError {
+    let context = format!("{what} {}", path.display());
+    move |source| VectorError::Io { context, source }
 }
 
 impl EdgeStore {
@@ -81,8 +79,7 @@ impl EdgeStore {
         index_threshold: u64,
     ) -> Result<Arc<EdgeStore>, VectorError> {
         let root = data_dir.join("vectors");
-        std::fs::create_dir_all(&root)
-            .map_err(|e| backend(format!("cannot create {}: {e}", root.display())))?;
+        std::fs::create_dir_all(&root).map_err(io("cannot create", &root))?;
         let store = Arc::new(EdgeStore {
             root: root.clone(),
             pool,
@@ -90,23 +87,21 @@ impl EdgeStore {
             shards: RwLock::new(HashMap::new()),
             optimizing: Arc::new(AtomicU64::new(0)),
         });
-        let entries = std::fs::read_dir(&root)
-            .map_err(|e| backend(format!("cannot read {}: {e}", root.display())))?;
+        let entries = std::fs::read_dir(&root).map_err(io("cannot read", &root))?;
         for entry in entries.flatten() {
             let path = entry.path();
-            let Some(key) = path.file_name().and_then(|n| n.to_str()).map(String::from) else {
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
-            if !path.is_dir() || key.starts_with('.') {
+            if !path.is_dir() || name.starts_with('.') {
                 continue;
             }
+            let Ok(key) = name.parse::<CollectionKey>() else {
+                tracing::warn!(dir = %path.display(), "not a collection key; left alone");
+                continue;
+            };
             let p = path.clone();
-            let engine = store
-                .pool
-                .run(move || EdgeShard::load(&p, None))
-                .await
-                .map_err(backend)?
-                .map_err(|e| backend(format!("cannot load shard {}: {e}", path.display())))?;
+            let engine = store.pool.run(move || EdgeShard::load(&p, None)).await??;
             let info = engine.info();
             let unindexed = info.points_count.saturating_sub(info.indexed_vectors_count) as u64;
             let shard = Arc::new(Shard::new(engine, unindexed));
@@ -114,22 +109,22 @@ impl EdgeStore {
                 .shards
                 .write()
                 .expect("shard map lock")
-                .insert(key.clone(), shard.clone());
-            store.maybe_optimize(&key, &shard);
+                .insert(key, shard.clone());
+            store.maybe_optimize(key, &shard);
         }
         Ok(store)
     }
 
     /// Whether a collection's shard is open.
-    pub fn contains(&self, key: &str) -> bool {
+    pub fn contains(&self, key: CollectionKey) -> bool {
         self.shards
             .read()
             .expect("shard map lock")
-            .contains_key(key)
+            .contains_key(&key)
     }
 
     /// Delete the points matching `filter` and flush.
-    async fn delete_where(&self, key: &str, filter: Filter) -> Result<(), VectorError> {
+    async fn delete_where(&self, key: CollectionKey, filter: Filter) -> Result<(), VectorError> {
         let shard = self.shard(key)?;
         self.pool
             .run(move || -> Result<(), VectorError> {
@@ -138,27 +133,26 @@ impl EdgeStore {
                 ))?;
                 shard.flush_covering(seq)
             })
-            .await
-            .map_err(backend)?
+            .await?
     }
 
     /// Keys of the shards on disk (collections the vector store knows).
-    pub fn keys(&self) -> Vec<String> {
+    pub fn keys(&self) -> Vec<CollectionKey> {
         self.shards
             .read()
             .expect("shard map lock")
             .keys()
-            .cloned()
+            .copied()
             .collect()
     }
 
-    fn shard(&self, key: &str) -> Result<Arc<Shard>, VectorError> {
+    fn shard(&self, key: CollectionKey) -> Result<Arc<Shard>, VectorError> {
         self.shards
             .read()
             .expect("shard map lock")
-            .get(key)
+            .get(&key)
             .cloned()
-            .ok_or_else(|| VectorError::NoSuchCollection(key.to_string()))
+            .ok_or(VectorError::NoSuchCollection(key))
     }
 
     fn shard_config(&self, dimensions: u32) -> EdgeConfig {
@@ -183,7 +177,7 @@ impl EdgeStore {
     }
 
     /// Start a background HNSW build if enough vectors are unindexed.
-    fn maybe_optimize(&self, key: &str, shard: &Arc<Shard>) {
+    fn maybe_optimize(&self, key: CollectionKey, shard: &Arc<Shard>) {
         if shard.unindexed.load(Ordering::Relaxed) < self.index_threshold {
             return;
         }
@@ -191,7 +185,6 @@ impl EdgeStore {
             return;
         }
         let shard = shard.clone();
-        let key = key.to_string();
         let running = self.optimizing.clone();
         let threshold = self.index_threshold;
         running.fetch_add(1, Ordering::Relaxed);
@@ -263,7 +256,7 @@ impl Shard {
     /// Apply one update under the write lock; returns its sequence number.
     fn apply(&self, op: UpdateOperation) -> Result<u64, VectorError> {
         let _w = self.write.lock().unwrap_or_else(|p| p.into_inner());
-        self.engine.update(op).map_err(backend)?;
+        self.engine.update(op)?;
         Ok(self.applied.fetch_add(1, Ordering::AcqRel) + 1)
     }
 
@@ -287,7 +280,7 @@ impl Shard {
                 Err(_) => break,
             }
         }
-        Err(backend("flush did not complete"))
+        Err(VectorError::FlushIncomplete)
     }
 }
 
@@ -298,8 +291,22 @@ fn to_sparse(s: Sparse) -> SparseVector {
     }
 }
 
-/// One nearest-neighbour query on the named vector: (point id, score).
+/// The best `limit` points for `vector` on the named vector: (point id,
+/// score), ranked like every store ranks (see [`super::nearest_complete`]).
 fn nearest(
+    engine: &EdgeShard,
+    using: &str,
+    vector: qdrant_edge::VectorInternal,
+    limit: usize,
+    filter: &Option<Filter>,
+) -> Result<Vec<(Uuid, f32)>, VectorError> {
+    super::nearest_complete_sync(limit, |n| {
+        nearest_once(engine, using, vector.clone(), n, filter)
+    })
+}
+
+/// One nearest-neighbour query as the engine answers it.
+fn nearest_once(
     engine: &EdgeShard,
     using: &str,
     vector: qdrant_edge::VectorInternal,
@@ -321,8 +328,7 @@ fn nearest(
         with_payload: WithPayloadInterface::Bool(false),
     };
     Ok(engine
-        .query(request)
-        .map_err(backend)?
+        .query(request)?
         .into_iter()
         .filter_map(|p| match p.id {
             PointId::Uuid(id) => Some((id, p.score)),
@@ -340,11 +346,11 @@ fn keyword_condition(field: &str, value: String) -> Condition {
 }
 
 fn doc_condition(doc_id: &str) -> Condition {
-    keyword_condition("doc_id", doc_id.to_string())
+    keyword_condition(layout::DOC_ID, doc_id.to_string())
 }
 
 fn version_condition(version: Uuid) -> Condition {
-    keyword_condition("version", version.to_string())
+    keyword_condition(layout::VERSION, version.to_string())
 }
 
 fn to_filter(filter: &MetaFilter) -> Option<Filter> {
@@ -356,7 +362,7 @@ fn to_filter(filter: &MetaFilter) -> Option<Filter> {
         .iter()
         .filter_map(|(key, v)| {
             // Keys are validated to [A-Za-z0-9_-], so this path always parses.
-            let path = format!("meta.{key}").parse::<JsonPath>().ok()?;
+            let path = layout::meta_field(key).parse::<JsonPath>().ok()?;
             let m = match v {
                 FilterValue::String(s) => Match::new_value(ValueVariants::String(s.clone())),
                 FilterValue::Integer(i) => Match::new_value(ValueVariants::Integer(*i)),
@@ -383,42 +389,43 @@ impl VectorStore for EdgeStore {
         "qdrant-edge"
     }
 
-    async fn create_collection(&self, key: &str, dimensions: u32) -> Result<(), VectorError> {
-        let dir = self.root.join(key);
+    async fn create_collection(
+        &self,
+        key: CollectionKey,
+        dimensions: u32,
+    ) -> Result<(), VectorError> {
+        let dir = self.root.join(key.to_string());
         let config = self.shard_config(dimensions);
         let engine = self
             .pool
             .run(move || -> Result<EdgeShard, VectorError> {
-                std::fs::create_dir_all(&dir).map_err(backend)?;
-                let engine = EdgeShard::new(&dir, config).map_err(backend)?;
-                // doc_id is indexed: deletes and re-ingests filter on it.
-                engine
-                    .update(UpdateOperation::FieldIndexOperation(
+                std::fs::create_dir_all(&dir).map_err(io("cannot create", &dir))?;
+                let engine = EdgeShard::new(&dir, config)?;
+                // Deletes and re-ingests filter on these fields.
+                for field in layout::INDEXED_FIELDS {
+                    engine.update(UpdateOperation::FieldIndexOperation(
                         FieldIndexOperations::CreateIndex(CreateIndex {
-                            field_name: "doc_id"
-                                .parse::<JsonPath>()
-                                .map_err(|_| backend("invalid payload path"))?,
+                            field_name: field.parse::<JsonPath>().expect("static json path"),
                             field_schema: Some(PayloadFieldSchema::FieldType(
                                 PayloadSchemaType::Keyword,
                             )),
                         }),
-                    ))
-                    .map_err(backend)?;
+                    ))?;
+                }
                 engine.flush();
                 Ok(engine)
             })
-            .await
-            .map_err(backend)??;
+            .await??;
         self.shards
             .write()
             .expect("shard map lock")
-            .insert(key.to_string(), Arc::new(Shard::new(engine, 0)));
+            .insert(key, Arc::new(Shard::new(engine, 0)));
         Ok(())
     }
 
-    async fn drop_collection(&self, key: &str) -> Result<(), VectorError> {
-        let shard = self.shards.write().expect("shard map lock").remove(key);
-        let dir = self.root.join(key);
+    async fn drop_collection(&self, key: CollectionKey) -> Result<(), VectorError> {
+        let shard = self.shards.write().expect("shard map lock").remove(&key);
+        let dir = self.root.join(key.to_string());
         self.pool
             .run(move || {
                 if let Some(shard) = shard {
@@ -436,14 +443,13 @@ impl VectorStore for EdgeStore {
                 match std::fs::remove_dir_all(&dir) {
                     Ok(()) => Ok(()),
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                    Err(e) => Err(backend(format!("cannot remove {}: {e}", dir.display()))),
+                    Err(e) => Err(io("cannot remove", &dir)(e)),
                 }
             })
-            .await
-            .map_err(backend)?
+            .await?
     }
 
-    async fn upsert(&self, key: &str, points: Vec<ChunkPoint>) -> Result<(), VectorError> {
+    async fn upsert(&self, key: CollectionKey, points: Vec<ChunkPoint>) -> Result<(), VectorError> {
         if points.is_empty() {
             return Ok(());
         }
@@ -455,12 +461,7 @@ impl VectorStore for EdgeStore {
                 let list = points
                     .into_iter()
                     .map(|p| {
-                        let payload = json!({
-                            "doc_id": p.doc_id,
-                            "version": p.version.to_string(),
-                            "chunk": p.chunk_index,
-                            "meta": serde_json::Value::Object(p.metadata),
-                        });
+                        let payload = serde_json::Value::Object(layout::payload(&p));
                         let mut named = vec![(DENSE, Vector::new_dense(p.vector))];
                         if !p.sparse.is_empty() {
                             named.push((SPARSE, Vector::from(to_sparse(p.sparse))));
@@ -474,8 +475,7 @@ impl VectorStore for EdgeStore {
                 ))?;
                 s.flush_covering(seq)
             })
-            .await
-            .map_err(backend)??;
+            .await??;
         shard.unindexed.fetch_add(n, Ordering::Relaxed);
         self.maybe_optimize(key, &shard);
         Ok(())
@@ -483,7 +483,7 @@ impl VectorStore for EdgeStore {
 
     async fn delete_document(
         &self,
-        key: &str,
+        key: CollectionKey,
         doc_id: &str,
         keep: Option<Uuid>,
     ) -> Result<(), VectorError> {
@@ -496,7 +496,7 @@ impl VectorStore for EdgeStore {
 
     async fn delete_version(
         &self,
-        key: &str,
+        key: CollectionKey,
         doc_id: &str,
         version: Uuid,
     ) -> Result<(), VectorError> {
@@ -510,7 +510,7 @@ impl VectorStore for EdgeStore {
 
     async fn search(
         &self,
-        key: &str,
+        key: CollectionKey,
         query: &SearchQuery,
         limit: usize,
         filter: &MetaFilter,
@@ -536,17 +536,15 @@ impl VectorStore for EdgeStore {
                 };
                 Ok(super::combine(dense, sparse, &query, limit))
             })
-            .await
-            .map_err(backend)?
+            .await?
     }
 
-    async fn count(&self, key: &str) -> Result<u64, VectorError> {
+    async fn count(&self, key: CollectionKey) -> Result<u64, VectorError> {
         let shard = self.shard(key)?;
         let n = self
             .pool
             .run(move || shard.engine.info().points_count)
-            .await
-            .map_err(backend)?;
+            .await?;
         Ok(n as u64)
     }
 
@@ -554,8 +552,14 @@ impl VectorStore for EdgeStore {
         let root = self.root.clone();
         match std::fs::metadata(&root) {
             Ok(m) if m.is_dir() => Ok(()),
-            Ok(_) => Err(backend(format!("{} is not a directory", root.display()))),
-            Err(e) => Err(backend(format!("{}: {e}", root.display()))),
+            Ok(_) => Err(VectorError::Io {
+                context: root.display().to_string(),
+                source: std::io::Error::other("not a directory"),
+            }),
+            Err(source) => Err(VectorError::Io {
+                context: root.display().to_string(),
+                source,
+            }),
         }
     }
 

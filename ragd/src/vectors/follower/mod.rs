@@ -12,6 +12,12 @@
 //! replicas, at the price of one indexed `max(seq)` per uncached query).
 //!
 //! The local index is derived data: it is rebuilt from the log at start-up.
+//!
+//! - [`log`]: what a log entry is and what a log guarantees.
+//! - [`postgres`]: the log in PostgreSQL.
+
+pub mod log;
+pub mod postgres;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,53 +25,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use self::log::{LogEntry, VectorLog};
 use super::edge::EdgeStore;
 use super::{ChunkPoint, Hit, MetaFilter, SearchQuery, VectorError, VectorStore};
-
-/// One change to the vectors, as recorded in the log.
-#[derive(Debug, Clone)]
-pub enum LogEntry {
-    CreateCollection {
-        key: String,
-        dimensions: u32,
-    },
-    DropCollection {
-        key: String,
-    },
-    Upsert {
-        key: String,
-        point: ChunkPoint,
-    },
-    /// Delete every point of `doc_id` except those of version `keep`.
-    DeleteDocument {
-        key: String,
-        doc_id: String,
-        keep: Option<Uuid>,
-    },
-    /// Delete the points of one version of `doc_id`.
-    DeleteVersion {
-        key: String,
-        doc_id: String,
-        version: Uuid,
-    },
-}
-
-/// A totally ordered, durable log of vector changes shared by replicas.
-///
-/// Sequence numbers must be assigned in commit order: a reader that has seen
-/// `seq = n` committed must never later find a committed entry below `n`.
-/// An implementation may drop entries whose effect a later entry undoes (an
-/// upsert of a point that a later delete removes): replaying what remains
-/// must give the same index.
-#[async_trait]
-pub trait VectorLog: Send + Sync {
-    /// Append entries atomically and in order; returns the last one's seq.
-    async fn append(&self, entries: Vec<LogEntry>) -> Result<u64, VectorError>;
-    /// The highest committed seq (0 when the log is empty).
-    async fn head(&self) -> Result<u64, VectorError>;
-    /// Entries with seq > `after`, in seq order, at most `limit`.
-    async fn read(&self, after: u64, limit: usize) -> Result<Vec<(u64, LogEntry)>, VectorError>;
-}
+use crate::key::CollectionKey;
 
 /// Entries read from the log per round trip while catching up.
 const READ_BATCH: usize = 2000;
@@ -140,7 +103,7 @@ impl Follower {
     /// is skipped, upserts overwrite, deletes of nothing do nothing), so a
     /// batch interrupted by an error is simply applied again.
     async fn apply_batch(&self, batch: Vec<(u64, LogEntry)>) -> Result<(), VectorError> {
-        let mut run: Option<(String, Vec<ChunkPoint>)> = None;
+        let mut run: Option<(CollectionKey, Vec<ChunkPoint>)> = None;
         for (_, entry) in batch {
             if let LogEntry::Upsert { key, point } = entry {
                 match &mut run {
@@ -155,14 +118,14 @@ impl Follower {
             self.flush_run(run.take()).await?;
             match entry {
                 LogEntry::CreateCollection { key, dimensions } => {
-                    if !self.local.contains(&key) {
-                        self.local.create_collection(&key, dimensions).await?;
+                    if !self.local.contains(key) {
+                        self.local.create_collection(key, dimensions).await?;
                     }
                 }
-                LogEntry::DropCollection { key } => self.local.drop_collection(&key).await?,
+                LogEntry::DropCollection { key } => self.local.drop_collection(key).await?,
                 LogEntry::DeleteDocument { key, doc_id, keep } => {
-                    if self.local.contains(&key) {
-                        self.local.delete_document(&key, &doc_id, keep).await?;
+                    if self.local.contains(key) {
+                        self.local.delete_document(key, &doc_id, keep).await?;
                     }
                 }
                 LogEntry::DeleteVersion {
@@ -170,8 +133,8 @@ impl Follower {
                     doc_id,
                     version,
                 } => {
-                    if self.local.contains(&key) {
-                        self.local.delete_version(&key, &doc_id, version).await?;
+                    if self.local.contains(key) {
+                        self.local.delete_version(key, &doc_id, version).await?;
                     }
                 }
                 LogEntry::Upsert { .. } => unreachable!("handled above"),
@@ -180,13 +143,14 @@ impl Follower {
         self.flush_run(run).await
     }
 
-    async fn flush_run(&self, run: Option<(String, Vec<ChunkPoint>)>) -> Result<(), VectorError> {
+    async fn flush_run(
+        &self,
+        run: Option<(CollectionKey, Vec<ChunkPoint>)>,
+    ) -> Result<(), VectorError> {
         match run {
             // A collection dropped later in the log is gone locally, and so
             // are its points: nothing to do.
-            Some((key, points)) if self.local.contains(&key) => {
-                self.local.upsert(&key, points).await
-            }
+            Some((key, points)) if self.local.contains(key) => self.local.upsert(key, points).await,
             _ => Ok(()),
         }
     }
@@ -204,43 +168,38 @@ impl VectorStore for Follower {
         "qdrant-edge+postgres-log"
     }
 
-    async fn create_collection(&self, key: &str, dimensions: u32) -> Result<(), VectorError> {
-        self.write(vec![LogEntry::CreateCollection {
-            key: key.to_string(),
-            dimensions,
-        }])
-        .await
+    async fn create_collection(
+        &self,
+        key: CollectionKey,
+        dimensions: u32,
+    ) -> Result<(), VectorError> {
+        self.write(vec![LogEntry::CreateCollection { key, dimensions }])
+            .await
     }
 
-    async fn drop_collection(&self, key: &str) -> Result<(), VectorError> {
-        self.write(vec![LogEntry::DropCollection {
-            key: key.to_string(),
-        }])
-        .await
+    async fn drop_collection(&self, key: CollectionKey) -> Result<(), VectorError> {
+        self.write(vec![LogEntry::DropCollection { key }]).await
     }
 
-    async fn upsert(&self, key: &str, points: Vec<ChunkPoint>) -> Result<(), VectorError> {
+    async fn upsert(&self, key: CollectionKey, points: Vec<ChunkPoint>) -> Result<(), VectorError> {
         if points.is_empty() {
             return Ok(());
         }
         let entries = points
             .into_iter()
-            .map(|point| LogEntry::Upsert {
-                key: key.to_string(),
-                point,
-            })
+            .map(|point| LogEntry::Upsert { key, point })
             .collect();
         self.write(entries).await
     }
 
     async fn delete_document(
         &self,
-        key: &str,
+        key: CollectionKey,
         doc_id: &str,
         keep: Option<Uuid>,
     ) -> Result<(), VectorError> {
         self.write(vec![LogEntry::DeleteDocument {
-            key: key.to_string(),
+            key,
             doc_id: doc_id.to_string(),
             keep,
         }])
@@ -249,12 +208,12 @@ impl VectorStore for Follower {
 
     async fn delete_version(
         &self,
-        key: &str,
+        key: CollectionKey,
         doc_id: &str,
         version: Uuid,
     ) -> Result<(), VectorError> {
         self.write(vec![LogEntry::DeleteVersion {
-            key: key.to_string(),
+            key,
             doc_id: doc_id.to_string(),
             version,
         }])
@@ -263,7 +222,7 @@ impl VectorStore for Follower {
 
     async fn search(
         &self,
-        key: &str,
+        key: CollectionKey,
         query: &SearchQuery,
         limit: usize,
         filter: &MetaFilter,
@@ -272,7 +231,7 @@ impl VectorStore for Follower {
         self.local.search(key, query, limit, filter).await
     }
 
-    async fn count(&self, key: &str) -> Result<u64, VectorError> {
+    async fn count(&self, key: CollectionKey) -> Result<u64, VectorError> {
         self.sync().await?;
         self.local.count(key).await
     }

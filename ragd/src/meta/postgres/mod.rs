@@ -1,0 +1,381 @@
+//! PostgreSQL metadata store, shared by every replica: the same model as
+//! the SQLite store (collections, documents, chunks) on the pool and schema
+//! of [`crate::pg`].
+//!
+//! Identifiers are stored as `uuid` and metadata as `jsonb`, bound from Rust
+//! as text and cast in SQL, and read back as text (see [`super::rows`]);
+//! sqlx's `uuid`/`json` features are not enabled.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use ragd_api::PoolStatus;
+use sqlx::postgres::PgRow;
+use uuid::Uuid;
+
+use super::{ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, rows};
+use crate::key::CollectionKey;
+use crate::pg::{Pg, PgError, Retryable, retry};
+
+/// Times a put looks for the row again when it keeps appearing and
+/// disappearing under it (a concurrent writer and deleter).
+const PUT_TURNS: usize = 10;
+
+/// RFC 3339 UTC, second precision, like [`super::now_rfc3339`].
+macro_rules! rfc3339 {
+    ($col:literal) => {
+        concat!(
+            "to_char(",
+            $col,
+            " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS ",
+            $col
+        )
+    };
+}
+
+/// The columns [`rows::collection`] reads.
+const COLLECTION_COLUMNS: &str = concat!(
+    "key::text AS key, name, embedder, model, dimensions::int8 AS dimensions, ",
+    rfc3339!("created_at")
+);
+
+/// PostgreSQL metadata store.
+pub struct PgStore {
+    pg: Arc<Pg>,
+}
+
+impl PgStore {
+    /// The store on an open pool (migrated by [`Pg::open`]).
+    pub fn new(pg: Arc<Pg>) -> PgStore {
+        PgStore { pg }
+    }
+
+    /// One attempt of [`MetaStore::put_document`]; returns the replaced
+    /// version.
+    async fn put_document_once(
+        &self,
+        key: &str,
+        doc: &NewDocument,
+        metadata: &str,
+    ) -> Result<Option<String>, MetaError> {
+        let mut tx = self.pg.begin().await?;
+        let previous = self.swap_document_row(&mut tx, key, doc, metadata).await?;
+        if !doc.chunks.is_empty() {
+            let ids: Vec<String> = doc.chunks.iter().map(|c| c.point_id.to_string()).collect();
+            let idx: Vec<i32> = doc.chunks.iter().map(|c| c.index as i32).collect();
+            let texts: Vec<&str> = doc.chunks.iter().map(|c| c.text.as_str()).collect();
+            let headings: Vec<&str> = doc.chunks.iter().map(|c| c.heading.as_str()).collect();
+            // One statement whatever the number of chunks (no bind limit).
+            sqlx::query(
+                "INSERT INTO chunks (point_id, collection, doc_id, idx, text, heading)
+                 SELECT u.p::uuid, $1::uuid, $2, u.i, u.t, u.h
+                 FROM UNNEST($3::text[], $4::int4[], $5::text[], $6::text[]) AS u(p, i, t, h)",
+            )
+            .bind(key)
+            .bind(&doc.id)
+            .bind(ids)
+            .bind(idx)
+            .bind(texts)
+            .bind(headings)
+            .persistent(self.pg.persistent())
+            .execute(&mut *tx)
+            .await
+            .map_err(PgError::from)?;
+        }
+        tx.commit().await.map_err(PgError::from)?;
+        Ok(previous)
+    }
+
+    /// Inside `tx`: make the document's row the new version (without
+    /// chunks), returning the version it had.
+    ///
+    /// Under READ COMMITTED each statement sees what is committed when it
+    /// starts. Either the row exists and FOR UPDATE locks it (waiting for a
+    /// concurrent writer, then seeing its version), or it does not and the
+    /// insert either wins or finds that a concurrent writer inserted it
+    /// first (ON CONFLICT waits for that writer to commit), in which case
+    /// the row is locked and updated on the next turn.
+    async fn swap_document_row(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        key: &str,
+        doc: &NewDocument,
+        metadata: &str,
+    ) -> Result<Option<String>, MetaError> {
+        let persistent = self.pg.persistent();
+        let version = doc.version.to_string();
+        let (chunks, bytes) = (doc.chunks.len() as i64, doc.text.len() as i64);
+        let format = rows::format_str(doc.format);
+        for _ in 0..PUT_TURNS {
+            let previous = sqlx::query_scalar::<_, String>(
+                "SELECT version::text FROM documents
+                 WHERE collection = $1::uuid AND id = $2 FOR UPDATE",
+            )
+            .bind(key)
+            .bind(&doc.id)
+            .persistent(persistent)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(PgError::from)?;
+            if previous.is_some() {
+                sqlx::query(
+                    "UPDATE documents SET version = $3::uuid, text = $4, metadata = $5::jsonb,
+                        format = $6, chunks = $7, bytes = $8,
+                        updated_at = date_trunc('second', now())
+                     WHERE collection = $1::uuid AND id = $2",
+                )
+                .bind(key)
+                .bind(&doc.id)
+                .bind(&version)
+                .bind(&doc.text)
+                .bind(metadata)
+                .bind(format)
+                .bind(chunks)
+                .bind(bytes)
+                .persistent(persistent)
+                .execute(&mut *tx)
+                .await
+                .map_err(PgError::from)?;
+                sqlx::query("DELETE FROM chunks WHERE collection = $1::uuid AND doc_id = $2")
+                    .bind(key)
+                    .bind(&doc.id)
+                    .persistent(persistent)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(PgError::from)?;
+                return Ok(previous);
+            }
+            let inserted = sqlx::query(
+                "INSERT INTO documents
+                    (collection, id, version, text, metadata, format, chunks, bytes, updated_at)
+                 VALUES ($1::uuid, $2, $3::uuid, $4, $5::jsonb, $6, $7, $8,
+                    date_trunc('second', now()))
+                 ON CONFLICT (collection, id) DO NOTHING",
+            )
+            .bind(key)
+            .bind(&doc.id)
+            .bind(&version)
+            .bind(&doc.text)
+            .bind(metadata)
+            .bind(format)
+            .bind(chunks)
+            .bind(bytes)
+            .persistent(persistent)
+            .execute(&mut *tx)
+            .await
+            .map_err(PgError::from)?
+            .rows_affected();
+            if inserted == 1 {
+                return Ok(None);
+            }
+        }
+        Err(MetaError::Contended(doc.id.clone()))
+    }
+}
+
+/// The chunk columns [`rows::chunk`] reads, joined with their document.
+const CHUNK_QUERY: &str = "SELECT c.point_id::text AS point_id, c.doc_id, c.idx::int8 AS idx,
+        c.text, c.heading, d.metadata::text AS metadata
+     FROM chunks c JOIN documents d ON d.collection = c.collection AND d.id = c.doc_id
+     WHERE c.collection = $1::uuid AND c.point_id = ANY($2::uuid[])";
+
+#[async_trait]
+impl MetaStore for PgStore {
+    fn kind(&self) -> &'static str {
+        "postgres"
+    }
+
+    async fn create_collection(&self, c: &CollectionRow) -> Result<(), MetaError> {
+        let res = self
+            .pg
+            .execute(
+                sqlx::query(
+                    "INSERT INTO collections (key, name, embedder, model, dimensions, created_at)
+                     VALUES ($1::uuid, $2, $3, $4, $5, $6::timestamptz)",
+                )
+                .bind(c.key.to_string())
+                .bind(&c.name)
+                .bind(&c.embedder)
+                .bind(&c.model)
+                .bind(c.dimensions as i32)
+                .bind(&c.created_at),
+            )
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(PgError::Sql(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                Err(MetaError::CollectionExists(c.name.clone()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn list_collections(&self) -> Result<Vec<CollectionRow>, MetaError> {
+        let sql = format!("SELECT {COLLECTION_COLUMNS} FROM collections ORDER BY name");
+        let found = self
+            .pg
+            .fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql)))
+            .await?;
+        found.iter().map(rows::collection).collect()
+    }
+
+    async fn get_collection(&self, name: &str) -> Result<Option<CollectionRow>, MetaError> {
+        let sql = format!("SELECT {COLLECTION_COLUMNS} FROM collections WHERE name = $1");
+        let row = self
+            .pg
+            .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(name))
+            .await?;
+        row.as_ref().map(rows::collection).transpose()
+    }
+
+    async fn delete_collection(&self, key: CollectionKey) -> Result<bool, MetaError> {
+        // Cascades to the documents and their chunks.
+        let deleted = self
+            .pg
+            .execute(
+                sqlx::query("DELETE FROM collections WHERE key = $1::uuid").bind(key.to_string()),
+            )
+            .await?;
+        Ok(deleted > 0)
+    }
+
+    async fn collection_counts(&self, key: CollectionKey) -> Result<(u64, u64), MetaError> {
+        let row = self
+            .pg
+            .fetch_one(
+                sqlx::query(
+                    "SELECT COUNT(*) AS docs, COALESCE(SUM(chunks), 0)::bigint AS chunks
+                     FROM documents WHERE collection = $1::uuid",
+                )
+                .bind(key.to_string()),
+            )
+            .await?;
+        use sqlx::Row;
+        Ok((
+            row.try_get::<i64, _>("docs")? as u64,
+            row.try_get::<i64, _>("chunks")? as u64,
+        ))
+    }
+
+    async fn put_document(
+        &self,
+        key: CollectionKey,
+        doc: &NewDocument,
+    ) -> Result<Option<Uuid>, MetaError> {
+        let key = key.to_string();
+        let metadata = serde_json::to_string(&doc.metadata)?;
+        let previous = retry("put_document", || {
+            self.put_document_once(&key, doc, &metadata)
+        })
+        .await?;
+        previous.as_deref().map(rows::parse_uuid).transpose()
+    }
+
+    async fn get_document(
+        &self,
+        key: CollectionKey,
+        id: &str,
+    ) -> Result<Option<DocumentRow>, MetaError> {
+        let sql = concat!(
+            "SELECT id, version::text AS version, text, metadata::text AS metadata, format,
+                chunks, bytes, ",
+            rfc3339!("updated_at"),
+            " FROM documents WHERE collection = $1::uuid AND id = $2"
+        );
+        let row = self
+            .pg
+            .fetch_optional(sqlx::query(sql).bind(key.to_string()).bind(id))
+            .await?;
+        row.as_ref().map(rows::document).transpose()
+    }
+
+    async fn document_version(
+        &self,
+        key: CollectionKey,
+        id: &str,
+    ) -> Result<Option<Uuid>, MetaError> {
+        let row: Option<PgRow> = self
+            .pg
+            .fetch_optional(
+                sqlx::query(
+                    "SELECT version::text AS version FROM documents
+                     WHERE collection = $1::uuid AND id = $2",
+                )
+                .bind(key.to_string())
+                .bind(id),
+            )
+            .await?;
+        rows::version(row)
+    }
+
+    async fn list_documents(&self, key: CollectionKey) -> Result<Vec<DocumentRow>, MetaError> {
+        let sql = concat!(
+            "SELECT id, version::text AS version, '' AS text, metadata::text AS metadata,
+                format, chunks, bytes, ",
+            rfc3339!("updated_at"),
+            " FROM documents WHERE collection = $1::uuid ORDER BY id"
+        );
+        let found = self
+            .pg
+            .fetch_all(sqlx::query(sql).bind(key.to_string()))
+            .await?;
+        found.iter().map(rows::document).collect()
+    }
+
+    async fn delete_document(
+        &self,
+        key: CollectionKey,
+        id: &str,
+    ) -> Result<Option<Uuid>, MetaError> {
+        // Cascades to the chunks.
+        let row = self
+            .pg
+            .fetch_optional(
+                sqlx::query(
+                    "DELETE FROM documents WHERE collection = $1::uuid AND id = $2
+                     RETURNING version::text AS version",
+                )
+                .bind(key.to_string())
+                .bind(id),
+            )
+            .await?;
+        rows::version(row)
+    }
+
+    async fn chunks_by_points(
+        &self,
+        key: CollectionKey,
+        ids: &[Uuid],
+    ) -> Result<Vec<ChunkRow>, MetaError> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+        let found = self
+            .pg
+            .fetch_all(sqlx::query(CHUNK_QUERY).bind(key.to_string()).bind(ids))
+            .await?;
+        found.iter().map(rows::chunk).collect()
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        self.pg.pool_status("metadata")
+    }
+
+    async fn health(&self) -> Result<(), MetaError> {
+        Ok(self.pg.health().await?)
+    }
+
+    async fn close(&self) {
+        self.pg.close().await;
+    }
+}
+
+impl Retryable for MetaError {
+    fn retryable(&self) -> bool {
+        matches!(self, MetaError::Postgres(e) if e.retryable())
+    }
+}
+
+#[cfg(test)]
+mod tests;
