@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, rows};
 use crate::key::CollectionKey;
-use crate::pg::{Pg, PgError, Retryable, retry};
+use crate::pg::{Pg, PgError, PgQuery, Retryable, retry};
 
 /// Times a put looks for the row again when it keeps appearing and
 /// disappearing under it (a concurrent writer and deleter).
@@ -95,17 +95,28 @@ impl PgStore {
     /// insert either wins or finds that a concurrent writer inserted it
     /// first (ON CONFLICT waits for that writer to commit), in which case
     /// the row is locked and updated on the next turn.
-    async fn swap_document_row(
+    async fn swap_document_row<'a>(
         &self,
         tx: &mut sqlx::PgConnection,
-        key: &str,
-        doc: &NewDocument,
-        metadata: &str,
+        key: &'a str,
+        doc: &'a NewDocument,
+        metadata: &'a str,
     ) -> Result<Option<String>, MetaError> {
         let persistent = self.pg.persistent();
         let version = doc.version.to_string();
         let (chunks, bytes) = (doc.chunks.len() as i64, doc.text.len() as i64);
         let format = rows::format_str(doc.format);
+        // The document row's values, $1 to $8, for the update and the insert.
+        let row = |q: PgQuery<'a>| {
+            q.bind(key)
+                .bind(&doc.id)
+                .bind(version.clone())
+                .bind(&doc.text)
+                .bind(metadata)
+                .bind(format)
+                .bind(chunks)
+                .bind(bytes)
+        };
         for _ in 0..PUT_TURNS {
             let previous = sqlx::query_scalar::<_, String>(
                 "SELECT version::text FROM documents
@@ -118,20 +129,12 @@ impl PgStore {
             .await
             .map_err(PgError::from)?;
             if previous.is_some() {
-                sqlx::query(
+                row(sqlx::query(
                     "UPDATE documents SET version = $3::uuid, text = $4, metadata = $5::jsonb,
                         format = $6, chunks = $7, bytes = $8,
                         updated_at = date_trunc('second', now())
                      WHERE collection = $1::uuid AND id = $2",
-                )
-                .bind(key)
-                .bind(&doc.id)
-                .bind(&version)
-                .bind(&doc.text)
-                .bind(metadata)
-                .bind(format)
-                .bind(chunks)
-                .bind(bytes)
+                ))
                 .persistent(persistent)
                 .execute(&mut *tx)
                 .await
@@ -145,21 +148,13 @@ impl PgStore {
                     .map_err(PgError::from)?;
                 return Ok(previous);
             }
-            let inserted = sqlx::query(
+            let inserted = row(sqlx::query(
                 "INSERT INTO documents
                     (collection, id, version, text, metadata, format, chunks, bytes, updated_at)
                  VALUES ($1::uuid, $2, $3::uuid, $4, $5::jsonb, $6, $7, $8,
                     date_trunc('second', now()))
                  ON CONFLICT (collection, id) DO NOTHING",
-            )
-            .bind(key)
-            .bind(&doc.id)
-            .bind(&version)
-            .bind(&doc.text)
-            .bind(metadata)
-            .bind(format)
-            .bind(chunks)
-            .bind(bytes)
+            ))
             .persistent(persistent)
             .execute(&mut *tx)
             .await
