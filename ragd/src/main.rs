@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use std::io::IsTerminal;
+
+use clap::{ColorChoice, CommandFactory, Parser, Subcommand};
 use ragd::{App, Config, demo};
 
 /// ragd: a retrieval-augmented generation service.
@@ -27,6 +29,11 @@ struct Cli {
     /// Data directory (overrides storage.data_dir).
     #[arg(long, global = true)]
     data_dir: Option<PathBuf>,
+
+    /// Colour in the log output: auto (when stderr is a terminal and
+    /// NO_COLOR is unset or empty), always or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: ColorChoice,
 
     #[command(subcommand)]
     command: Command,
@@ -66,6 +73,61 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         batch: usize,
     },
+    /// Print a shell completion script, e.g. `ragd completions bash >
+    /// ~/.local/share/bash-completion/completions/ragd`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, e.g. `ragd man | man -l -`;
+    /// with --out-dir, write one page per command there (ragd.1,
+    /// ragd-serve.1...).
+    Man {
+        /// Directory to write every page into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+/// `completions` and `man`: they need neither configuration nor logs.
+/// Both are rendered in memory first, so a closed pipe (`ragd man | head`)
+/// ends quietly instead of failing half-way.
+fn conventions(command: &Command) -> Option<ExitCode> {
+    let mut page = Vec::new();
+    let out = match command {
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "ragd", &mut page);
+            Ok(())
+        }
+        Command::Man { out_dir: None } => clap_mangen::Man::new(Cli::command()).render(&mut page),
+        Command::Man { out_dir: Some(dir) } => std::fs::create_dir_all(dir)
+            .and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
+            .map(|()| eprintln!("wrote the man pages to {}", dir.display()))
+            .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", dir.display()))),
+        _ => return None,
+    };
+    let out = out.and_then(|()| std::io::Write::write_all(&mut std::io::stdout(), &page));
+    Some(match out {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    })
+}
+
+/// Whether the log output gets ANSI colours: `auto` means stderr is a
+/// terminal and NO_COLOR (https://no-color.org) is unset or empty.
+fn log_colors(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
 }
 
 /// Why the binary stops with an error. Each message already holds its
@@ -119,7 +181,11 @@ fn main() -> ExitCode {
             .build_global();
     }
     let cli = Cli::parse();
+    if let Some(code) = conventions(&cli.command) {
+        return code;
+    }
     tracing_subscriber::fmt()
+        .with_ansi(log_colors(cli.color))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,sqlx=warn,qdrant_edge=error".into()),

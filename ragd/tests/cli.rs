@@ -119,3 +119,82 @@ fn other_variants_and_env_overrides_apply() {
     assert_eq!(v["generator"]["kind"], "openai");
     assert_eq!(v["generator"]["max_tokens"], 512);
 }
+
+#[test]
+fn completions_for_each_shell_name_the_commands() {
+    for shell in ["bash", "zsh", "fish"] {
+        let (code, out, err) = ragd(&["completions", shell], &[]);
+        assert_eq!(code, 0, "{shell}: {err}");
+        for cmd in ["serve", "check-config", "bench-embed"] {
+            assert!(out.contains(cmd), "{shell} completions lack {cmd}");
+        }
+    }
+    let (code, _, err) = ragd(&["completions", "tcsh"], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("bash") && err.contains("zsh"), "{err}");
+}
+
+#[test]
+fn man_pages_on_stdout_and_in_a_directory() {
+    let (code, out, err) = ragd(&["man"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with(".ie") || out.contains(".TH ragd 1"),
+        "{out}"
+    );
+    assert!(out.contains("check\\-config"), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("man1");
+    let (code, _, err) = ragd(&["man", "--out-dir", pages.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    for page in ["ragd.1", "ragd-serve.1", "ragd-check-config.1"] {
+        let text = std::fs::read_to_string(pages.join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}: {text}");
+    }
+    let file = write(&dir, "not-a-dir", "");
+    let (code, _, err) = ragd(&["man", "--out-dir", &format!("{file}/x")], &[]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not-a-dir"), "{err}");
+}
+
+/// Starts `ragd serve` with `args`, returns its stderr up to the
+/// "ragd listening" line, then stops it.
+fn first_log_lines(args: &[&str], env: &[(&str, &str)]) -> String {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ragd"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .args(args)
+        .env_remove("RAGD_CONFIG")
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("ragd starts");
+    let mut text = String::new();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref().take(200) {
+        let line = line.unwrap();
+        text.push_str(&line);
+        text.push('\n');
+        if line.contains("ragd listening") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(text.contains("ragd listening"), "{text}");
+    text
+}
+
+#[test]
+fn log_colours_follow_color_and_no_color() {
+    // stderr is a pipe here: auto means no colour.
+    assert!(!first_log_lines(&[], &[]).contains('\x1b'));
+    assert!(first_log_lines(&["--color", "always"], &[]).contains("\x1b["));
+    assert!(first_log_lines(&["--color", "always"], &[("NO_COLOR", "1")]).contains("\x1b["));
+    assert!(!first_log_lines(&["--color", "never"], &[]).contains('\x1b'));
+}
