@@ -141,6 +141,20 @@ pub enum Command {
         #[command(subcommand)]
         command: PlanCommand,
     },
+    /// Print a shell completion script, e.g. `ragctl completions bash >
+    /// ~/.local/share/bash-completion/completions/ragctl`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, e.g. `ragctl man | man -l -`;
+    /// with --out-dir, write one page per command there (ragctl.1,
+    /// ragctl-top.1...).
+    Man {
+        /// Directory to write every page into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::cli::{Format, ScopeArgs, ThresholdArgs};
+use crate::cli::{Cli, Format, ScopeArgs, ThresholdArgs};
 use crate::error::Error;
 use crate::snapshot::{self, Scope, Thresholds};
 use crate::{docker, plan, report, scale, tui};
@@ -239,6 +239,52 @@ pub(crate) async fn plan_sweep(s: &plan::Sweep, out: Option<&Path>) -> Result<()
         }),
         None => {
             println!("{text}");
+            Ok(())
+        }
+    }
+}
+
+/// Write `bytes` on stdout; a closed pipe (`ragctl man | head`) is not an
+/// error.
+fn print_bytes(bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::File {
+            path: "stdout".into(),
+            reason: e.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// `completions SHELL`: the script, rendered in memory first.
+pub(crate) fn completions(shell: clap_complete::Shell) -> Result<(), Error> {
+    use clap::CommandFactory;
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "ragctl", &mut script);
+    print_bytes(&script)
+}
+
+/// `man`: the page on stdout, or every page into `out_dir`.
+pub(crate) fn man(out_dir: Option<&Path>) -> Result<(), Error> {
+    use clap::CommandFactory;
+    let file_error = |path: &Path, e: std::io::Error| Error::File {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    match out_dir {
+        None => {
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut page)
+                .map_err(|e| file_error(Path::new("stdout"), e))?;
+            print_bytes(&page)
+        }
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(Cli::command(), dir))
+                .map_err(|e| file_error(dir, e))?;
+            eprintln!("wrote the man pages to {}", dir.display());
             Ok(())
         }
     }

@@ -99,5 +99,7 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
                 commands::sweep_request(&scope, collection, url, question, unique, levels, step)?;
             commands::plan_sweep(&sweep, out.as_deref()).await
         }
+        Command::Completions { shell } => commands::completions(shell),
+        Command::Man { out_dir } => commands::man(out_dir.as_deref()),
     }
 }

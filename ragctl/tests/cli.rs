@@ -167,3 +167,31 @@ fn plan_fit_from_csv() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("at least 6"), "{}", stderr(&o));
 }
+
+#[test]
+fn completions_and_man_pages() {
+    for shell in ["bash", "zsh", "fish"] {
+        let o = ragctl(&["completions", shell], &[]);
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        for cmd in ["top", "status", "scale", "plan"] {
+            assert!(stdout(&o).contains(cmd), "{shell} completions lack {cmd}");
+        }
+    }
+    let o = ragctl(&["completions", "csh"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("possible values"), "{}", stderr(&o));
+    let o = ragctl(&["man"], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains(".TH ragctl 1"), "{}", stdout(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let pages = dir.path().join("man1");
+    let o = ragctl(&["man", "--out-dir", pages.to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for page in ["ragctl.1", "ragctl-top.1", "ragctl-plan-fit.1"] {
+        let text = std::fs::read_to_string(pages.join(page)).unwrap();
+        assert!(text.contains(".TH"), "{page}");
+    }
+    let o = ragctl(&["man", "--out-dir", "/dev/null/x"], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("/dev/null/x"), "{}", stderr(&o));
+}
