@@ -2,6 +2,11 @@
 //! optionally scoped to one transaction (`"query: p95 < 2s"`), and their
 //! verdicts (PASS/FAIL with the margin to the limit).
 //!
+//! k6 users' spellings (`p(95)<300`, `avg<200`, `http_req_failed<0.01`,
+//! `http_req_duration: p(99)<500`...) are accepted too: [`k6::translate`]
+//! rewrites them into ours before they are parsed, so the grammar below is
+//! the only one that is judged, and a rule keeps its text as written.
+//!
 //! A threshold is judged on the figures of the whole run (or of one stage,
 //! for `stop_on_breach`); it never looks at raw records.
 
@@ -107,48 +112,273 @@ pub enum ThresholdError {
     /// The transaction before `:` is empty or has spaces.
     #[error("{rule:?}: the transaction before ':' is empty or has spaces; {FORM}")]
     BadScope { rule: String },
+    /// A bare number where our spelling needs a latency with its unit
+    /// (`p95 < 300` would be read as 300 seconds by some tools, 300 ms by k6).
+    #[error(
+        "{rule:?}: {value:?} has no unit; write \"{value}ms\" or \"{value}s\" (k6's spellings p(95)<300, avg<200 and max<500 read a bare number as milliseconds); {FORM}"
+    )]
+    LatencyWithoutUnit { rule: String, value: String },
+    /// A k6 spelling with no counterpart here.
+    #[error("{rule:?}: k6's {what} has no counterpart in loadgen; {K6_FORM}")]
+    K6Unsupported { rule: String, what: String },
+    /// A k6 rate (`http_req_failed`, `checks`) outside 0..1.
+    #[error("{rule:?}: k6's {metric} is a rate between 0 and 1, got {value:?}; {K6_FORM}")]
+    K6Rate {
+        rule: String,
+        metric: String,
+        value: String,
+    },
 }
+
+const K6_FORM: &str = "k6 spellings accepted: [METRIC:] AGG OP NUMBER with AGG p(50)|p(90)|p(95)|p(99)|p(99.9)|avg|med|max (milliseconds), http_req_failed<0.01 or http_req_failed: rate<0.01, checks: rate>0.99, http_reqs: rate>100, http_req_waiting: p(95)<200, where METRIC is http_req_duration, http_req_waiting, http_req_failed, http_reqs or checks (or a transaction name)";
 
 impl FromStr for Threshold {
     type Err = ThresholdError;
 
+    /// Our spelling, or k6's translated into it first; either way `text`
+    /// keeps the rule as written and errors quote it.
     fn from_str(s: &str) -> Result<Self, ThresholdError> {
         let text = s.trim().to_string();
-        let (scope, rule) = match text.split_once(':') {
-            Some((scope, rule)) => (Some(scope.trim().to_string()), rule.trim()),
-            None => (None, text.as_str()),
+        let mut t = match k6::translate(&text) {
+            Some(ours) => parse_ours(s, &ours?)?,
+            None => parse_ours(s, &text)?,
         };
-        let ops = ["<=", ">=", "<", ">"];
-        let (pos, op_str) = ops
-            .iter()
-            .filter_map(|o| rule.find(o).map(|p| (p, *o)))
-            .min_by_key(|(p, o)| (*p, std::cmp::Reverse(o.len())))
-            .ok_or_else(|| ThresholdError::NoComparison { rule: s.into() })?;
-        let op = match op_str {
-            "<" => Op::Lt,
-            "<=" => Op::Le,
-            ">" => Op::Gt,
-            _ => Op::Ge,
-        };
-        let metric_s = rule[..pos].trim();
-        let value_s = rule[pos + op_str.len()..].trim();
-        let metric = parse_metric(metric_s).ok_or_else(|| ThresholdError::UnknownMetric {
-            rule: s.into(),
-            metric: metric_s.into(),
+        t.text = text;
+        Ok(t)
+    }
+}
+
+/// Parse `rule` in our spelling; `written` is what errors quote.
+fn parse_ours(written: &str, rule: &str) -> Result<Threshold, ThresholdError> {
+    let (scope, rule) = match rule.split_once(':') {
+        Some((scope, rule)) => (Some(scope.trim().to_string()), rule.trim()),
+        None => (None, rule.trim()),
+    };
+    let (metric_s, op, value_s) =
+        split_comparison(rule).ok_or_else(|| ThresholdError::NoComparison {
+            rule: written.into(),
         })?;
-        let limit = parse_limit(s, metric, value_s)?;
-        if let Some(sc) = &scope
-            && (sc.is_empty() || sc.contains(char::is_whitespace))
-        {
-            return Err(ThresholdError::BadScope { rule: s.into() });
+    let metric = parse_metric(metric_s).ok_or_else(|| ThresholdError::UnknownMetric {
+        rule: written.into(),
+        metric: metric_s.into(),
+    })?;
+    let limit = parse_limit(written, metric, value_s)?;
+    if let Some(sc) = &scope
+        && (sc.is_empty() || sc.contains(char::is_whitespace))
+    {
+        return Err(ThresholdError::BadScope {
+            rule: written.into(),
+        });
+    }
+    Ok(Threshold {
+        scope,
+        metric,
+        op,
+        limit,
+        text: rule.to_string(),
+    })
+}
+
+/// `METRIC OP VALUE` split at its first comparison (the longer of `<=`
+/// and `<` when both start there), trimmed.
+fn split_comparison(rule: &str) -> Option<(&str, Op, &str)> {
+    let ops = ["<=", ">=", "<", ">"];
+    let (pos, op_str) = ops
+        .iter()
+        .filter_map(|o| rule.find(o).map(|p| (p, *o)))
+        .min_by_key(|(p, o)| (*p, std::cmp::Reverse(o.len())))?;
+    let op = match op_str {
+        "<" => Op::Lt,
+        "<=" => Op::Le,
+        ">" => Op::Gt,
+        _ => Op::Ge,
+    };
+    Some((rule[..pos].trim(), op, rule[pos + op_str.len()..].trim()))
+}
+
+impl Op {
+    fn as_str(self) -> &'static str {
+        match self {
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Gt => ">",
+            Op::Ge => ">=",
         }
-        Ok(Threshold {
-            scope,
-            metric,
-            op,
-            limit,
-            text,
+    }
+}
+
+/// k6's threshold spellings, rewritten into ours.
+///
+/// k6 writes `{ http_req_duration: ['p(95)<300'], http_req_failed:
+/// ['rate<0.01'] }`: a metric, then an aggregation, with latencies in bare
+/// milliseconds and failure rates as fractions. In a profile each rule is
+/// one string, so the metric comes first with a colon, or is left out for
+/// latencies: `p(95)<300`, `http_req_duration: avg<200`,
+/// `http_req_failed<0.01`, `checks: rate>0.99`. A prefix that is not a k6
+/// metric is one of our transaction names (`query: p(95)<300`).
+///
+/// [`translate`] answers `None` for a rule in our spelling, so our parser
+/// reads it unchanged. To accept another k6 spelling, add a row to
+/// [`translate_agg`]; the grammar it translates into stays the only one.
+pub mod k6 {
+    use super::{ThresholdError, split_comparison};
+
+    /// k6's built-in metrics that have a counterpart here.
+    const METRICS: [&str; 5] = [
+        "http_req_duration",
+        "http_req_waiting",
+        "http_req_failed",
+        "http_reqs",
+        "checks",
+    ];
+
+    /// Our spelling of `rule` when it is written in k6's, `None` when it
+    /// is not k6's (then it is read as ours).
+    pub fn translate(rule: &str) -> Option<Result<String, ThresholdError>> {
+        let unsupported = |what: String| {
+            Some(Err(ThresholdError::K6Unsupported {
+                rule: rule.into(),
+                what,
+            }))
+        };
+        if let Some(open) = rule.find('{')
+            && METRICS.contains(&rule[..open].trim())
+        {
+            let tagged = rule[..rule.find('}').map_or(rule.len(), |c| c + 1)].trim();
+            return unsupported(format!(
+                "tag filter {tagged} (to judge one transaction, write \"NAME: p(95)<300\")"
+            ));
+        }
+        let (prefix, expr) = match rule.split_once(':') {
+            Some((p, e)) => (Some(p.trim()), e.trim()),
+            None => (None, rule.trim()),
+        };
+        let (lhs, op, value) = split_comparison(expr)?;
+        // `http_req_failed<0.01`: the metric stands for its rate.
+        let (metric, scope, agg) = match prefix {
+            Some(p) if METRICS.contains(&p) => (Some(p), None, lhs),
+            _ if METRICS.contains(&lhs) => (Some(lhs), prefix, "rate"),
+            _ => (None, prefix, lhs),
+        };
+        let k6_agg = agg.starts_with("p(") || matches!(agg, "avg" | "med" | "min" | "max" | "rate");
+        if metric.is_none() && !k6_agg {
+            return None;
+        }
+        let ours = match translate_agg(rule, metric.unwrap_or("http_req_duration"), agg, value) {
+            Ok(Some((metric, value))) => format!("{metric} {} {value}", op.as_str()),
+            Ok(None) => {
+                return unsupported(format!(
+                    "{agg} of {}",
+                    metric.unwrap_or("http_req_duration")
+                ));
+            }
+            Err(e) => return Some(Err(e)),
+        };
+        Some(Ok(match scope {
+            Some(s) => format!("{s}: {ours}"),
+            None => ours,
+        }))
+    }
+
+    /// Our metric and value for k6's `metric` aggregated by `agg` against
+    /// `value`; `Ok(None)` when we have no such figure.
+    fn translate_agg(
+        rule: &str,
+        metric: &str,
+        agg: &str,
+        value: &str,
+    ) -> Result<Option<(String, String)>, ThresholdError> {
+        let ms = || latency_ms(value);
+        let rate_pct = |metric: &str| -> Result<String, ThresholdError> {
+            match value.parse::<f64>() {
+                Ok(v) if (0.0..=1.0).contains(&v) => {
+                    Ok(format!("{}%", (v * 100.0 * 1e9).round() / 1e9))
+                }
+                _ => Err(ThresholdError::K6Rate {
+                    rule: rule.into(),
+                    metric: metric.into(),
+                    value: value.into(),
+                }),
+            }
+        };
+        Ok(match (metric, agg) {
+            ("http_req_duration", "avg") => Some(("mean".into(), ms())),
+            ("http_req_duration", "med") => Some(("p50".into(), ms())),
+            ("http_req_duration", "max") => Some(("max".into(), ms())),
+            ("http_req_duration", p) => percentile(p).map(|p| (format!("p{p}"), ms())),
+            ("http_req_waiting", p) => percentile(p)
+                .filter(|p| ["50", "95", "99"].contains(p))
+                .map(|p| (format!("ttfb_p{p}"), ms())),
+            ("http_req_failed", "rate") => Some(("error_rate".into(), rate_pct(metric)?)),
+            ("checks", "rate") => Some(("success_rate".into(), rate_pct(metric)?)),
+            ("http_reqs", "rate") => Some(("rps".into(), value.to_string())),
+            _ => None,
         })
+    }
+
+    /// `p(95)` → `95`, `p(99.9)` → `999`; `None` for percentiles we do not keep.
+    fn percentile(agg: &str) -> Option<&'static str> {
+        let n = agg.strip_prefix("p(")?.strip_suffix(')')?.trim();
+        Some(match n {
+            "50" => "50",
+            "75" => "75",
+            "90" => "90",
+            "95" => "95",
+            "99" => "99",
+            "99.9" => "999",
+            _ => return None,
+        })
+    }
+
+    /// k6 latencies are bare milliseconds; a value with a unit is kept.
+    fn latency_ms(value: &str) -> String {
+        if value.parse::<f64>().is_ok() {
+            format!("{value}ms")
+        } else {
+            value.to_string()
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn translations() {
+            for (k6, ours) in [
+                ("p(95)<300", "p95 < 300ms"),
+                ("p(99.9) <= 1500", "p999 <= 1500ms"),
+                ("avg<200", "mean < 200ms"),
+                ("med<150", "p50 < 150ms"),
+                ("max<2s", "max < 2s"),
+                ("http_req_duration: p(90)<400", "p90 < 400ms"),
+                ("http_req_failed<0.01", "error_rate < 1%"),
+                ("http_req_failed: rate<0.001", "error_rate < 0.1%"),
+                ("checks: rate>0.99", "success_rate > 99%"),
+                ("http_reqs: rate>=500", "rps >= 500"),
+                ("http_req_waiting: p(95)<200", "ttfb_p95 < 200ms"),
+                ("query: p(95)<300", "query: p95 < 300ms"),
+                ("query: http_req_failed<0.05", "query: error_rate < 5%"),
+            ] {
+                assert_eq!(super::translate(k6).unwrap().unwrap(), ours, "{k6}");
+            }
+            for ours in [
+                "p95 < 300ms",
+                "query: error_rate < 0.1%",
+                "rps >= 5",
+                "mean < 5ms",
+            ] {
+                assert!(super::translate(ours).is_none(), "{ours}");
+            }
+            for bad in [
+                "min<10",
+                "p(42)<10",
+                "http_req_failed<5",
+                "http_reqs: count>100",
+                "http_req_duration{name:query}: p(95)<300",
+                "http_req_waiting: avg<10",
+            ] {
+                assert!(super::translate(bad).unwrap().is_err(), "{bad}");
+            }
+        }
     }
 }
 
@@ -157,6 +387,12 @@ impl FromStr for Threshold {
 fn parse_limit(rule: &str, metric: Metric, value: &str) -> Result<f64, ThresholdError> {
     match metric {
         Metric::Latency(_) | Metric::Max | Metric::Mean | Metric::Ttfb(_) => {
+            if value.parse::<f64>().is_ok() {
+                return Err(ThresholdError::LatencyWithoutUnit {
+                    rule: rule.into(),
+                    value: value.into(),
+                });
+            }
             let d =
                 crate::profile::parse_duration(value).map_err(|_| ThresholdError::NotALatency {
                     rule: rule.into(),
@@ -343,6 +579,37 @@ mod tests {
                 "{bad}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn k6_spellings_parse_into_our_rules_and_keep_their_text() {
+        let t: Threshold = "p(95)<300".parse().unwrap();
+        assert_eq!(
+            (t.scope.as_deref(), t.metric, t.op, t.limit),
+            (None, Metric::Latency(950), Op::Lt, 300.0)
+        );
+        assert_eq!(t.text, "p(95)<300");
+        let t: Threshold = "http_req_failed<0.01".parse().unwrap();
+        assert_eq!((t.metric, t.limit), (Metric::ErrorRate, 1.0));
+        let t: Threshold = "avg<200".parse().unwrap();
+        assert_eq!((t.metric, t.limit), (Metric::Mean, 200.0));
+        let t: Threshold = "query: p(99)<1500".parse().unwrap();
+        assert_eq!(t.scope.as_deref(), Some("query"));
+        assert_eq!((t.metric, t.limit), (Metric::Latency(990), 1500.0));
+        // The same rule in both spellings judges the same.
+        let a: Threshold = "http_req_duration: p(95)<300".parse().unwrap();
+        let b: Threshold = "p95 < 300ms".parse().unwrap();
+        assert_eq!((a.metric, a.op, a.limit), (b.metric, b.op, b.limit));
+    }
+
+    #[test]
+    fn a_bare_latency_in_our_spelling_needs_a_unit() {
+        let e = "p95 < 300".parse::<Threshold>().unwrap_err();
+        assert!(
+            matches!(e, ThresholdError::LatencyWithoutUnit { .. }),
+            "{e}"
+        );
+        assert!(e.to_string().contains("\"300ms\""), "{e}");
     }
 
     #[test]

@@ -374,6 +374,11 @@ fn report_and_rule_errors() {
         "rps > lots",
         ": p95 < 1s",
         "my txn: p95 < 1s",
+        "p95 < 300",
+        "min<10",
+        "p(42)<300",
+        "http_req_failed<5",
+        "http_req_duration{name:query}: p(95)<300",
     ] {
         line(
             &format!("threshold {rule:?}"),
