@@ -19,7 +19,7 @@ use goose::prelude::*;
 use crate::http::Conn;
 use crate::open::{EngineEnd, StopRx};
 use crate::profile::Stage;
-use crate::record::{Record, RecordTx};
+use crate::record::{Gauges, Record, RecordTx};
 use crate::schedule::{goose_test_plan, stage_at};
 use crate::work::Workload;
 
@@ -39,7 +39,7 @@ struct Ctx {
     stages: Vec<Stage>,
     seq: AtomicU64,
     max_requests: u64,
-    in_flight: Arc<AtomicU64>,
+    gauges: Arc<Gauges>,
 }
 
 /// Why goose could not run the closed model.
@@ -79,7 +79,7 @@ pub async fn run(
     tx: RecordTx,
     stop: StopRx,
     t0: Instant,
-    in_flight: Arc<AtomicU64>,
+    gauges: Arc<Gauges>,
 ) -> Result<EngineEnd, ClosedError> {
     let ctx = Arc::new(Ctx {
         work: work.clone(),
@@ -88,12 +88,14 @@ pub async fn run(
         stages: cfg.stages.clone(),
         seq: AtomicU64::new(0),
         max_requests: cfg.max_requests,
-        in_flight,
+        gauges,
     });
     let scenario = Scenario::new("users")
         .set_wait_time(cfg.think_min, cfg.think_max)
         .map_err(ClosedError::ThinkTime)?
-        .register_transaction(Transaction::new(transaction(ctx.clone())).set_name("request"));
+        .register_transaction(Transaction::new(transaction(ctx.clone())).set_name("request"))
+        .register_transaction(Transaction::new(user_count(ctx.clone(), 1)).set_on_start())
+        .register_transaction(Transaction::new(user_count(ctx.clone(), -1)).set_on_stop());
     let attack = attack(&cfg, &work.base)?.register_scenario(scenario);
     let forward = tokio::spawn(forward_stop(stop));
     let result = attack.execute().await;
@@ -114,6 +116,9 @@ fn transaction(c: Arc<Ctx>) -> TransactionFunction {
         let c = c.clone();
         Box::pin(async move {
             let seq = c.seq.fetch_add(1, Ordering::Relaxed);
+            c.gauges
+                .sent
+                .store((seq + 1).min(c.max_requests), Ordering::Relaxed);
             if seq >= c.max_requests {
                 goose::trigger_killswitch("max_requests");
                 return Ok(());
@@ -121,7 +126,7 @@ fn transaction(c: Arc<Ctx>) -> TransactionFunction {
             let idx = c.work.pick(seq);
             let start = Instant::now();
             let stage = stage_at(&c.stages, start.saturating_duration_since(c.t0));
-            c.in_flight.fetch_add(1, Ordering::Relaxed);
+            c.gauges.in_flight.fetch_add(1, Ordering::Relaxed);
             // Each user keeps its own connection (goose's per-user reqwest
             // client is left unused: crate::http says why).
             if user.get_session_data::<Conn>().is_none() {
@@ -131,7 +136,7 @@ fn transaction(c: Arc<Ctx>) -> TransactionFunction {
                 .get_session_data_mut::<Conn>()
                 .expect("session connection set above");
             let timed = c.work.execute(conn, idx, seq).await;
-            c.in_flight.fetch_sub(1, Ordering::Relaxed);
+            c.gauges.in_flight.fetch_sub(1, Ordering::Relaxed);
             let us = |i: Instant| i.saturating_duration_since(c.t0).as_micros() as u64;
             let _ = c.tx.send(Record {
                 txn: idx as u16,
@@ -142,6 +147,27 @@ fn transaction(c: Arc<Ctx>) -> TransactionFunction {
                 end_us: us(timed.end),
                 outcome: timed.outcome,
             });
+            Ok(())
+        })
+    })
+}
+
+/// Counts users up as goose starts them (`on_start`) and down as the test
+/// plan stops them (`on_stop`), for the live view's users achieved.
+fn user_count(c: Arc<Ctx>, delta: i64) -> TransactionFunction {
+    Arc::new(move |_user| {
+        let c = c.clone();
+        Box::pin(async move {
+            if delta > 0 {
+                c.gauges.users.fetch_add(1, Ordering::Relaxed);
+            } else {
+                let _ = c
+                    .gauges
+                    .users
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |u| {
+                        Some(u.saturating_sub(1))
+                    });
+            }
             Ok(())
         })
     })

@@ -9,7 +9,7 @@
 //! cannot hide its queue (coordinated omission). Each request yields one
 //! [`Record`] on the channel; the engine never aggregates.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::http::Conn;
 use crate::profile::Stage;
-use crate::record::{Record, RecordTx};
+use crate::record::{Gauges, Record, RecordTx};
 use crate::schedule::Arrivals;
 use crate::work::Workload;
 
@@ -49,7 +49,7 @@ pub async fn run(
     tx: RecordTx,
     mut stop: StopRx,
     t0: Instant,
-    in_flight: Arc<AtomicU64>,
+    gauges: Arc<Gauges>,
 ) -> EngineEnd {
     let sem = Arc::new(Semaphore::new(cfg.max_in_flight.max(1)));
     // Idle keep-alive connections; never more than `max_in_flight`, since
@@ -82,11 +82,12 @@ pub async fn run(
         };
         let seq = sent;
         sent += 1;
+        gauges.sent.store(sent, Ordering::Relaxed);
         let work = work.clone();
         let idle = idle.clone();
         let tx = tx.clone();
-        let in_flight = in_flight.clone();
-        in_flight.fetch_add(1, Ordering::Relaxed);
+        let gauges = gauges.clone();
+        gauges.in_flight.fetch_add(1, Ordering::Relaxed);
         set.spawn(async move {
             let idx = work.pick(seq);
             let mut conn = idle
@@ -107,7 +108,7 @@ pub async fn run(
                 end_us: us(timed.end),
                 outcome: timed.outcome,
             });
-            in_flight.fetch_sub(1, Ordering::Relaxed);
+            gauges.in_flight.fetch_sub(1, Ordering::Relaxed);
             drop(permit);
         });
         while set.try_join_next().is_some() {}

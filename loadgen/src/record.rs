@@ -1,9 +1,12 @@
-//! The raw record every request yields, and the channel that carries them.
+//! The raw record every request yields, the channel that carries them, and
+//! the few live gauges an engine keeps besides.
 //!
 //! Engines (open and closed) only produce [`Record`]s; the collector, the
-//! progress line and the reports consume them. All times are microseconds
-//! since the run's start instant, so a record is small, `Copy`-cheap and
-//! independent of wall clocks.
+//! progress line, the live view, the exporters and the reports consume
+//! them. All times are microseconds since the run's start instant, so a
+//! record is small, `Copy`-cheap and independent of wall clocks.
+
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 
@@ -70,4 +73,35 @@ pub type RecordRx = mpsc::UnboundedReceiver<Record>;
 
 pub fn channel() -> (RecordTx, RecordRx) {
     mpsc::unbounded_channel()
+}
+
+/// What records cannot tell while a run goes on: requests sent but not
+/// yet answered, and (closed model) users running. Engines update them;
+/// live views read them once per tick.
+#[derive(Debug, Default)]
+pub struct Gauges {
+    /// Requests sent and not yet answered.
+    pub in_flight: AtomicU64,
+    /// Requests started so far (open model: arrivals sent).
+    pub sent: AtomicU64,
+    /// Closed model: users started and not yet stopped by the test plan.
+    pub users: AtomicU64,
+}
+
+/// One reading of [`Gauges`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GaugeReading {
+    pub in_flight: u64,
+    pub sent: u64,
+    pub users: u64,
+}
+
+impl Gauges {
+    pub fn read(&self) -> GaugeReading {
+        GaugeReading {
+            in_flight: self.in_flight.load(Ordering::Relaxed),
+            sent: self.sent.load(Ordering::Relaxed),
+            users: self.users.load(Ordering::Relaxed),
+        }
+    }
 }

@@ -8,28 +8,53 @@ use crate::threshold::{Metric, Threshold, Verdict, fmt_num};
 
 use super::Meta;
 use super::Stats;
-use super::build::stats_of;
+use super::build::{figures_of, stats_of};
 
 /// The thresholds of `meta`, re-parsed from their text; throughput limits
 /// (`rps`) are multiplied by `meta.user_scale`, since throughput follows
 /// the number of users.
 pub(super) fn thresholds_of(meta: &Meta) -> Vec<Threshold> {
-    meta.thresholds
+    let parsed: Vec<Threshold> = meta
+        .thresholds
         .iter()
         .filter_map(|t| t.parse::<Threshold>().ok())
+        .collect();
+    scaled_thresholds(&parsed, meta.user_scale)
+}
+
+/// `thresholds` as a run at `user_scale` judges them: throughput limits
+/// multiplied by the scale, and the rule's text saying so.
+pub fn scaled_thresholds(thresholds: &[Threshold], user_scale: f64) -> Vec<Threshold> {
+    thresholds
+        .iter()
+        .cloned()
         .map(|mut t| {
-            if t.metric == Metric::Rps && meta.user_scale != 1.0 {
-                t.limit *= meta.user_scale;
-                t.text = format!(
-                    "{} (x{} users: {})",
-                    t.text,
-                    meta.user_scale,
-                    fmt_num(t.limit)
-                );
+            if t.metric == Metric::Rps && user_scale != 1.0 {
+                t.limit *= user_scale;
+                t.text = format!("{} (x{} users: {})", t.text, user_scale, fmt_num(t.limit));
             }
             t
         })
         .collect()
+}
+
+/// Judge thresholds on a run still going on: all requests so far (`all`)
+/// and each transaction's (`txns`, named by `names`), over `secs` seconds.
+/// The same verdicts the report will give if the run ended now.
+pub fn judge_so_far(
+    thresholds: &[Threshold],
+    all: &Acc,
+    names: &[String],
+    txns: &[Acc],
+    secs: f64,
+) -> Vec<Verdict> {
+    let total = figures_of("all", all, secs);
+    let per_txn: Vec<Stats> = names
+        .iter()
+        .zip(txns)
+        .map(|(n, a)| figures_of(n, a, secs))
+        .collect();
+    judge_all(thresholds, &total, &per_txn)
 }
 
 /// The observed value of a threshold's metric in some stats.

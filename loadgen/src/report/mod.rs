@@ -40,7 +40,7 @@ mod text;
 
 pub use compare::compare;
 pub use file::{ReportError, read_report, write_report_file};
-pub use judge::{judge_stage, observe};
+pub use judge::{judge_so_far, judge_stage, observe, scaled_thresholds};
 pub use merge::merge;
 
 pub const SCHEMA: &str = "loadgen-report/1";

@@ -3,14 +3,13 @@
 //! breach, judges each stage as it ends and asks the run to stop.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use tokio::sync::{oneshot, watch};
 
 use crate::profile::{Model, Profile, fmt_duration};
-use crate::record::{Record, RecordRx, RecordTx};
+use crate::record::{Gauges, Record, RecordRx, RecordTx};
 use crate::report::judge_stage;
 use crate::schedule::{load_at, stage_at, stage_bounds};
 use crate::stats::{RunAcc, new_hist};
@@ -24,11 +23,12 @@ pub(super) struct Collect {
     pub acc: RunAcc,
     pub profile: Profile,
     pub progress: ProgressMode,
-    pub in_flight: Arc<AtomicU64>,
+    pub gauges: Arc<Gauges>,
     pub stop: Arc<watch::Sender<Option<String>>>,
     pub t0: Instant,
-    /// A copy of every record, for whoever asked for one.
-    pub tap: Option<RecordTx>,
+    /// A copy of every record for each consumer (and the test tap); they
+    /// close when the collector ends.
+    pub taps: Vec<RecordTx>,
     /// Fires when the engine has ended: take what is queued and finish.
     pub done: oneshot::Receiver<()>,
 }
@@ -94,8 +94,11 @@ impl Collect {
     fn add(&mut self, r: Record, window: &mut Histogram<u64>) {
         window.saturating_record(r.latency_us().max(1));
         self.acc.add(&r);
-        if let Some(t) = &self.tap {
-            let _ = t.send(r);
+        if let Some((last, rest)) = self.taps.split_last() {
+            for t in rest {
+                let _ = t.send(r.clone());
+            }
+            let _ = last.send(r);
         }
     }
 
@@ -184,7 +187,7 @@ impl Collect {
             fmt_num(p95),
             all.failed(),
             error_pct,
-            self.in_flight.load(Ordering::Relaxed),
+            self.gauges.read().in_flight,
         )
     }
 }

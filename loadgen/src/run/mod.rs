@@ -2,13 +2,14 @@
 //! start an engine, consume its records (collector + progress line), stop on
 //! the plan's end or a bound, and build the report.
 //!
-//! [`run`] is what `loadgen run` calls and what the tests call. This file
-//! holds its options and its steps; `setup.rs` checks the target and
-//! prepares the collection, `collect.rs` consumes the records.
+//! [`run`] is what the tests call, [`run_full`] what `loadgen run` and
+//! `loadgen quick` call. This file holds the options and the steps;
+//! `setup.rs` checks the target and prepares the collection, `collect.rs`
+//! consumes the records into the report's accumulation, `consumer.rs`
+//! defines the other consumers (live view, exporter, per-request CSV).
 
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{oneshot, watch};
@@ -17,15 +18,17 @@ use tokio::task::JoinHandle;
 use crate::closed::ClosedError;
 use crate::open::EngineEnd;
 use crate::profile::{Model, Profile};
-use crate::record::RecordTx;
+use crate::record::{Gauges, RecordTx};
 use crate::report::{Meta, Report, StagePlan};
 use crate::schedule::{goose_rounded, goose_test_plan, stage_bounds};
 use crate::stats::RunAcc;
 use crate::work::{ClientError, Workload, WorkloadError, client};
 
 mod collect;
+mod consumer;
 mod setup;
 
+pub use consumer::{Consumer, ConsumerError, RunView};
 pub use setup::{CorpusError, SetupError, read_corpus};
 
 /// How the live progress line is shown.
@@ -71,8 +74,10 @@ pub struct RunOptions {
     /// Stop the run cleanly on Ctrl-C (open model; goose handles it for
     /// the closed model).
     pub handle_ctrl_c: bool,
-    /// A copy of every raw record (tests; external consumers).
+    /// A copy of every raw record (tests).
     pub tap: Option<RecordTx>,
+    /// Live view, exporters, per-request CSV: each gets every record.
+    pub consumers: Vec<Box<dyn Consumer>>,
     /// Stop from outside (tests): send a reason.
     pub stop: Option<watch::Receiver<Option<String>>>,
 }
@@ -91,6 +96,7 @@ impl RunOptions {
             setup: true,
             handle_ctrl_c: false,
             tap: None,
+            consumers: Vec::new(),
             stop: None,
         }
     }
@@ -192,8 +198,20 @@ impl Plan {
     }
 }
 
+/// A run's report, and what went wrong with its consumers (a CSV file that
+/// could not be written...), which does not void the report.
+pub struct Finished {
+    pub report: Report,
+    pub consumer_errors: Vec<ConsumerError>,
+}
+
 /// Play a profile against a target and return its report.
-pub async fn run(mut opts: RunOptions) -> Result<Report, RunError> {
+pub async fn run(opts: RunOptions) -> Result<Report, RunError> {
+    run_full(opts).await.map(|f| f.report)
+}
+
+/// [`run`], also saying how its consumers fared.
+pub async fn run_full(mut opts: RunOptions) -> Result<Finished, RunError> {
     let plan = Plan::of(&opts)?;
     let profile = &plan.profile;
     let http = client(profile.timeout, profile.max_in_flight.min(1024))?;
@@ -207,27 +225,54 @@ pub async fn run(mut opts: RunOptions) -> Result<Report, RunError> {
     let (tx, rx) = crate::record::channel();
     let (stop_tx, stop_rx) = watch::channel::<Option<String>>(None);
     let stop_tx = Arc::new(stop_tx);
-    let in_flight = Arc::new(AtomicU64::new(0));
+    let gauges = Arc::new(Gauges::default());
     let t0 = Instant::now();
     let t0_unix_ms = now_unix_ms();
     let helpers = stop_sources(&opts, &plan, &stop_tx);
+    let view = RunView {
+        profile: profile.clone(),
+        names: names.clone(),
+        t0,
+        t0_unix_ms,
+        user_scale: opts.user_scale,
+        gauges: gauges.clone(),
+        stop: stop_tx.clone(),
+    };
+    let mut taps: Vec<RecordTx> = opts.tap.take().into_iter().collect();
+    let consumers: Vec<_> = std::mem::take(&mut opts.consumers)
+        .into_iter()
+        .map(|c| {
+            let (ctx, crx) = crate::record::channel();
+            taps.push(ctx);
+            (c.name(), c.start(view.clone(), crx))
+        })
+        .collect();
     let (done_tx, done_rx) = oneshot::channel();
     let collector = tokio::spawn(collect::collect(collect::Collect {
         rx,
         acc: RunAcc::new(t0_unix_ms, names, profile.stages.len()),
         profile: profile.clone(),
         progress: opts.progress,
-        in_flight: in_flight.clone(),
+        gauges: gauges.clone(),
         stop: stop_tx.clone(),
         t0,
-        tap: opts.tap.take(),
+        taps,
         done: done_rx,
     }));
-    let end = engine(&plan, work, tx, stop_rx.clone(), t0, in_flight).await?;
+    let end = engine(&plan, work, tx, stop_rx.clone(), t0, gauges).await?;
     let _ = done_tx.send(());
     let acc = collector.await.map_err(RunError::Collector)?;
     for h in helpers {
         h.abort();
+    }
+    // The collector has ended, so every consumer's channel is closed.
+    let mut consumer_errors = Vec::new();
+    for (name, handle) in consumers {
+        match handle.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => consumer_errors.push(e),
+            Err(source) => consumer_errors.push(ConsumerError::Task { name, source }),
+        }
     }
     let ended_unix_ms = now_unix_ms();
     let stop_reason = stop_reason(&plan, &end, &stop_rx);
@@ -235,7 +280,10 @@ pub async fn run(mut opts: RunOptions) -> Result<Report, RunError> {
         goose::reset_killswitch();
     }
     let meta = meta(&opts, &plan, t0_unix_ms, ended_unix_ms, stop_reason);
-    Ok(Report::build(meta, &acc))
+    Ok(Finished {
+        report: Report::build(meta, &acc),
+        consumer_errors,
+    })
 }
 
 /// Outside stop requests, Ctrl-C (open model) and the duration bound, all
@@ -303,7 +351,7 @@ async fn engine(
     tx: RecordTx,
     stop: watch::Receiver<Option<String>>,
     t0: Instant,
-    in_flight: Arc<AtomicU64>,
+    gauges: Arc<Gauges>,
 ) -> Result<EngineEnd, RunError> {
     let p = &plan.profile;
     Ok(match p.model {
@@ -314,7 +362,7 @@ async fn engine(
                 max_in_flight: p.max_in_flight,
                 drain: plan.drain,
             };
-            crate::open::run(cfg, work, tx, stop, t0, in_flight).await
+            crate::open::run(cfg, work, tx, stop, t0, gauges).await
         }
         Model::Closed => {
             let cfg = crate::closed::ClosedConfig {
@@ -324,7 +372,7 @@ async fn engine(
                 max_requests: plan.max_requests,
                 timeout: p.timeout,
             };
-            crate::closed::run(cfg, work, tx, stop, t0, in_flight).await?
+            crate::closed::run(cfg, work, tx, stop, t0, gauges).await?
         }
     })
 }
