@@ -16,11 +16,18 @@
 //! - [`record`]: the raw record each request yields, and its channel.
 //! - [`stats`]: HDR histograms per transaction, stage and second.
 //! - [`threshold`]: SLO rules and PASS/FAIL verdicts with margins.
+//! - [`requests_csv`]: `--requests-csv`, one row per request, written
+//!   while the run goes on.
 //! - [`report`]: the JSON schema, built once from the histograms; the
 //!   terminal/Markdown/HTML renderings of it; report files, merge and
 //!   compare.
+//! - [`live`]: `loadgen run --tui`, the run live in the terminal (a
+//!   consumer of the records: state, events and drawing apart).
+//! - [`export`]: `--metrics-listen`, a Prometheus endpoint while the run
+//!   goes on (another consumer of the records).
 //! - [`hdrlog`]: HdrHistogram interval logs.
 //! - [`eval`]: `loadgen eval`, retrieval quality per mode (hit@1, hit@k, MRR).
+//! - [`quick`]: `loadgen quick URL`, a profile built from the command line.
 //! - [`run`]: one run end to end ([`run::run`]), used by the binary and tests.
 //!
 //! Errors are typed per module (`ProfileError`, `ThresholdError`,
@@ -29,12 +36,16 @@
 
 pub mod closed;
 pub mod eval;
+pub mod export;
 pub mod hdrlog;
 pub mod http;
+pub mod live;
 pub mod open;
 pub mod profile;
+pub mod quick;
 pub mod record;
 pub mod report;
+pub mod requests_csv;
 pub mod run;
 pub mod schedule;
 pub mod stats;

@@ -1,13 +1,16 @@
 //! loadgen's command line: parse options, build the runtime, call the
 //! library. Everything else lives in `loadgen::*`.
 
+use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{ColorChoice, CommandFactory, Parser, Subcommand};
 use loadgen::profile::{Model, Profile, fmt_duration, parse_duration};
-use loadgen::run::{ProgressMode, RunOptions, default_instance};
+use loadgen::quick::QuickSpec;
+use loadgen::run::{Consumer, ProgressMode, RunOptions, default_instance};
 use loadgen::{Report, read_report, write_report_file};
 
 /// loadgen: load-test ragd with staged user profiles and pass/fail SLOs.
@@ -25,6 +28,7 @@ use loadgen::{Report, read_report, write_report_file};
 ///
 /// Examples:
 ///   loadgen run profiles/smoke.toml --target http://127.0.0.1:8080
+///   loadgen quick http://127.0.0.1:8080/health --rate 200 --duration 30s
 ///   loadgen run profiles/1000-users.toml --time-scale 0.0167 --user-scale 0.05
 ///   loadgen run profiles/5000-users-per-minute.toml --report out.json --report out.html
 ///   loadgen merge pod-*.json --report total.json
@@ -36,6 +40,11 @@ use loadgen::{Report, read_report, write_report_file};
 #[derive(Parser)]
 #[command(version, about, long_about, verbatim_doc_comment)]
 struct Cli {
+    /// Colour in the live view: auto (when its terminal is one and NO_COLOR
+    /// is unset or empty), always or never. Verdicts are words (PASS/FAIL)
+    /// and flags are marked with `!`, so nothing is lost without colour.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    color: ColorChoice,
     #[command(subcommand)]
     command: Command,
 }
@@ -43,7 +52,29 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Play a profile against ragd and judge it against its thresholds.
+    ///
+    /// On a terminal the run is shown live (stage and time left, target
+    /// against achieved load, req/s and errors, P50/P95/P99, errors by
+    /// kind, each threshold's PASS/FAIL so far); elsewhere, and with --json,
+    /// --quiet or --no-tui, a progress line on stderr. q or Ctrl-C stops the
+    /// run with a partial report.
     Run(RunArgs),
+    /// A run with no profile file, like oha or hey: URL, load, duration.
+    ///
+    /// The URL's path says what to load: /health, /status,
+    /// /v1/collections/NAME/query (asks --question) or
+    /// /v1/collections/NAME/documents (ingests small documents). --rate R
+    /// sends R arrivals per second whatever the server's speed (open
+    /// model, latency from each arrival's intended start); --users N keeps N
+    /// users each waiting for its answer (closed model, the default with 10
+    /// users). Reports, thresholds, live view and exit status as `run`.
+    ///
+    /// Examples:
+    ///   loadgen quick http://127.0.0.1:8080/health --rate 200 --duration 30s
+    ///   loadgen quick http://127.0.0.1:8080/v1/collections/docs/query --users 20 \
+    ///       --question "How do I scale ragd?" --threshold "p(95)<300" --report q.json
+    #[command(verbatim_doc_comment)]
+    Quick(QuickArgs),
     /// Validate profiles and print their plans, without sending anything.
     Check {
         /// Profile files.
@@ -63,7 +94,7 @@ enum Command {
         /// logs (`.hlog`; merged per second into one log, percentiles printed).
         #[arg(required = true)]
         reports: Vec<PathBuf>,
-        /// Write the merged report (.json, .md, .html, .hlog); repeatable.
+        /// Write the merged report (.json, .md, .html, .hlog, .csv); repeatable.
         #[arg(long = "report", value_name = "FILE")]
         outputs: Vec<PathBuf>,
         /// Print the merged report as JSON instead of the table.
@@ -82,6 +113,20 @@ enum Command {
         /// Exit 1 when the new report's thresholds fail.
         #[arg(long)]
         fail_on_threshold: bool,
+    },
+    /// Print a shell completion script, e.g. `loadgen completions bash >
+    /// ~/.local/share/bash-completion/completions/loadgen`.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) on stdout, e.g. `loadgen man | man -l -`;
+    /// with --out-dir, write one page per command there (loadgen.1,
+    /// loadgen-run.1...).
+    Man {
+        /// Directory to write every page into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
     },
 }
 
@@ -124,28 +169,98 @@ struct RunArgs {
     /// runs the 1000-users profile with 100 users.
     #[arg(long, value_name = "F", default_value_t = 1.0)]
     user_scale: f64,
+    /// Do not create the collection or ingest the profile's corpus.
+    #[arg(long)]
+    no_setup: bool,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+#[derive(clap::Args)]
+struct QuickArgs {
+    /// What to load, e.g. http://127.0.0.1:8080/health or
+    /// http://127.0.0.1:8080/v1/collections/docs/query.
+    url: String,
+    /// Arrivals per second (open model), whatever the server's speed.
+    #[arg(long, value_name = "R", conflicts_with = "users")]
+    rate: Option<f64>,
+    /// Concurrent users, each waiting for its answer (closed model; 10 when
+    /// neither --rate nor --users is given).
+    #[arg(long, short = 'u', value_name = "N")]
+    users: Option<u64>,
+    /// How long to send ("30s", "2m").
+    #[arg(long, short = 'd', value_name = "DURATION", default_value = "10s", value_parser = duration_arg)]
+    duration: Duration,
+    /// Question asked by a query URL; repeat to ask several in turn
+    /// (default: "What does the service do?").
+    #[arg(long = "question", value_name = "TEXT")]
+    questions: Vec<String>,
+    /// Query URL: ask for Server-Sent Events and report time to first byte.
+    #[arg(long)]
+    stream: bool,
+    /// Query URL: make every question distinct so the cache never answers.
+    #[arg(long)]
+    unique: bool,
+    /// Query URL: passages to retrieve.
+    #[arg(long, default_value_t = 5, value_name = "K")]
+    top_k: u32,
+    /// Per-request timeout.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration_arg)]
+    timeout: Duration,
+    /// Open model: requests in flight at once; later arrivals wait (and the
+    /// wait counts in their latency).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_in_flight: usize,
+    /// A pass/fail rule, ours or k6's: "p95 < 300ms", "p(95)<300",
+    /// "http_req_failed<0.01"; repeatable. Exit status 1 when one fails.
+    #[arg(long = "threshold", value_name = "RULE")]
+    thresholds: Vec<String>,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+/// What `run` and `quick` share: bounds, outputs, live view, exports.
+#[derive(clap::Args)]
+struct OutputArgs {
     /// Stop after this long whatever the plan ("90s", "5m"); default: the
     /// planned length plus time to drain in-flight requests.
     #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
     max_duration: Option<Duration>,
-    /// Stop after starting this many requests (overrides the profile's).
+    /// Stop after starting this many requests.
     #[arg(long, value_name = "N")]
     max_requests: Option<u64>,
     /// Write the report to FILE; the extension picks the format: .json
     /// (stable schema, mergeable), .md, .html (charts), .hlog (HDR
-    /// interval log). Repeatable. `{instance}` in FILE becomes the
-    /// instance name, so N instances sharing a volume write N files.
+    /// interval log), .csv (one row per second). Repeatable. `{instance}`
+    /// in FILE becomes the instance name, so N instances sharing a volume
+    /// write N files.
     #[arg(long = "report", value_name = "FILE")]
     outputs: Vec<PathBuf>,
-    /// Print the report as JSON on stdout instead of the table.
+    /// Write one CSV row per request to FILE while the run goes on (time,
+    /// transaction, stage, latency, service time, time to first byte, lag,
+    /// outcome).
+    #[arg(long, value_name = "FILE")]
+    requests_csv: Option<PathBuf>,
+    /// Print the report as JSON on stdout instead of the table (and no
+    /// live view unless --tui).
     #[arg(long)]
     json: bool,
-    /// No progress line.
-    #[arg(long, short)]
+    /// No live view and no progress line.
+    #[arg(long, short, conflicts_with = "tui")]
     quiet: bool,
-    /// Do not create the collection or ingest the profile's corpus.
+    /// Show the live view even when stdout is not a terminal (it draws on
+    /// stderr, which must be one). By default it is shown when stdout and
+    /// stderr are terminals and --json is not given.
+    #[arg(long, conflicts_with = "no_tui")]
+    tui: bool,
+    /// The progress line instead of the live view.
     #[arg(long)]
-    no_setup: bool,
+    no_tui: bool,
+    /// Serve Prometheus metrics of the run on ADDR (e.g. 127.0.0.1:9464;
+    /// keep it on loopback unless the network is yours): request counts,
+    /// latency histograms, the current stage, stage start times.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
     /// This process's name in merged reports (default: $HOSTNAME).
     #[arg(long, env = "LOADGEN_INSTANCE")]
     instance: Option<String>,
@@ -165,6 +280,7 @@ fn duration_arg(s: &str) -> Result<Duration, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let color = cli.color;
     match cli.command {
         Command::Check {
             profiles,
@@ -194,8 +310,50 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Run(args) => run(args),
+        Command::Run(args) => run(args, color),
+        Command::Quick(args) => quick(args, color),
         Command::Eval(args) => eval(args),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "loadgen", &mut script);
+            print_bytes(&script)
+        }
+        Command::Man { out_dir: None } => {
+            let mut page = Vec::new();
+            match clap_mangen::Man::new(Cli::command()).render(&mut page) {
+                Ok(()) => print_bytes(&page),
+                Err(e) => {
+                    eprintln!("loadgen: man: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Man { out_dir: Some(dir) } => {
+            match std::fs::create_dir_all(&dir)
+                .and_then(|()| clap_mangen::generate_to(Cli::command(), &dir))
+            {
+                Ok(()) => {
+                    eprintln!("loadgen: wrote the man pages to {}", dir.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("loadgen: {}: {e}", dir.display());
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// Write on stdout; a closed pipe (`loadgen man | head`) is not an error.
+fn print_bytes(bytes: &[u8]) -> ExitCode {
+    use std::io::Write;
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            eprintln!("loadgen: {e}");
+            ExitCode::FAILURE
+        }
+        _ => ExitCode::SUCCESS,
     }
 }
 
@@ -262,7 +420,7 @@ fn eval(a: EvalArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-fn run(a: RunArgs) -> ExitCode {
+fn run(a: RunArgs, color: ColorChoice) -> ExitCode {
     let profile = match Profile::load(&a.profile) {
         Ok(p) => p,
         Err(e) => {
@@ -273,34 +431,97 @@ fn run(a: RunArgs) -> ExitCode {
     let mut opts = RunOptions::new(profile, &a.target);
     opts.time_scale = a.time_scale;
     opts.user_scale = a.user_scale;
-    opts.max_duration = a.max_duration;
-    opts.max_requests = a.max_requests;
-    opts.instance = a.instance.unwrap_or_else(default_instance);
-    let outputs: Vec<PathBuf> = a
+    opts.setup = !a.no_setup;
+    play(opts, a.out, color)
+}
+
+fn quick(a: QuickArgs, color: ColorChoice) -> ExitCode {
+    let spec = QuickSpec {
+        url: a.url,
+        rate: a.rate,
+        users: a.users,
+        duration: a.duration,
+        questions: a.questions,
+        stream: a.stream,
+        unique: a.unique,
+        top_k: a.top_k,
+        timeout: a.timeout,
+        max_in_flight: a.max_in_flight,
+        thresholds: a.thresholds,
+    };
+    let (profile, target) = match loadgen::quick::profile(&spec) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut opts = RunOptions::new(profile, &target);
+    // A quick run sends what the URL says and nothing else.
+    opts.setup = false;
+    play(opts, a.out, color)
+}
+
+/// Colour for a terminal: `auto` means it is one and NO_COLOR
+/// (https://no-color.org) is unset or empty.
+fn use_color(choice: ColorChoice, terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+/// What `run` and `quick` share once the profile is known: the outputs
+/// checked, the consumers opened, the run played, the report written.
+fn play(mut opts: RunOptions, out: OutputArgs, color: ColorChoice) -> ExitCode {
+    opts.max_duration = out.max_duration;
+    opts.max_requests = out.max_requests;
+    opts.instance = out.instance.clone().unwrap_or_else(default_instance);
+    opts.handle_ctrl_c = true;
+    let outputs: Vec<PathBuf> = out
         .outputs
         .iter()
         .map(|o| loadgen::run::report_path(o, &opts.instance))
         .collect();
-    opts.progress = if a.quiet {
-        ProgressMode::Off
-    } else {
-        ProgressMode::auto()
-    };
-    opts.setup = !a.no_setup;
-    opts.handle_ctrl_c = true;
     for o in &outputs {
         if !matches!(
             o.extension().and_then(|e| e.to_str()),
-            Some("json" | "md" | "html" | "htm" | "hlog")
+            Some("json" | "md" | "html" | "htm" | "hlog" | "csv")
         ) {
             eprintln!(
-                "loadgen: --report {}: expected a file name ending in .json, .md, .html or .hlog",
+                "loadgen: --report {}: expected a file name ending in .json, .md, .html, .hlog or .csv",
                 o.display()
             );
             return ExitCode::from(2);
         }
     }
-    let threads = usize::from(a.threads);
+    let stderr_tty = std::io::stderr().is_terminal();
+    let tui = out.tui
+        || (!out.no_tui
+            && !out.json
+            && !out.quiet
+            && stderr_tty
+            && std::io::stdout().is_terminal());
+    if out.tui && !stderr_tty {
+        eprintln!(
+            "loadgen: --tui draws on stderr, which is not a terminal here; leave --tui out to get the progress line"
+        );
+        return ExitCode::from(2);
+    }
+    opts.progress = if out.quiet || tui {
+        ProgressMode::Off
+    } else {
+        ProgressMode::auto()
+    };
+    match consumers(&out, &opts, tui, use_color(color, stderr_tty)) {
+        Ok(c) => opts.consumers = c,
+        Err(e) => {
+            eprintln!("loadgen: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let threads = usize::from(out.threads);
     let rt = if threads == 1 {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -320,16 +541,53 @@ fn run(a: RunArgs) -> ExitCode {
     };
     // goose prints notes on stdout; keep stdout for the report.
     let guard = SilenceStdout::new();
-    let result = rt.block_on(loadgen::run(opts));
+    let result = rt.block_on(loadgen::run::run_full(opts));
     drop(guard);
-    let report = match result {
-        Ok(r) => r,
+    let finished = match result {
+        Ok(f) => f,
         Err(e) => {
             eprintln!("loadgen: {e}");
             return ExitCode::from(3);
         }
     };
-    finish(&report, &outputs, a.json)
+    for e in &finished.consumer_errors {
+        eprintln!("loadgen: {e}");
+    }
+    let code = finish(&finished.report, &outputs, out.json);
+    if code == ExitCode::SUCCESS && !finished.consumer_errors.is_empty() {
+        ExitCode::from(3)
+    } else {
+        code
+    }
+}
+
+/// The consumers the options ask for, opened now so that a bad file or a
+/// taken port fails before any request is sent.
+fn consumers(
+    out: &OutputArgs,
+    opts: &RunOptions,
+    tui: bool,
+    color: bool,
+) -> Result<Vec<Box<dyn Consumer>>, String> {
+    let mut consumers: Vec<Box<dyn Consumer>> = Vec::new();
+    if tui {
+        consumers.push(Box::new(loadgen::live::LiveView {
+            target: opts.target.clone(),
+            color,
+        }));
+    }
+    if let Some(path) = &out.requests_csv {
+        let path = loadgen::run::report_path(path, &opts.instance);
+        let csv = loadgen::requests_csv::RequestsCsv::create(&path)
+            .map_err(|e| format!("--requests-csv: {e}"))?;
+        consumers.push(Box::new(csv));
+    }
+    if let Some(addr) = out.metrics_listen {
+        let exporter = loadgen::export::Exporter::bind(addr, &opts.target, &opts.instance)
+            .map_err(|e| e.to_string())?;
+        consumers.push(Box::new(exporter));
+    }
+    Ok(consumers)
 }
 
 fn finish(report: &Report, outputs: &[PathBuf], json: bool) -> ExitCode {

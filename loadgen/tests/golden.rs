@@ -240,6 +240,7 @@ fn renderings(name: &str, r: &Report) {
     golden(&format!("{name}.txt"), &r.to_text());
     golden(&format!("{name}.md"), &r.to_markdown());
     golden(&format!("{name}.html"), &r.to_html());
+    golden(&format!("{name}.csv"), &loadgen::report::per_second(r));
     golden(
         &format!("{name}.json"),
         &serde_json::to_string_pretty(r).unwrap(),

@@ -14,7 +14,7 @@ use super::{Report, SCHEMA};
 pub enum ReportError {
     /// The file name's extension names no report format.
     #[error(
-        "{}: unknown report format; expected a file name ending in .json, .md, .html or .hlog",
+        "{}: unknown report format; expected a file name ending in .json, .md, .html, .hlog or .csv",
         .path.display()
     )]
     UnknownFormat { path: PathBuf },
@@ -58,7 +58,7 @@ pub enum ReportError {
 }
 
 /// Write a report in the format its file name asks for: `.json`, `.md`,
-/// `.html`, or `.hlog` (HDR interval log).
+/// `.html`, `.hlog` (HDR interval log) or `.csv` (one row per second).
 pub fn write_report_file(report: &Report, path: &Path) -> Result<(), ReportError> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let res = match ext {
@@ -69,6 +69,7 @@ pub fn write_report_file(report: &Report, path: &Path) -> Result<(), ReportError
         "md" => std::fs::write(path, report.to_markdown()),
         "html" | "htm" => std::fs::write(path, report.to_html()),
         "hlog" => hdrlog::write(report, path),
+        "csv" => std::fs::write(path, super::per_second(report)),
         _ => {
             return Err(ReportError::UnknownFormat {
                 path: path.to_path_buf(),

@@ -11,6 +11,7 @@
 //!   built once from a report;
 //! - `text.rs`, `markdown.rs`, `html.rs` (charts in `svg.rs`): the
 //!   terminal report, Markdown and a self-contained HTML page;
+//! - `csv.rs`: the timeline as CSV, one row per second ([`per_second`]);
 //! - `compare.rs`: deltas between two reports ([`compare`]);
 //! - `merge.rs`: one report from the reports of several processes
 //!   ([`merge`]), through the accumulation each was built from;
@@ -29,6 +30,7 @@ use crate::threshold::Verdict;
 
 mod build;
 mod compare;
+mod csv;
 mod file;
 mod html;
 mod judge;
@@ -39,6 +41,7 @@ mod table;
 mod text;
 
 pub use compare::compare;
+pub use csv::{PER_SECOND_HEADER, per_second};
 pub use file::{ReportError, read_report, write_report_file};
 pub use judge::{judge_so_far, judge_stage, observe, scaled_thresholds};
 pub use merge::merge;
