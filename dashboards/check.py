@@ -1,16 +1,17 @@
 #!/usr/bin/env python3
-"""Check the dashboards against the metrics ragd really exposes.
+"""Check the dashboards against the metrics ragd and loadgen really expose.
 
     python3 dashboards/check.py          # from the repository root
 
-Reads ragd/src/metrics.rs (every `registry.register(...)`, the type of the
-registered field and the fields of its label struct), derives the exposed
-series names (OpenMetrics: counters get `_total`, histograms `_bucket`,
-`_sum`, `_count`, gauges keep their name, all prefixed `ragd_`), then checks
-every PromQL expression of dashboards/grafana/ragd.json (panel targets and
-template variables):
+Reads ragd/src/metrics.rs and loadgen/src/export.rs (every `register(...)`,
+the type of the registered field and the fields of its label struct),
+derives the exposed series names (OpenMetrics: counters get `_total`,
+histograms `_bucket`, `_sum`, `_count`, gauges keep their name, all prefixed
+`ragd_` or `loadgen_`), then checks every PromQL expression of
+dashboards/grafana/ragd.json (panel targets, template variables and
+annotation queries):
 
-- every `ragd_*` name is an exposed series;
+- every `ragd_*` and `loadgen_*` name is an exposed series;
 - every label in a selector `{...}` belongs to that metric (or is `instance`
   or `job`, which Prometheus adds; `le` on `_bucket`);
 - every label in `by (...)` and every `{{label}}` of a legend belongs to one
@@ -29,18 +30,20 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-METRICS_RS = os.path.join(ROOT, "ragd", "src", "metrics.rs")
+METRICS_RS = [os.path.join(ROOT, "ragd", "src", "metrics.rs"),
+              os.path.join(ROOT, "loadgen", "src", "export.rs")]
+METRIC = r"\b(?:ragd|loadgen)_\w+"
 DASHBOARD = os.path.join(ROOT, "dashboards", "grafana", "ragd.json")
 PROMETHEUS = os.path.join(ROOT, "dashboards", "prometheus", "prometheus.yml")
 ADDED = {"instance", "job"}
 
 
 def structs(src):
-    """name -> {field: type} for every `pub struct NAME { ... }`."""
+    """name -> {field: type} for every `struct NAME { ... }`."""
     out = {}
-    for m in re.finditer(r"pub struct (\w+)\s*\{(.*?)\n\}", src, re.S):
+    for m in re.finditer(r"struct (\w+)\s*\{(.*?)\n\}", src, re.S):
         fields = {}
-        for f in re.finditer(r"pub (\w+):\s*([^\n]+?),?\s*$", m.group(2), re.M):
+        for f in re.finditer(r"^\s*(?:pub )?(\w+):\s*([^\n]+?),?\s*$", m.group(2), re.M):
             fields[f.group(1)] = f.group(2)
         out[m.group(1)] = fields
     return out
@@ -52,7 +55,7 @@ def exposed_metrics(src):
     prefix = re.search(r'Registry::with_prefix\("(\w+)"\)', src).group(1)
     series = {}
     regs = re.finditer(
-        r'register(_with_unit)?\(\s*"(\w+)"\s*,.*?,\s*(?:Unit::(\w+)\s*,\s*)?m\.([\w.]+)\.clone\(\)',
+        r'register(_with_unit)?\(\s*"(\w+)"\s*,.*?,\s*(?:Unit::(\w+)\s*,\s*)?(?:m\.|self\.)?([\w.]+)\.clone\(\)',
         src, re.S)
     for r in regs:
         name = f"{prefix}_{r.group(2)}"
@@ -90,6 +93,10 @@ def expressions(dash):
             for t in p.get("targets", []):
                 yield p.get("title", "?"), t.get("expr", ""), t.get("legendFormat", "")
     yield from walk(dash.get("panels", []))
+    for a in dash.get("annotations", {}).get("list", []):
+        if a.get("expr"):
+            yield (f"annotation {a.get('name')}", a["expr"],
+                   a.get("titleFormat", "") + a.get("textFormat", ""))
     for v in dash.get("templating", {}).get("list", []):
         if v.get("type") == "query":
             q = v.get("query")
@@ -102,16 +109,16 @@ def expressions(dash):
 def check(series, dash):
     problems = []
     for where, expr, legend in expressions(dash):
-        names = re.findall(r"\bragd_\w+", expr)
+        names = re.findall(METRIC, expr)
         if not names:
-            problems.append(f"{where}: no ragd_ metric in {expr!r}")
+            problems.append(f"{where}: no ragd_ or loadgen_ metric in {expr!r}")
         known = set()
         for n in names:
             if n not in series:
-                problems.append(f"{where}: {n} is not exposed by ragd")
+                problems.append(f"{where}: {n} is exposed by neither ragd nor loadgen")
             else:
                 known |= series[n]
-        for n, body in re.findall(r"\b(ragd_\w+)\{([^}]*)\}", expr):
+        for n, body in re.findall(r"\b((?:ragd|loadgen)_\w+)\{([^}]*)\}", expr):
             for label in re.findall(r"(\w+)\s*(?:=~|!~|!=|=)", body):
                 if n in series and label not in series[n] | ADDED:
                     problems.append(f"{where}: {n} has no label {label!r}")
@@ -147,12 +154,17 @@ def promtool(dash):
 
 
 def main():
-    series = exposed_metrics(open(METRICS_RS).read())
+    series = {}
+    for path in METRICS_RS:
+        found = exposed_metrics(open(path).read())
+        if not found:
+            sys.exit(f"check.py: no metric found in {os.path.relpath(path, ROOT)}; has its registration changed shape?")
+        series.update(found)
     dash = json.load(open(DASHBOARD))
     problems = check(series, dash) + promtool(dash)
     n = sum(1 for _ in expressions(dash))
-    print(f"{len(series)} series in ragd/src/metrics.rs, {n} expressions in {os.path.relpath(DASHBOARD, ROOT)}")
-    used = {m for _, e, _ in expressions(dash) for m in re.findall(r"\bragd_\w+", e)}
+    print(f"{len(series)} series in ragd/src/metrics.rs and loadgen/src/export.rs, {n} expressions in {os.path.relpath(DASHBOARD, ROOT)}")
+    used = {m for _, e, _ in expressions(dash) for m in re.findall(METRIC, e)}
     unused = sorted(s for s in series if s not in used and not s.endswith(("_sum", "_count")))
     if unused:
         print("not on the dashboard:", ", ".join(unused))
