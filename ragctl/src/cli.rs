@@ -25,6 +25,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(flatten)]
     pub scope: ScopeArgs,
+    /// Colour in `top`: auto (when stdout is a terminal and NO_COLOR is
+    /// unset or empty), always or never. Flagged values are also marked
+    /// with `!`, so nothing is lost without colour.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto")]
+    pub color: clap::ColorChoice,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -82,19 +87,36 @@ pub struct ThresholdArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Live console: containers, ragd replicas, host, history (press ? for keys).
+    /// Live console: containers, ragd replicas, host, history; select a row
+    /// to see its detail and logs, restart, stop or scale (press ? for keys).
     ///
     /// Containers come from the Docker engine with one stats stream each, as
     /// `docker stats` does, and follow start/stop events live. Replicas are
     /// probed once per refresh; req/s, error rate and P95 are computed from
     /// successive /metrics scrapes. Works without Docker (says why) and marks
-    /// replicas that do not answer as DOWN.
+    /// replicas that do not answer as DOWN. Values over a threshold are red
+    /// and marked `!`.
+    ///
+    /// Keys: arrows or j/k (or a click) select a container or replica; Enter
+    /// shows its /status (pools with waits, caches, queues, configuration),
+    /// its history and its container's limits; l its container's logs
+    /// (followed; / searches); R restarts it (SIGTERM first: ragd drains),
+    /// X stops it, N scales its service, each after a y/N confirmation. The
+    /// outcome shows in the status line, and one audit line per action is
+    /// printed when top exits.
     Top {
         /// Seconds between replica and host readings (0.25 to 10; + and - change it live).
         #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
         refresh: f64,
         #[command(flatten)]
         thresholds: ThresholdArgs,
+        /// Seconds a replica started by N (scale) may take to answer /ready with 200.
+        #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+        ready_timeout: u64,
+        /// Seconds between SIGTERM and SIGKILL for R (restart), X (stop)
+        /// and replicas N (scale) removes.
+        #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+        stop_timeout: u32,
     },
     /// One snapshot of containers, replicas and host, for scripts and incident notes.
     ///

@@ -72,9 +72,31 @@ pub(crate) async fn top(
     scope: Scope,
     refresh: f64,
     thresholds: &ThresholdArgs,
+    color: clap::ColorChoice,
+    ready_timeout: u64,
+    stop_timeout: u32,
 ) -> Result<(), Error> {
-    let refresh = secs(refresh, "--refresh")?;
-    tui::run(scope, Thresholds::from(thresholds), refresh).await
+    use std::io::IsTerminal;
+    let opts = tui::TopOptions {
+        thresholds: Thresholds::from(thresholds),
+        refresh: secs(refresh, "--refresh")?,
+        color: use_color(color, std::io::stdout().is_terminal()),
+        stop_timeout,
+        ready_timeout: Duration::from_secs(ready_timeout.max(1)),
+    };
+    tui::run(scope, opts).await
+}
+
+/// Colour for a terminal: `auto` means it is one and NO_COLOR
+/// (https://no-color.org) is unset or empty.
+pub(crate) fn use_color(choice: clap::ColorChoice, terminal: bool) -> bool {
+    match choice {
+        clap::ColorChoice::Always => true,
+        clap::ColorChoice::Never => false,
+        clap::ColorChoice::Auto => {
+            terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
 }
 
 /// `scale SERVICE=N` as a request: the spec parsed, timeouts as durations.

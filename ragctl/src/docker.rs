@@ -1,5 +1,6 @@
 //! The Docker Engine API through bollard: connecting, listing containers the
-//! way `docker ps` and compose see them, one-off and streamed stats, events.
+//! way `docker ps` and compose see them, one-off and streamed stats, events,
+//! a container's limits, its logs, restarting and stopping it.
 //!
 //! Engine documents are read through `serde_json::Value` into our own small
 //! types ([`ContainerInfo`]), so fields the engine omits or an older API
@@ -11,7 +12,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use bollard::Docker;
-use bollard::query_parameters::{ListContainersOptionsBuilder, StatsOptionsBuilder};
+use bollard::query_parameters::{
+    InspectContainerOptions, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RestartContainerOptionsBuilder, StatsOptionsBuilder, StopContainerOptionsBuilder,
+};
 use futures::{Stream, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
@@ -315,6 +319,216 @@ pub fn container_events(
     })
 }
 
+/// What a container may use and how it is stopped: `docker inspect`'s
+/// host configuration, as the console's detail view shows it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Limits {
+    /// CPUs it may use (`--cpus`, or quota / period); `None`: no limit.
+    pub cpus: Option<f64>,
+    /// Relative CPU weight (`--cpu-shares`); `None`: the default 1024.
+    pub cpu_shares: Option<u64>,
+    /// CPUs it may run on (`--cpuset-cpus`).
+    pub cpuset: Option<String>,
+    /// Memory limit in bytes; `None`: no limit.
+    pub memory_bytes: Option<u64>,
+    pub memory_reservation_bytes: Option<u64>,
+    /// Memory plus swap; `Some(-1)` unlimited swap.
+    pub memory_swap_bytes: Option<i64>,
+    /// Process limit; `None`: no limit.
+    pub pids: Option<i64>,
+    /// `no`, `always`, `on-failure:3`, `unless-stopped`.
+    pub restart_policy: String,
+    /// The signal `docker stop` and `restart` send first (SIGTERM when unset).
+    pub stop_signal: String,
+    /// Seconds between the stop signal and SIGKILL (10 when unset).
+    pub stop_timeout: Option<i64>,
+    /// RFC 3339, as the engine gives it.
+    pub started_at: Option<String>,
+    /// Restarts by the restart policy.
+    pub restart_count: u64,
+}
+
+impl Limits {
+    /// Read `GET /containers/{id}/json`.
+    pub fn from_inspect(v: &Value) -> Limits {
+        let hc = |k: &str| v.pointer(&format!("/HostConfig/{k}"));
+        let positive = |k: &str| hc(k).and_then(Value::as_i64).filter(|x| *x > 0);
+        let cpus = positive("NanoCpus").map(|n| n as f64 / 1e9).or_else(|| {
+            let quota = positive("CpuQuota")?;
+            let period = positive("CpuPeriod").unwrap_or(100_000);
+            Some(quota as f64 / period as f64)
+        });
+        let policy = hc("RestartPolicy/Name")
+            .and_then(Value::as_str)
+            .filter(|p| !p.is_empty())
+            .unwrap_or("no");
+        let retries = hc("RestartPolicy/MaximumRetryCount")
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        Limits {
+            cpus,
+            cpu_shares: positive("CpuShares").map(|x| x as u64),
+            cpuset: hc("CpusetCpus")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string),
+            memory_bytes: positive("Memory").map(|x| x as u64),
+            memory_reservation_bytes: positive("MemoryReservation").map(|x| x as u64),
+            memory_swap_bytes: hc("MemorySwap").and_then(Value::as_i64).filter(|x| *x != 0),
+            pids: positive("PidsLimit"),
+            restart_policy: if policy == "on-failure" && retries > 0 {
+                format!("on-failure:{retries}")
+            } else {
+                policy.to_string()
+            },
+            stop_signal: v
+                .pointer("/Config/StopSignal")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .unwrap_or("SIGTERM")
+                .to_string(),
+            stop_timeout: v.pointer("/Config/StopTimeout").and_then(Value::as_i64),
+            started_at: v
+                .pointer("/State/StartedAt")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            restart_count: v.get("RestartCount").and_then(Value::as_u64).unwrap_or(0),
+        }
+    }
+}
+
+/// A container's limits, from `docker inspect`.
+pub async fn limits(docker: &Docker, id: &str) -> Result<Limits, Error> {
+    let v = docker
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await
+        .map_err(|e| Error::Docker(explain(&e)))?;
+    Ok(Limits::from_inspect(
+        &serde_json::to_value(&v).unwrap_or(Value::Null),
+    ))
+}
+
+/// Whether the container runs now (`docker inspect`'s `State.Running`).
+pub async fn running(docker: &Docker, id: &str) -> Result<bool, Error> {
+    let v = docker
+        .inspect_container(id, None::<InspectContainerOptions>)
+        .await
+        .map_err(|e| Error::Docker(explain(&e)))?;
+    Ok(v.state.and_then(|s| s.running).unwrap_or(false))
+}
+
+/// `docker restart -t SECS`: the container's stop signal (SIGTERM for
+/// ragd, which drains in-flight requests), SIGKILL after `timeout_secs`,
+/// then start again.
+pub async fn restart(docker: &Docker, id: &str, timeout_secs: u32) -> Result<(), Error> {
+    let opts = RestartContainerOptionsBuilder::default()
+        .t(timeout_secs.min(i32::MAX as u32) as i32)
+        .build();
+    docker
+        .restart_container(id, Some(opts))
+        .await
+        .map_err(|e| Error::Docker(explain(&e)))
+}
+
+/// `docker stop -t SECS`: the stop signal first, SIGKILL after `timeout_secs`.
+pub async fn stop(docker: &Docker, id: &str, timeout_secs: u32) -> Result<(), Error> {
+    let opts = StopContainerOptionsBuilder::default()
+        .t(timeout_secs.min(i32::MAX as u32) as i32)
+        .build();
+    docker
+        .stop_container(id, Some(opts))
+        .await
+        .map_err(|e| Error::Docker(explain(&e)))
+}
+
+/// Where a logs stream starts: the last N lines, or every line since a
+/// Unix time (seconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogsFrom {
+    Tail(usize),
+    Since(i64),
+}
+
+/// `docker logs --follow --tail N` (or `--since T`): stdout and stderr as
+/// they come, in chunks that are not cut at line ends ([`LineSplitter`]
+/// does that).
+pub fn logs(
+    docker: &Docker,
+    id: &str,
+    from: LogsFrom,
+) -> impl Stream<Item = Result<bytes::Bytes, Error>> + Send + use<> {
+    let opts = LogsOptionsBuilder::default()
+        .follow(true)
+        .stdout(true)
+        .stderr(true);
+    let opts = match from {
+        LogsFrom::Tail(n) => opts.tail(&n.to_string()),
+        LogsFrom::Since(t) => opts.since(t.clamp(0, i32::MAX as i64) as i32).tail("all"),
+    }
+    .build();
+    docker.logs(id, Some(opts)).map(|r| {
+        r.map(|o| o.into_bytes())
+            .map_err(|e| Error::Docker(explain(&e)))
+    })
+}
+
+/// Cuts a stream of log chunks into lines fit for a terminal: split at
+/// `\n`, `\r` dropped, tabs expanded, ANSI escape sequences (a program's
+/// own colours) and other control characters removed.
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    partial: Vec<u8>,
+}
+
+impl LineSplitter {
+    /// The complete lines in `chunk` (with what earlier chunks left over).
+    pub fn push(&mut self, chunk: &[u8]) -> Vec<String> {
+        self.partial.extend_from_slice(chunk);
+        let mut lines = Vec::new();
+        while let Some(i) = self.partial.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=i).collect();
+            lines.push(clean_line(&line[..line.len() - 1]));
+        }
+        lines
+    }
+
+    /// What is left without a line end (the stream ended).
+    pub fn finish(&mut self) -> Option<String> {
+        (!self.partial.is_empty()).then(|| clean_line(&std::mem::take(&mut self.partial)))
+    }
+}
+
+/// One line, printable: escape sequences and control characters out.
+pub fn clean_line(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            // ESC [ params intermediates final (CSI), or ESC and one char.
+            '\x1b' => {
+                if chars.peek() == Some(&'[') {
+                    chars.next();
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                } else {
+                    chars.next();
+                }
+            }
+            '\t' => {
+                let pad = 8 - out.chars().count() % 8;
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,5 +564,60 @@ mod tests {
             ContainerInfo::from_summary(&serde_json::json!({"Ports": [1, {"x": 2}], "Labels": 5}));
         assert_eq!(c.name, "");
         assert!(c.ports.is_empty());
+    }
+
+    #[test]
+    fn limits_from_inspect() {
+        let v = serde_json::json!({
+            "RestartCount": 2,
+            "State": {"StartedAt": "2026-11-25T10:00:00.5Z"},
+            "Config": {"StopSignal": "SIGINT", "StopTimeout": 45},
+            "HostConfig": {"NanoCpus": 1_500_000_000i64, "Memory": 536_870_912i64,
+                           "MemorySwap": -1, "PidsLimit": 256, "CpuShares": 0,
+                           "RestartPolicy": {"Name": "on-failure", "MaximumRetryCount": 3}}
+        });
+        let l = Limits::from_inspect(&v);
+        assert_eq!(l.cpus, Some(1.5));
+        assert_eq!(l.memory_bytes, Some(512 << 20));
+        assert_eq!(l.memory_swap_bytes, Some(-1));
+        assert_eq!(l.pids, Some(256));
+        assert_eq!(l.cpu_shares, None);
+        assert_eq!(l.restart_policy, "on-failure:3");
+        assert_eq!(
+            (l.stop_signal.as_str(), l.stop_timeout),
+            ("SIGINT", Some(45))
+        );
+        assert_eq!(l.restart_count, 2);
+        // Quota and period, nothing else: defaults.
+        let l = Limits::from_inspect(&serde_json::json!({
+            "HostConfig": {"CpuQuota": 50_000, "CpuPeriod": 100_000, "PidsLimit": -1}
+        }));
+        assert_eq!(l.cpus, Some(0.5));
+        assert_eq!((l.pids, l.memory_bytes), (None, None));
+        assert_eq!(
+            (l.restart_policy.as_str(), l.stop_signal.as_str()),
+            ("no", "SIGTERM")
+        );
+        assert_eq!(
+            Limits::from_inspect(&Value::Null),
+            Limits {
+                restart_policy: "no".into(),
+                stop_signal: "SIGTERM".into(),
+                ..Limits::default()
+            }
+        );
+    }
+
+    #[test]
+    fn log_lines_are_cut_and_cleaned() {
+        let mut s = LineSplitter::default();
+        assert!(s.push(b"2026 \x1b[32m INFO\x1b[0m ragd").is_empty());
+        assert_eq!(
+            s.push(b" listening\r\nnext\tcol\n\x07bell"),
+            ["2026  INFO ragd listening", "next    col"]
+        );
+        assert_eq!(s.finish().as_deref(), Some("bell"));
+        assert_eq!(s.finish(), None);
+        assert_eq!(clean_line("é\x1b7x".as_bytes()), "éx");
     }
 }

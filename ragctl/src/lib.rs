@@ -9,7 +9,8 @@
 //! - [`host`]: the host's CPU, memory and load (sysinfo).
 //! - [`snapshot`]: one picture of all three, thresholds and alerts (`status`).
 //! - [`report`]: plain-text tables.
-//! - [`tui`]: `top` (state / events / render split).
+//! - [`tui`]: `top` (state / events / render split; effects carry out the
+//!   actions: restart, stop, scale, logs).
 //! - [`scale`]: compose-compatible scaling through the Docker API.
 //! - [`usl`], [`plan`]: USL fit, Little's law sizing, the measuring sweep.
 //! - [`error`]: the typed errors, each with a stable code.
@@ -49,7 +50,19 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
         Command::Top {
             refresh,
             thresholds,
-        } => commands::top(scope, refresh, &thresholds).await,
+            ready_timeout,
+            stop_timeout,
+        } => {
+            commands::top(
+                scope,
+                refresh,
+                &thresholds,
+                cli.color,
+                ready_timeout,
+                stop_timeout,
+            )
+            .await
+        }
         Command::Scale {
             spec,
             dry_run,

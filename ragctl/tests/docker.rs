@@ -404,3 +404,264 @@ async fn scale_and_status_against_real_docker() {
     assert!(ready(&url1).await);
     eprintln!("docker test took {:.1} s", started.elapsed().as_secs_f64());
 }
+
+/// Start one ragd replica labelled as compose's `PROJECT-ragd-1` on its own
+/// network, published on an ephemeral loopback port; wait for `/ready`.
+async fn start_replica(d: &Docker, project: &str, network: &str, image: &str) -> String {
+    let net: NetworkCreateRequest = serde_json::from_value(json!({
+        "Name": network,
+        "Labels": {"com.docker.compose.project": project, "com.docker.compose.network": "default"}
+    }))
+    .unwrap();
+    d.create_network(net).await.expect("network");
+    let name = format!("{project}-ragd-1");
+    let body: ContainerCreateBody = serde_json::from_value(json!({
+        "Image": image,
+        "Labels": {
+            "com.docker.compose.project": project,
+            "com.docker.compose.service": "ragd",
+            "com.docker.compose.container-number": "1",
+            "com.docker.compose.oneoff": "False"
+        },
+        "ExposedPorts": {"8080/tcp": {}},
+        "HostConfig": {
+            "NetworkMode": network,
+            "Memory": 1_073_741_824i64,
+            "PidsLimit": 512,
+            "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+        }
+    }))
+    .unwrap();
+    let c = d
+        .create_container(
+            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+            body,
+        )
+        .await
+        .expect("create replica");
+    d.start_container(
+        &c.id,
+        None::<bollard::query_parameters::StartContainerOptions>,
+    )
+    .await
+    .expect("start replica");
+    wait_ready(d, project).await;
+    c.id
+}
+
+/// The project's first container answers `/ready` (its port may change
+/// across a restart: re-read it each time).
+async fn wait_ready(d: &Docker, project: &str) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let list = project_containers(d, project).await;
+        if let Some(url) = list.first().and_then(|c| c.url_for_port(8080))
+            && ready(&url).await
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "replica not ready: {list:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn inspect_state(d: &Docker, id: &str) -> Value {
+    let v = serde_json::to_value(
+        d.inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    v["State"].clone()
+}
+
+/// `ragctl top`'s actions against the real engine, through the same path
+/// as the console: keys into the state, the effects it asks for carried
+/// out by the runner's functions, their events applied back. The logs
+/// pane follows the container's real logs; a restart from it sends SIGTERM
+/// first (ragd logs that it drains) and the pane follows on to the new
+/// process; stop ends it with exit code 0 (drained, not killed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_restarts_stops_and_reads_logs_against_real_docker() {
+    use ragctl::snapshot::Thresholds;
+    use ragctl::tui::effects::{self, Context};
+    use ragctl::tui::state::{Action, App, Effect, Event, StatusKind, View};
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+    if !docker_present() {
+        eprintln!(
+            "SKIPPED: /var/run/docker.sock is absent (and DOCKER_HOST unset); the Docker tests need an engine"
+        );
+        return;
+    }
+    let project = format!("ragctltop{}", std::process::id());
+    let network = format!("{project}_default");
+    let repo = "ragctl-test-ragd".to_string();
+    let image = format!("{repo}:{project}");
+    let _cleanup = Cleanup {
+        project: project.clone(),
+        network: network.clone(),
+        image: image.clone(),
+    };
+    let d = Docker::connect_with_defaults()
+        .unwrap()
+        .negotiate_version()
+        .await
+        .expect("Docker answers");
+    build_image(&d, &repo, &project).await;
+    let id = start_replica(&d, &project, &network, &image).await;
+    let started_before = inspect_state(&d, &id).await["StartedAt"].clone();
+
+    let mut app = App::new(Thresholds::default(), Duration::from_secs(1), "test".into());
+    app.size = (140, 40);
+    app.settings.stop_timeout = 20;
+    app.apply(Event::Containers(
+        Ok(project_containers(&d, &project).await),
+    ));
+    let key = |app: &mut App, c: KeyCode| app.apply(Event::Key(KeyEvent::from(c)));
+    key(&mut app, KeyCode::Down);
+    assert_eq!(app.selected_container().unwrap().row.info.id, id);
+    let ctx = Context {
+        port: 8080,
+        ready_timeout: Duration::from_secs(60),
+        stop_timeout: 20,
+    };
+
+    // Enter: the detail reads the container's real limits.
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.view, View::Detail);
+    assert_eq!(app.take_effects(), [Effect::Limits(id.clone())]);
+    let limits = ragctl::docker::limits(&d, &id).await.unwrap();
+    assert_eq!(limits.memory_bytes, Some(1 << 30));
+    assert_eq!(limits.pids, Some(512));
+    assert_eq!(limits.stop_signal, "SIGTERM");
+    key(&mut app, KeyCode::Esc);
+
+    // l: the logs pane follows the container's logs.
+    key(&mut app, KeyCode::Char('l'));
+    let effects = app.take_effects();
+    let Some(Effect::FollowLogs { id: logs_id, tail }) = effects.first().cloned() else {
+        panic!("{effects:?}");
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+    let follow = tokio::spawn(effects::follow_logs(tx, logs_id, tail));
+    let next_event = async |rx: &mut tokio::sync::mpsc::Receiver<Event>| {
+        tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .expect("a log event within 60 s")
+            .expect("the stream says why it ends")
+    };
+    let lines = |app: &App| app.logs.as_ref().unwrap().lines.clone();
+    while !lines(&app).iter().any(|l| l.contains("ragd listening")) {
+        let ev = next_event(&mut rx).await;
+        app.apply(ev);
+    }
+    assert!(
+        lines(&app).iter().all(|l| !l.contains('\x1b')),
+        "escape sequences reach the pane"
+    );
+
+    // R, y from the logs pane: restart through the console's path while
+    // watching; SIGTERM first, ragd drains.
+    key(&mut app, KeyCode::Char('R'));
+    key(&mut app, KeyCode::Char('y'));
+    let effects = app.take_effects();
+    let [Effect::Run(action @ Action::Restart { .. })] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    let t0 = Instant::now();
+    let result = effects::carry_out(action, &ctx).await;
+    app.apply(Event::ActionDone {
+        action: action.clone(),
+        result,
+        seconds: t0.elapsed().as_secs_f64(),
+        at: effects::now_rfc3339(),
+    });
+    let status = app.status.clone().unwrap();
+    assert_eq!(status.kind, StatusKind::Done, "{}", status.text);
+    assert!(
+        status
+            .text
+            .starts_with(&format!("restarted {project}-ragd-1 in "))
+    );
+    assert!(
+        app.audit[0].contains(&format!("restart {project}-ragd-1: ok in ")),
+        "{:?}",
+        app.audit
+    );
+    let state = inspect_state(&d, &id).await;
+    assert_eq!(state["Running"], true, "{state}");
+    assert_ne!(state["StartedAt"], started_before, "it started again");
+    wait_ready(&d, &project).await;
+    // The pane shows the old process draining and, followed on across the
+    // restart, the new one listening.
+    let listening = |app: &App| {
+        lines(app)
+            .iter()
+            .filter(|l| l.contains("ragd listening"))
+            .count()
+    };
+    while listening(&app) < 2 {
+        let ev = next_event(&mut rx).await;
+        app.apply(ev);
+    }
+    let drained = lines(&app)
+        .iter()
+        .position(|l| l.contains("shutting down: draining in-flight requests"))
+        .expect("the drain is in the logs");
+    let second_start = lines(&app)
+        .iter()
+        .rposition(|l| l.contains("ragd listening"))
+        .unwrap();
+    assert!(drained < second_start, "{:?}", lines(&app));
+    assert_eq!(app.logs.as_ref().unwrap().ended, None, "still following");
+
+    // X, y, still from the logs: stop; ragd exits 0 on SIGTERM, long
+    // before the SIGKILL timeout, and the pane says the stream ended.
+    key(&mut app, KeyCode::Char('X'));
+    key(&mut app, KeyCode::Char('y'));
+    let effects = app.take_effects();
+    let [Effect::Run(action @ Action::Stop { .. })] = effects.as_slice() else {
+        panic!("{effects:?}");
+    };
+    let t0 = Instant::now();
+    let result = effects::carry_out(action, &ctx).await;
+    assert!(result.is_ok(), "{result:?}");
+    assert!(t0.elapsed() < Duration::from_secs(15), "{:?}", t0.elapsed());
+    let state = inspect_state(&d, &id).await;
+    assert_eq!(state["Running"], false, "{state}");
+    assert_eq!(
+        state["ExitCode"], 0,
+        "drained and exited, not killed: {state}"
+    );
+    while app.logs.as_ref().unwrap().ended.is_none() {
+        let ev = next_event(&mut rx).await;
+        app.apply(ev);
+    }
+    follow.await.unwrap();
+    assert_eq!(
+        app.logs.as_ref().unwrap().ended.as_deref(),
+        Some("the container stopped (its log stream closed)")
+    );
+    assert!(
+        lines(&app)
+            .iter()
+            .filter(|l| l.contains("shutting down: draining"))
+            .count()
+            >= 2
+    );
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.take_effects(), [Effect::StopLogs]);
+
+    // Acting on a container that is gone says why.
+    let gone = Action::Restart {
+        id: "0000000000000000000000000000000000000000000000000000000000000000".into(),
+        name: "gone".into(),
+        stop_timeout: 1,
+    };
+    let err = effects::carry_out(&gone, &ctx).await.unwrap_err();
+    assert!(
+        err.contains("404") || err.contains("No such container"),
+        "{err}"
+    );
+}

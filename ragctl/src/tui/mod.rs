@@ -1,13 +1,21 @@
-//! `ragctl top`: the live console.
+//! `ragctl top`: the live console, to look and to act.
 //!
-//! - [`state`]: the `App` state and the one `Event` enum that changes it.
+//! - [`state`]: the `App` state, the one `Event` enum that changes it, and
+//!   the `Effect`s it asks for (read limits, follow logs, restart, stop,
+//!   scale).
 //! - [`render`]: `draw(&App, &mut Frame)`, reading state only.
+//! - [`layout`]: where the tables are, for drawing and for mouse clicks.
+//! - [`effects`]: carrying out effects, each reporting back as an event.
 //! - this module: the collectors (Docker list + events + one stats stream
 //!   per running container, as `docker stats` does; replica probes; host;
-//!   keyboard), each a task feeding the event channel, and the loop that
-//!   applies events and redraws at most every 100 ms. A [`TerminalGuard`]
-//!   plus a panic hook put the terminal back however the console ends.
+//!   keyboard and mouse), each a task feeding the event channel, and the
+//!   loop that applies events, hands effects to the runner and redraws at
+//!   most every 100 ms. A [`TerminalGuard`] plus a panic hook put the
+//!   terminal back however the console ends; then the audit lines of the
+//!   actions taken are printed, so they stay in the terminal's history.
 
+pub mod effects;
+pub mod layout;
 pub mod render;
 pub mod state;
 
@@ -29,14 +37,33 @@ use crate::error::Error;
 use crate::host::HostSampler;
 use crate::ragd;
 use crate::snapshot::{Scope, Thresholds};
-use state::{App, Event};
+use state::{ActionSettings, App, Event};
 
-/// Raw mode and the alternate screen for as long as it lives.
+/// How `top` looks and acts, from its flags.
+#[derive(Debug, Clone)]
+pub struct TopOptions {
+    pub thresholds: Thresholds,
+    /// Between replica and host readings (250 ms to 10 s).
+    pub refresh: Duration,
+    /// Colours on (off for NO_COLOR / `--color never`).
+    pub color: bool,
+    /// Seconds between SIGTERM and SIGKILL for restart, stop and scale down.
+    pub stop_timeout: u32,
+    /// How long a new replica may take to answer `/ready` when scaling.
+    pub ready_timeout: Duration,
+}
+
+/// Raw mode, the alternate screen and mouse reports for as long as it lives.
 pub struct TerminalGuard;
 
 fn restore_terminal() {
     let _ = terminal::disable_raw_mode();
-    let _ = execute!(io::stdout(), terminal::LeaveAlternateScreen, cursor::Show);
+    let _ = execute!(
+        io::stdout(),
+        event::DisableMouseCapture,
+        terminal::LeaveAlternateScreen,
+        cursor::Show
+    );
 }
 
 impl TerminalGuard {
@@ -47,7 +74,15 @@ impl TerminalGuard {
             hook(info);
         }));
         terminal::enable_raw_mode()?;
-        execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)?;
+        if let Err(e) = execute!(
+            io::stdout(),
+            terminal::EnterAlternateScreen,
+            cursor::Hide,
+            event::EnableMouseCapture
+        ) {
+            restore_terminal();
+            return Err(e);
+        }
         Ok(TerminalGuard)
     }
 }
@@ -58,9 +93,12 @@ impl Drop for TerminalGuard {
     }
 }
 
-/// Run the console until the user quits.
-pub async fn run(scope: Scope, thresholds: Thresholds, refresh: Duration) -> Result<(), Error> {
-    let refresh = refresh.clamp(Duration::from_millis(250), Duration::from_secs(10));
+/// Run the console until the user quits; then print the audit lines of
+/// the actions taken on stderr.
+pub async fn run(scope: Scope, opts: TopOptions) -> Result<(), Error> {
+    let refresh = opts
+        .refresh
+        .clamp(Duration::from_millis(250), Duration::from_secs(10));
     let (tx, mut rx) = mpsc::channel::<Event>(4096);
     let (refresh_tx, refresh_rx) = watch::channel(refresh);
     let (containers_tx, containers_rx) = watch::channel(Vec::<ContainerInfo>::new());
@@ -87,9 +125,13 @@ pub async fn run(scope: Scope, thresholds: Thresholds, refresh: Duration) -> Res
             while !stop.load(Ordering::Relaxed) {
                 match event::poll(Duration::from_millis(100)) {
                     Ok(true) => {
-                        if let Ok(event::Event::Key(k)) = event::read()
-                            && tx.blocking_send(Event::Key(k)).is_err()
-                        {
+                        let ev = match event::read() {
+                            Ok(event::Event::Key(k)) => Event::Key(k),
+                            Ok(event::Event::Mouse(m)) => Event::Mouse(m),
+                            Ok(event::Event::Resize(w, h)) => Event::Resize(w, h),
+                            _ => continue,
+                        };
+                        if tx.blocking_send(ev).is_err() {
                             break;
                         }
                     }
@@ -99,9 +141,26 @@ pub async fn run(scope: Scope, thresholds: Thresholds, refresh: Duration) -> Res
             }
         })
     };
+    let mut runner = effects::Runner::new(
+        tx.clone(),
+        effects::Context {
+            port: scope.port,
+            ready_timeout: opts.ready_timeout,
+            stop_timeout: opts.stop_timeout,
+        },
+    );
     drop(tx);
 
-    let mut app = App::new(thresholds, refresh, docker::engine_address());
+    let mut app = App::new(opts.thresholds, refresh, docker::engine_address());
+    app.color = opts.color;
+    app.settings = ActionSettings {
+        stop_timeout: opts.stop_timeout,
+        service: scope.service.clone(),
+        project: scope.project.clone(),
+    };
+    if let Ok((w, h)) = terminal::size() {
+        app.size = (w, h);
+    }
     let result = async {
         let guard = TerminalGuard::new().map_err(|e| {
             Error::Usage(format!(
@@ -116,7 +175,13 @@ pub async fn run(scope: Scope, thresholds: Thresholds, refresh: Duration) -> Res
         loop {
             tokio::select! {
                 ev = rx.recv() => match ev {
-                    Some(ev) => { app.apply(ev); dirty = true; }
+                    Some(ev) => {
+                        app.apply(ev);
+                        for effect in app.take_effects() {
+                            runner.run(effect);
+                        }
+                        dirty = true;
+                    }
                     None => break,
                 },
                 _ = frame.tick() => {
@@ -142,7 +207,17 @@ pub async fn run(scope: Scope, thresholds: Thresholds, refresh: Duration) -> Res
     for t in tasks.drain(..) {
         t.abort();
     }
+    drop(runner);
     let _ = keys.join();
+    for line in &app.audit {
+        eprintln!("ragctl top: {line}");
+    }
+    if app.running > 0 {
+        eprintln!(
+            "ragctl top: {} action(s) were still under way when top quit; Docker carries them on (see `docker ps`)",
+            app.running
+        );
+    }
     result
 }
 

@@ -1,17 +1,30 @@
 //! Drawing the console from [`App`] state. Reads state only; never blocks.
 //!
-//! Layout, top to bottom: title bar, host, containers, ragd replicas,
-//! sparklines (host CPU and total req/s), footer (events or the filter
-//! prompt). `?` draws the help overlay on top. Narrow terminals get fewer
+//! The main view, top to bottom: title bar, host, containers, ragd
+//! replicas, sparklines (host CPU and total req/s), footer (a prompt, the
+//! status line of the last action, or the latest container events). The
+//! detail view (`detail.rs`) and the logs pane (`logs.rs`) replace it when
+//! open; `?` draws the help overlay on top. Narrow terminals get fewer
 //! columns; 150 columns and more add a per-row history.
+//!
+//! Every flagged value is marked with [`FLAG`] as well as drawn in red, so
+//! it reads the same without colour (`NO_COLOR`, `--color never`: every
+//! cell then loses its colours but keeps its text and bold/reverse) and in
+//! a screenshot pasted into an incident channel.
+
+mod detail;
+mod logs;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Sparkline, Table, Wrap};
+use ratatui::widgets::{
+    Block, Cell, Clear, HighlightSpacing, Paragraph, Row, Sparkline, Table, TableState, Wrap,
+};
 
-use super::state::{App, ContainerView, ReplicaView};
+use super::layout;
+use super::state::{App, ContainerView, Prompt, ReplicaView, Selected, StatusKind, View};
 use crate::docker::ContainerInfo;
 use crate::ragd::ReplicaRow;
 use crate::report::{opt, pools};
@@ -20,15 +33,35 @@ use crate::stats::{human_binary, human_decimal};
 
 /// The keys, as the help overlay lists them.
 pub const KEYS: &[(&str, &str)] = &[
-    ("q, Esc, Ctrl-C", "quit"),
+    ("q, Esc", "quit (from a detail or the logs: back)"),
+    ("Ctrl-C", "quit"),
     ("?, h, F1", "this help (any key closes it)"),
-    ("s", "sort containers: cpu, mem, net, name, service"),
-    ("r", "reverse the order"),
+    (
+        "↑ ↓, j k, click",
+        "select a container or replica (Tab: other table)",
+    ),
+    ("Enter", "detail: /status, history, container limits"),
+    ("l", "logs of the selected container (/ search, n N)"),
+    (
+        "R",
+        "restart it: SIGTERM (ragd drains), then start (also in logs)",
+    ),
+    (
+        "X",
+        "stop it: SIGTERM, SIGKILL after --stop-timeout (also in logs)",
+    ),
+    ("N", "scale its service to N replicas (as ragctl scale)"),
+    (
+        "s / r",
+        "sort containers (cpu, mem, net, name, service) / reverse",
+    ),
     ("/", "filter by name, service, project or image"),
-    ("p", "next compose project (all, then each)"),
-    ("c", "clear filter and project"),
+    ("p / c", "next compose project / clear filter and project"),
     ("+ / -", "slower / faster refresh (250 ms to 10 s)"),
 ];
+
+/// The mark of a value over its threshold, beside the red.
+pub const FLAG: &str = "!";
 
 fn alert() -> Style {
     Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)
@@ -64,41 +97,71 @@ pub fn spark(h: &std::collections::VecDeque<u64>, width: usize, max: u64) -> Str
 /// Width of the per-row history columns, shown from 150 columns on.
 const ROW_HISTORY: usize = 12;
 
-fn flagged(text: String, bad: bool) -> Cell<'static> {
+/// A value, marked and red when over its threshold.
+fn flag(text: String, bad: bool) -> Span<'static> {
     if bad {
-        Cell::from(Span::styled(text, alert()))
+        Span::styled(format!("{text}{FLAG}"), alert())
     } else {
-        Cell::from(text)
+        Span::raw(text)
     }
+}
+
+fn flagged(text: String, bad: bool) -> Cell<'static> {
+    Cell::from(flag(text, bad))
+}
+
+/// The selected row: reversed (it survives a monochrome terminal) behind
+/// a `▶`.
+fn highlight() -> Style {
+    Style::new().add_modifier(Modifier::REVERSED)
 }
 
 /// Draw the whole screen.
 pub fn draw(app: &App, f: &mut Frame) {
     let area = f.area();
-    let n_replicas = app.replicas.len().max(1) as u16;
-    let [title, host, containers, replicas, history, footer] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Length(3),
-        Constraint::Min(5),
-        Constraint::Length(n_replicas + 3),
-        Constraint::Length(5),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    draw_title(app, f, title);
-    draw_host(app, f, host);
-    draw_containers(app, f, containers);
-    draw_replicas(app, f, replicas);
-    draw_history(app, f, history);
-    draw_footer(app, f, footer);
+    match app.view {
+        View::Main => draw_main(app, f, area),
+        View::Detail => detail::draw(app, f, area),
+        View::Logs => logs::draw(app, f, area),
+    }
     if app.show_help {
         draw_help(app, f, area);
     }
+    if !app.color {
+        for cell in f.buffer_mut().content.iter_mut() {
+            cell.fg = Color::Reset;
+            cell.bg = Color::Reset;
+        }
+    }
+}
+
+fn draw_main(app: &App, f: &mut Frame, area: Rect) {
+    let a = layout::main(area, app.replicas.len());
+    draw_title(app, f, a.title);
+    draw_host(app, f, a.host);
+    draw_containers(app, f, a.containers);
+    draw_replicas(app, f, a.replicas);
+    draw_history(app, f, a.history);
+    draw_footer(app, f, a.footer);
+}
+
+/// The selected row's index among `rows` of one table, and the table
+/// state that keeps it on screen.
+fn table_state(area: Rect, len: usize, selected: Option<usize>) -> TableState {
+    TableState::default()
+        .with_offset(layout::offset(area, len, selected))
+        .with_selected(selected)
 }
 
 fn draw_title(app: &App, f: &mut Frame, area: Rect) {
     let mut spans = vec![
-        Span::styled(" ragctl top ", bold().fg(Color::Black).bg(Color::Cyan)),
+        Span::styled(
+            " ragctl top ",
+            bold()
+                .fg(Color::Black)
+                .bg(Color::Cyan)
+                .add_modifier(Modifier::REVERSED),
+        ),
         Span::raw(format!(
             " refresh {:.2}s · sort {}{}",
             app.refresh.as_secs_f64(),
@@ -112,10 +175,20 @@ fn draw_title(app: &App, f: &mut Frame, area: Rect) {
     if !app.filter.is_empty() {
         spans.push(Span::raw(format!(" · filter \"{}\"", app.filter)));
     }
+    if app.running > 0 {
+        spans.push(Span::styled(
+            format!(" · {} action(s) under way", app.running),
+            bold().fg(Color::Yellow),
+        ));
+    }
     f.render_widget(Line::from(spans), area);
     f.render_widget(
         Line::from(Span::styled(
-            "? help  q quit ",
+            if area.width >= 110 {
+                "↑↓ select  Enter detail  l logs  ? help  q quit "
+            } else {
+                "? help  q quit "
+            },
             Style::new().fg(Color::DarkGray),
         ))
         .alignment(Alignment::Right),
@@ -129,28 +202,18 @@ fn draw_host(app: &App, f: &mut Frame, area: Rect) {
         None => Line::from("reading host..."),
         Some(h) => Line::from(vec![
             Span::raw(format!("{} CPUs  CPU ", h.cpus)),
-            Span::styled(
-                format!("{:.1}%", h.cpu_percent),
-                if t.cpu(h.cpu_percent) {
-                    alert()
-                } else {
-                    bold()
-                },
-            ),
+            flag(format!("{:.1}%", h.cpu_percent), t.cpu(h.cpu_percent)).patch_style(bold()),
             Span::raw("  MEM "),
-            Span::styled(
+            flag(
                 format!(
                     "{} / {} ({:.1}%)",
                     human_binary(h.mem_used_bytes),
                     human_binary(h.mem_total_bytes),
                     h.mem_percent
                 ),
-                if t.mem(h.mem_percent) {
-                    alert()
-                } else {
-                    bold()
-                },
-            ),
+                t.mem(h.mem_percent),
+            )
+            .patch_style(bold()),
             Span::raw(format!(
                 "  LOAD {:.2} {:.2} {:.2}",
                 h.load1, h.load5, h.load15
@@ -194,13 +257,21 @@ fn draw_containers(app: &App, f: &mut Frame, area: Rect) {
         wide: area.width >= 120,
         hist: area.width >= 150,
     };
+    let selected = match &app.selected {
+        Some(Selected::Container(id)) => visible.iter().position(|c| &c.row.info.id == id),
+        _ => None,
+    };
+    let mut state = table_state(area, visible.len(), selected);
     let rows = visible
         .iter()
         .map(|c| container_row(c, &app.thresholds, cols));
     let table = Table::new(rows, container_widths(cols))
         .header(Row::new(container_header(cols)).style(bold()))
+        .row_highlight_style(highlight())
+        .highlight_symbol("▶")
+        .highlight_spacing(HighlightSpacing::Always)
         .block(block);
-    f.render_widget(table, area);
+    f.render_stateful_widget(table, area, &mut state);
 }
 
 /// Which optional columns a table shows at the area's width.
@@ -250,7 +321,7 @@ fn container_widths(cols: Columns) -> Vec<Constraint> {
             Constraint::Length(10),
             Constraint::Length(8),
             Constraint::Length(21),
-            Constraint::Length(7),
+            Constraint::Length(8),
             Constraint::Length(19),
             Constraint::Length(15),
             Constraint::Length(5),
@@ -261,7 +332,7 @@ fn container_widths(cols: Columns) -> Vec<Constraint> {
             Constraint::Length(9),
             Constraint::Length(8),
             Constraint::Length(9),
-            Constraint::Length(7),
+            Constraint::Length(8),
             Constraint::Length(17),
             Constraint::Length(4),
         ]
@@ -371,6 +442,11 @@ fn draw_replicas(app: &App, f: &mut Frame, area: Rect) {
         wide: area.width >= 110,
         hist: area.width >= 150,
     };
+    let selected = match &app.selected {
+        Some(Selected::Replica(url)) => app.replicas.iter().position(|r| &r.row.url == url),
+        _ => None,
+    };
+    let mut state = table_state(area, app.replicas.len(), selected);
     let rows = app.replicas.iter().map(|view| {
         if view.row.up {
             replica_row(view, t, cols)
@@ -391,7 +467,7 @@ fn draw_replicas(app: &App, f: &mut Frame, area: Rect) {
         header.push("HISTORY");
     }
     widths.extend([
-        Constraint::Length(6),
+        Constraint::Length(7),
         Constraint::Length(8),
         Constraint::Length(5),
         Constraint::Length(5),
@@ -400,8 +476,11 @@ fn draw_replicas(app: &App, f: &mut Frame, area: Rect) {
     header.extend(["ERR %", "P95", "HIT %", "INFL", "POOLS in use/max"]);
     let table = Table::new(rows, widths)
         .header(Row::new(header).style(bold()))
+        .row_highlight_style(highlight())
+        .highlight_symbol("▶")
+        .highlight_spacing(HighlightSpacing::Always)
         .block(block);
-    f.render_widget(table, area);
+    f.render_stateful_widget(table, area, &mut state);
 }
 
 /// A replica that does not answer: DOWN, dashes, and the reason.
@@ -459,7 +538,12 @@ fn replica_row(view: &ReplicaView, t: &Thresholds, cols: Columns) -> Row<'static
         ),
         Cell::from(opt(r.cache_hit_ratio, |v| format!("{:.0}%", v * 100.0))),
         Cell::from(opt(r.in_flight, |v| v.to_string())),
-        flagged(pools(&r.pools), saturated),
+        // pools() marks each saturated pool with FLAG itself.
+        if saturated {
+            Cell::from(Span::styled(pools(&r.pools), alert()))
+        } else {
+            Cell::from(pools(&r.pools))
+        },
     ]);
     Row::new(cells)
 }
@@ -473,14 +557,15 @@ fn draw_history(app: &App, f: &mut Frame, area: Rect) {
     let [left, right] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(area);
     let cpu_now = app.host.map(|h| h.cpu_percent).unwrap_or(0.0);
+    let hot = app.thresholds.cpu(cpu_now);
     let cpu = Sparkline::default()
-        .block(Block::bordered().title(format!(" host CPU {cpu_now:.0}% ")))
+        .block(Block::bordered().title(Line::from(vec![
+            Span::raw(" host CPU "),
+            flag(format!("{cpu_now:.0}%"), hot),
+            Span::raw(" "),
+        ])))
         .max(1000)
-        .style(Style::new().fg(if app.thresholds.cpu(cpu_now) {
-            Color::Red
-        } else {
-            Color::Cyan
-        }))
+        .style(Style::new().fg(if hot { Color::Red } else { Color::Cyan }))
         .data(tail(&app.host_cpu_history, left.width));
     f.render_widget(cpu, left);
     let rps_now = app.total_rps_history.back().copied().unwrap_or(0);
@@ -491,16 +576,13 @@ fn draw_history(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(rps, right);
 }
 
+/// The bottom line: a prompt being answered, else the status of the last
+/// action, else the latest container events.
 fn draw_footer(app: &App, f: &mut Frame, area: Rect) {
-    let line = if let Some(input) = &app.filter_input {
-        Line::from(vec![
-            Span::styled("filter: ", bold()),
-            Span::raw(format!("{input}_")),
-            Span::styled(
-                "  Enter apply · Esc cancel",
-                Style::new().fg(Color::DarkGray),
-            ),
-        ])
+    let line = if let Some(p) = &app.prompt {
+        prompt_line(p)
+    } else if let Some(s) = &app.status {
+        status_line(s)
     } else if app.events.is_empty() {
         Line::from(Span::styled(
             "no container events yet",
@@ -516,9 +598,61 @@ fn draw_footer(app: &App, f: &mut Frame, area: Rect) {
     f.render_widget(line, area);
 }
 
+/// A prompt as its line reads.
+pub(crate) fn prompt_line(p: &Prompt) -> Line<'static> {
+    let hint = |s: &str| Span::styled(format!("  {s}"), Style::new().fg(Color::DarkGray));
+    match p {
+        Prompt::Filter(input) => Line::from(vec![
+            Span::styled("filter: ", bold()),
+            Span::raw(format!("{input}_")),
+            hint("Enter apply · Esc cancel"),
+        ]),
+        Prompt::Search(input) => Line::from(vec![
+            Span::styled("search logs: ", bold()),
+            Span::raw(format!("{input}_")),
+            hint("Enter find · Esc cancel"),
+        ]),
+        Prompt::ScaleTo {
+            service,
+            project,
+            current,
+            input,
+        } => Line::from(vec![
+            Span::styled(
+                format!(
+                    "scale {service}{} ({current} running) to: ",
+                    project
+                        .as_ref()
+                        .map(|p| format!(" in project {p}"))
+                        .unwrap_or_default()
+                ),
+                bold(),
+            ),
+            Span::raw(format!("{input}_")),
+            hint("Enter · Esc cancel"),
+        ]),
+        Prompt::Confirm(action) => Line::from(vec![
+            Span::styled(format!("{} ", action.question()), bold().fg(Color::Yellow)),
+            Span::styled("[y/N]", bold().add_modifier(Modifier::REVERSED)),
+        ]),
+    }
+}
+
+/// The status line: `…` under way, `✓` done, `✗` failed (marks that
+/// survive without colour).
+pub(crate) fn status_line(s: &super::state::StatusLine) -> Line<'static> {
+    let (mark, style) = match s.kind {
+        StatusKind::Info => ("", Style::new()),
+        StatusKind::Busy => ("… ", bold().fg(Color::Yellow)),
+        StatusKind::Done => ("✓ ", bold().fg(Color::Green)),
+        StatusKind::Error => ("✗ ", alert()),
+    };
+    Line::from(Span::styled(format!("{mark}{}", s.text), style))
+}
+
 fn draw_help(app: &App, f: &mut Frame, area: Rect) {
     let t = &app.thresholds;
-    let w = 70.min(area.width);
+    let w = 76.min(area.width);
     let h = (KEYS.len() as u16 + 8).min(area.height);
     let popup = Rect {
         x: area.x + (area.width - w) / 2,
@@ -537,14 +671,14 @@ fn draw_help(app: &App, f: &mut Frame, area: Rect) {
         .collect();
     lines.push(Line::from(""));
     lines.push(Line::from(format!(
-        "Red: CPU > {}%, memory > {}%, 5xx > {}%, P95 > {} ms,",
+        "Red and {FLAG}: CPU > {}%, memory > {}%, 5xx > {}%, P95 > {} ms,",
         t.cpu_percent,
         t.mem_percent,
         t.error_rate * 100.0,
         t.p95_slo_ms
     )));
     lines.push(Line::from(
-        "a saturated pool (all in use or callers waiting), DOWN.",
+        "a saturated pool (all in use or callers waiting); DOWN, NO.",
     ));
     lines.push(Line::from(
         "Change them with the flags of ragctl top --help.",

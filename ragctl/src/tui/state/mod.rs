@@ -1,28 +1,54 @@
 //! The console's state and the one event enum that changes it.
 //!
-//! Collectors (Docker, replicas, host, keyboard) only send [`Event`]s;
-//! [`App::apply`] is the only place state changes, and drawing reads the
-//! state without touching it. Everything here is plain data, so tests build
-//! an `App`, feed it events and snapshot the screen.
+//! Collectors (Docker, replicas, host, keyboard and mouse) and the effects
+//! runner only send [`Event`]s; [`App::apply`] is the only place state
+//! changes, and drawing reads the state without touching it. What the state
+//! wants done outside (read a container's limits, follow its logs, restart
+//! it...) it asks for as an [`Effect`] in [`App::effects`], which the
+//! console's loop hands to the runner. Everything here is plain data, so
+//! tests build an `App`, feed it events and snapshot the screen.
+//!
+//! One type, several files by job (STYLE.md item 15):
+//! - this file: the types, [`App::apply`], and the data collectors' events;
+//! - `keys.rs`: keys and mouse, per view and prompt;
+//! - `select.rs`: which row is selected, and what it stands for;
+//! - `logs.rs`: the logs pane's buffer, scrolling and search;
+//! - `actions.rs`: restart, stop and scale, their confirmation, outcome and
+//!   audit lines.
+
+mod actions;
+mod keys;
+mod logs;
+mod select;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
-use crate::docker::ContainerInfo;
+use crate::docker::{ContainerInfo, Limits};
 use crate::host::HostRow;
 use crate::ragd::{Probe, ReplicaRow, Target};
 use crate::snapshot::{ContainerRow, Thresholds};
 use crate::stats::{StatsSample, rate};
 
+pub use actions::{Action, Prompt, StatusKind, StatusLine};
+pub use logs::LogsView;
+pub use select::Selected;
+
 /// Points of history kept for sparklines.
 pub const HISTORY: usize = 120;
+
+/// Log lines asked for when the logs pane opens (`docker logs --tail`).
+pub const LOG_TAIL: usize = 500;
 
 /// Everything that can change the console.
 #[derive(Debug)]
 pub enum Event {
     Key(KeyEvent),
+    Mouse(MouseEvent),
+    /// The terminal's size (columns, rows), for mouse hit-testing.
+    Resize(u16, u16),
     /// A fresh container list, or why Docker cannot be read.
     Containers(Result<Vec<ContainerInfo>, String>),
     /// One streamed stats reading of a container.
@@ -40,6 +66,53 @@ pub enum Event {
     Targets(Vec<Target>),
     Probe(Box<Probe>),
     Host(HostRow),
+    /// A container's limits, read for the detail view.
+    Limits {
+        id: String,
+        limits: Result<Limits, String>,
+    },
+    /// Lines from the logs of container `id`.
+    LogLines {
+        id: String,
+        lines: Vec<String>,
+    },
+    /// The logs of container `id` stopped coming (it stopped, or an error).
+    LogsEnded {
+        id: String,
+        why: String,
+    },
+    /// An action ended: what it did, or why it failed.
+    ActionDone {
+        action: Action,
+        result: Result<String, String>,
+        seconds: f64,
+        /// When it ended (RFC 3339, UTC), for the audit line.
+        at: String,
+    },
+}
+
+/// What the state asks the console's loop to do outside.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Read container `id`'s limits (`docker inspect`).
+    Limits(String),
+    /// Follow container `id`'s logs from its last `tail` lines.
+    FollowLogs { id: String, tail: usize },
+    /// Stop following logs.
+    StopLogs,
+    /// Carry out a confirmed action.
+    Run(Action),
+}
+
+/// Which screen is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// Containers, replicas, host and history.
+    Main,
+    /// Everything about the selected container or replica.
+    Detail,
+    /// The selected container's logs.
+    Logs,
 }
 
 /// Container sort orders, cycled with `s`.
@@ -81,14 +154,54 @@ pub struct ContainerView {
     pub last: Option<(Instant, StatsSample)>,
     /// CPU % × 10, for the sparkline.
     pub cpu_history: VecDeque<u64>,
+    /// Memory % × 10.
+    pub mem_history: VecDeque<u64>,
 }
 
-/// A replica with its last probe (rates are computed against it).
+/// A replica with its last probe (rates are computed against it) and the
+/// history of its figures.
 #[derive(Debug, Clone)]
 pub struct ReplicaView {
     pub row: ReplicaRow,
     pub last: Option<Probe>,
     pub rps_history: VecDeque<u64>,
+    /// P95 in ms × 10.
+    pub p95_history: VecDeque<u64>,
+    /// 5xx share in per mille.
+    pub err_history: VecDeque<u64>,
+}
+
+impl ReplicaView {
+    pub fn new(row: ReplicaRow, last: Option<Probe>) -> ReplicaView {
+        ReplicaView {
+            row,
+            last,
+            rps_history: VecDeque::new(),
+            p95_history: VecDeque::new(),
+            err_history: VecDeque::new(),
+        }
+    }
+}
+
+/// What `top` needs besides state to act: how long a stop may take, and
+/// which service `N` scales when the selection names none.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionSettings {
+    /// Seconds between the stop signal (SIGTERM for ragd) and SIGKILL.
+    pub stop_timeout: u32,
+    /// The ragd service (`--service`) and project (`--project`).
+    pub service: String,
+    pub project: Option<String>,
+}
+
+impl Default for ActionSettings {
+    fn default() -> Self {
+        ActionSettings {
+            stop_timeout: 30,
+            service: "ragd".into(),
+            project: None,
+        }
+    }
 }
 
 /// The console.
@@ -114,12 +227,35 @@ pub struct App {
     pub reverse: bool,
     /// Applied text filter (name, service, project or image contains it).
     pub filter: String,
-    /// Filter being typed after `/`.
-    pub filter_input: Option<String>,
     /// Only this compose project (cycled with `p`).
     pub project: Option<String>,
     pub show_help: bool,
     pub quit: bool,
+    pub view: View,
+    /// The selected row (containers first, then replicas), by identity so
+    /// it survives re-sorting.
+    pub selected: Option<Selected>,
+    /// Container limits read for the detail view, by container id.
+    pub limits: BTreeMap<String, Result<Limits, String>>,
+    /// The logs pane, while open.
+    pub logs: Option<LogsView>,
+    /// The line being typed or confirmed at the bottom (filter, search,
+    /// scale count, "restart X? y/N").
+    pub prompt: Option<Prompt>,
+    /// The outcome of the last action, or what is under way.
+    pub status: Option<StatusLine>,
+    /// One line per action ended (when, what, outcome), printed to the
+    /// terminal when the console exits.
+    pub audit: Vec<String>,
+    /// Actions under way.
+    pub running: usize,
+    /// What the loop should do next (drained by it).
+    pub effects: Vec<Effect>,
+    pub settings: ActionSettings,
+    /// Draw colours (off for NO_COLOR or `--color never`); marks stay.
+    pub color: bool,
+    /// Terminal size, for mouse hit-testing.
+    pub size: (u16, u16),
 }
 
 fn push(h: &mut VecDeque<u64>, v: u64) {
@@ -146,18 +282,31 @@ impl App {
             sort: SortKey::Cpu,
             reverse: false,
             filter: String::new(),
-            filter_input: None,
             project: None,
             show_help: false,
             quit: false,
+            view: View::Main,
+            selected: None,
+            limits: BTreeMap::new(),
+            logs: None,
+            prompt: None,
+            status: None,
+            audit: Vec::new(),
+            running: 0,
+            effects: Vec::new(),
+            settings: ActionSettings::default(),
+            color: true,
+            size: (0, 0),
         }
     }
 
     /// Apply one event. The only place state changes: each arm hands the
-    /// event to the method below that owns that part of the state.
+    /// event to the method that owns that part of the state.
     pub fn apply(&mut self, ev: Event) {
         match ev {
             Event::Key(k) => self.key(k),
+            Event::Mouse(m) => self.mouse(m),
+            Event::Resize(w, h) => self.size = (w, h),
             Event::Containers(Err(why)) => self.docker_lost(why),
             Event::Containers(Ok(list)) => self.containers_listed(list),
             Event::Stats { id, sample, at } => self.stats_read(&id, *sample, at),
@@ -165,7 +314,23 @@ impl App {
             Event::Targets(targets) => self.targets_changed(&targets),
             Event::Probe(p) => self.probed(*p),
             Event::Host(h) => self.host_read(h),
+            Event::Limits { id, limits } => {
+                self.limits.insert(id, limits);
+            }
+            Event::LogLines { id, lines } => self.log_lines(&id, lines),
+            Event::LogsEnded { id, why } => self.logs_ended(&id, why),
+            Event::ActionDone {
+                action,
+                result,
+                seconds,
+                at,
+            } => self.action_done(action, result, seconds, &at),
         }
+    }
+
+    /// The effects asked for since the last call.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
     }
 
     fn docker_lost(&mut self, why: String) {
@@ -205,6 +370,7 @@ impl App {
                             },
                             last: None,
                             cpu_history: VecDeque::new(),
+                            mem_history: VecDeque::new(),
                         },
                     );
                 }
@@ -229,6 +395,7 @@ impl App {
             v.row.net_tx_per_sec = Some(rate(before.net_tx_bytes, now.net_tx_bytes, secs));
         }
         push(&mut v.cpu_history, (now.cpu_percent * 10.0).round() as u64);
+        push(&mut v.mem_history, (now.mem_percent * 10.0).round() as u64);
         v.row.stats = Some(now);
         v.last = Some((at, sample));
     }
@@ -271,14 +438,19 @@ impl App {
                     &mut r.rps_history,
                     r.row.requests_per_sec.unwrap_or(0.0).round() as u64,
                 );
+                push(
+                    &mut r.p95_history,
+                    (r.row.p95_ms.unwrap_or(0.0) * 10.0).round() as u64,
+                );
+                push(
+                    &mut r.err_history,
+                    (r.row.error_rate.unwrap_or(0.0) * 1000.0).round() as u64,
+                );
                 r.last = Some(p);
             }
             None => {
-                self.replicas.push(ReplicaView {
-                    row: ReplicaRow::from_probes(None, &p),
-                    last: Some(p),
-                    rps_history: VecDeque::new(),
-                });
+                self.replicas
+                    .push(ReplicaView::new(ReplicaRow::from_probes(None, &p), Some(p)));
             }
         }
         self.replicas.sort_by(|a, b| a.row.name.cmp(&b.row.name));
@@ -290,58 +462,6 @@ impl App {
             (h.cpu_percent * 10.0).round() as u64,
         );
         self.host = Some(h);
-    }
-
-    fn key(&mut self, k: KeyEvent) {
-        if k.kind == KeyEventKind::Release {
-            return;
-        }
-        if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
-            self.quit = true;
-            return;
-        }
-        if let Some(input) = &mut self.filter_input {
-            match k.code {
-                KeyCode::Enter => {
-                    self.filter = input.trim().to_string();
-                    self.filter_input = None;
-                }
-                KeyCode::Esc => self.filter_input = None,
-                KeyCode::Backspace => {
-                    input.pop();
-                }
-                KeyCode::Char(c) => input.push(c),
-                _ => {}
-            }
-            return;
-        }
-        if self.show_help {
-            // any key closes the help; q still quits
-            self.show_help = false;
-            if k.code == KeyCode::Char('q') {
-                self.quit = true;
-            }
-            return;
-        }
-        match k.code {
-            KeyCode::Char('q') | KeyCode::Esc => self.quit = true,
-            KeyCode::Char('?') | KeyCode::Char('h') | KeyCode::F(1) => self.show_help = true,
-            KeyCode::Char('s') => self.sort = self.sort.next(),
-            KeyCode::Char('r') => self.reverse = !self.reverse,
-            KeyCode::Char('/') => self.filter_input = Some(self.filter.clone()),
-            KeyCode::Char('c') => {
-                self.filter.clear();
-                self.project = None;
-            }
-            KeyCode::Char('p') => self.project = self.next_project(),
-            KeyCode::Char('+') | KeyCode::Char('=') => {
-                self.refresh = (self.refresh * 2).min(Duration::from_secs(10));
-            }
-            KeyCode::Char('-') => {
-                self.refresh = (self.refresh / 2).max(Duration::from_millis(250));
-            }
-            _ => {}
-        }
     }
 
     /// Compose projects seen, in order, for `p`.
@@ -415,6 +535,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ratatui::crossterm::event::KeyCode;
 
     fn key(c: char) -> Event {
         Event::Key(KeyEvent::from(KeyCode::Char(c)))
