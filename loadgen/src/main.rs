@@ -17,9 +17,11 @@ use loadgen::{Report, read_report, write_report_file};
 ///
 /// A profile (profiles/*.toml) describes stages of load, a scenario mix
 /// (query, ingest, health, status), think time, a question set and
-/// thresholds such as "p95 < 300ms". `loadgen run` plays it against a ragd,
-/// shows a progress line, prints a table per transaction and a PASS/FAIL per
-/// threshold, and exits non-zero when a threshold fails.
+/// thresholds such as "p95 < 300ms" (or k6's "p(95)<300"). `loadgen run`
+/// plays it against a ragd, shows it live on a terminal (a progress line
+/// elsewhere), prints a table per transaction and a PASS/FAIL per
+/// threshold, and exits non-zero when a threshold fails. `loadgen quick`
+/// does the same for one URL without a profile file.
 ///
 /// Two models: "closed" (N concurrent users, each waiting for its answer,
 /// driven by goose) and "open" (new arrivals per second whatever the
@@ -35,8 +37,9 @@ use loadgen::{Report, read_report, write_report_file};
 ///   loadgen compare before.json after.json
 ///
 /// Exit status: 0 all thresholds passed; 1 a threshold failed; 2 bad
-/// command line or profile; 3 the run could not start (target unreachable);
-/// 130 interrupted with Ctrl-C (a partial report is still printed).
+/// command line or profile; 3 the run could not start (target unreachable)
+/// or an output file could not be written; 130 interrupted with Ctrl-C or
+/// q (a partial report is still printed).
 #[derive(Parser)]
 #[command(version, about, long_about, verbatim_doc_comment)]
 struct Cli {
