@@ -260,15 +260,19 @@ impl Consumer for Exporter {
             })?;
             let mut tick = tokio::time::interval(Duration::from_secs(1));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut batch = Vec::with_capacity(256);
             loop {
                 tokio::select! {
-                    r = rx.recv() => match r {
-                        Some(r) => metrics
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .record(&r, &run.names),
-                        None => break,
-                    },
+                    // Whatever has come, under one lock.
+                    n = rx.recv_many(&mut batch, 256) => {
+                        if n == 0 {
+                            break;
+                        }
+                        let m = metrics.lock().unwrap_or_else(|p| p.into_inner());
+                        for r in batch.drain(..) {
+                            m.record(&r, &run.names);
+                        }
+                    }
                     _ = tick.tick() => metrics
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())

@@ -15,6 +15,9 @@ use tokio::task::JoinHandle;
 use crate::record::{Outcome, Record, RecordRx};
 use crate::run::{Consumer, ConsumerError, RunView};
 
+/// How long the writer waits between batches of rows.
+const BATCH_WAIT: std::time::Duration = std::time::Duration::from_millis(20);
+
 /// Columns, in order.
 pub const HEADER: [&str; 9] = [
     "time_unix_ms",
@@ -52,35 +55,48 @@ impl RequestsCsv {
     }
 }
 
-/// Microseconds as milliseconds with three decimals (exact).
-fn ms(us: u64) -> String {
-    format!("{}.{:03}", us / 1000, us % 1000)
-}
-
 /// One record as a row: when it was meant to start (Unix ms), its
 /// transaction and stage, the latencies the report uses, and the outcome.
-pub fn row(r: &Record, run: &RunView) -> [String; 9] {
-    let (ok, error) = match &r.outcome {
-        Outcome::Ok => ("true", ""),
-        Outcome::Error(kind) => ("false", kind.as_str()),
+/// Fields are formatted into `buf`, reused from row to row.
+pub fn write_row<W: std::io::Write>(
+    out: &mut csv::Writer<W>,
+    r: &Record,
+    run: &RunView,
+    buf: &mut String,
+) -> csv::Result<()> {
+    use std::fmt::Write;
+    // Microseconds as milliseconds with three decimals (exact).
+    let mut ms = |out: &mut csv::Writer<W>, us: Option<u64>| {
+        buf.clear();
+        if let Some(us) = us {
+            let _ = write!(buf, "{}.{:03}", us / 1000, us % 1000);
+        }
+        out.write_field(buf.as_bytes())
     };
-    [
-        ms(run.t0_unix_ms * 1000 + r.effective_start_us()),
-        run.names.get(r.txn as usize).cloned().unwrap_or_default(),
+    let start = r.effective_start_us();
+    ms(out, Some(run.t0_unix_ms * 1000 + start))?;
+    out.write_field(run.names.get(r.txn as usize).map_or("", String::as_str))?;
+    out.write_field(
         run.profile
             .stages
             .get(r.stage as usize)
-            .map(|s| s.name.clone())
-            .unwrap_or_default(),
-        ms(r.latency_us()),
-        ms(r.service_us()),
-        r.first_byte_us
-            .map(|fb| ms(fb.saturating_sub(r.effective_start_us())))
-            .unwrap_or_default(),
-        ms(r.lag_us()),
-        ok.to_string(),
-        error.to_string(),
-    ]
+            .map_or("", |s| s.name.as_str()),
+    )?;
+    ms(out, Some(r.latency_us()))?;
+    ms(out, Some(r.service_us()))?;
+    ms(out, r.first_byte_us.map(|fb| fb.saturating_sub(start)))?;
+    ms(out, Some(r.lag_us()))?;
+    match &r.outcome {
+        Outcome::Ok => {
+            out.write_field("true")?;
+            out.write_field("")?;
+        }
+        Outcome::Error(kind) => {
+            out.write_field("false")?;
+            out.write_field(kind)?;
+        }
+    }
+    out.write_record(None::<&[u8]>)
 }
 
 impl Consumer for RequestsCsv {
@@ -99,9 +115,15 @@ impl Consumer for RequestsCsv {
                 path: path.display().to_string(),
                 source,
             };
-            while let Some(r) = rx.blocking_recv() {
-                out.write_record(row(&r, &run))
-                    .map_err(|e| write_error(e.into()))?;
+            let mut buf = String::new();
+            // Wake every 20 ms and write what has come, rather than once
+            // per record: a thread woken per record cost more than the row.
+            while let Some(first) = rx.blocking_recv() {
+                write_row(&mut out, &first, &run, &mut buf).map_err(|e| write_error(e.into()))?;
+                while let Ok(r) = rx.try_recv() {
+                    write_row(&mut out, &r, &run, &mut buf).map_err(|e| write_error(e.into()))?;
+                }
+                std::thread::sleep(BATCH_WAIT);
             }
             out.flush().map_err(write_error)
         })
