@@ -41,3 +41,7 @@ cargo test --workspace -- --test-threads=2
 log "running the HTTP suite again on PostgreSQL + Redis"
 # (--workspace keeps the feature set of the build above: no rebuild)
 RAGKIT_TEST_BACKENDS=postgres+redis cargo test --workspace --test http -- --test-threads=2
+log "checking the deployment files (compose, nginx, alert rules, images, Kubernetes)"
+# Offline: installs promtool, nginx-light, a venv with kubernetes-validate;
+# builds an image from the debug ragd above and runs it on 127.0.0.1.
+bash tests/deploy-check.sh
