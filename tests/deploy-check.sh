@@ -9,7 +9,10 @@
 #    tests/deploy_check.py (healthchecks, pinned tags, loopback ports,
 #    service_healthy dependencies, no password in the files);
 # 2. nginx: `nginx -t` on compose/nginx.conf (a copy with the upstream host
-#    on 127.0.0.1, and without `resolve`, which Debian's nginx predates);
+#    on 127.0.0.1, and without `resolve`, which Debian's nginx predates),
+#    then that copy run on 127.0.0.1 before a local test upstream: the API
+#    is proxied, /metrics and /status are not, upstream connections are
+#    kept alive, a 21st concurrent connection from one address gets 429;
 # 3. Prometheus: `promtool check config`, `check rules`, `test rules`
 #    (every alert fires on a synthetic series and stays quiet on a healthy
 #    one), runbook sections;
@@ -108,6 +111,10 @@ grep -q 'server 127.0.0.1:8080 ' "$TMP/nginx/nginx.conf" \
   || fail "compose/nginx.conf: no 'server ragd:8080 resolve' upstream line to test"
 if "$NGINX" -t -q -p "$TMP/nginx" -c "$TMP/nginx/nginx.conf" -g "pid $TMP/nginx/nginx.pid;" 2> "$TMP/err"; then
   echo "ok   nginx.conf"
+  # Then run it on 127.0.0.1 before a local test upstream (bounded: 2 min).
+  mkdir -p "$TMP/nginx-run"
+  timeout 120 "$PY" tests/deploy_check.py nginx-run "$NGINX" "$TMP/nginx-run" \
+    || fail "compose/nginx.conf: running checks above"
 else
   fail "compose/nginx.conf: nginx -t: $(cat "$TMP/err")"
 fi

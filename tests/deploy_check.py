@@ -5,6 +5,7 @@
     python3 tests/deploy_check.py alerts
     python3 tests/deploy_check.py dockerfile
     python3 tests/deploy_check.py k8s RENDERED.yml...       # `kubectl kustomize` outputs
+    python3 tests/deploy_check.py nginx-run NGINX WORKDIR   # runs compose/nginx.conf on 127.0.0.1
 
 Run by tests/deploy-check.sh (needs PyYAML: the venv it makes has it).
 Each problem is printed as `FILE: why`; exits 1 if there is any.
@@ -147,6 +148,110 @@ def check_dockerfile():
     print(f"Dockerfile: {len(stages)} stages, final USER {users[-1] if users else None}")
 
 
+# --- nginx, running ----------------------------------------------------------
+def check_nginx_run(nginx, workdir):
+    """Run compose/nginx.conf (upstream on a local test server, `resolve`
+    dropped) on 127.0.0.1 and check what it does: proxies the API, keeps
+    /metrics and /status inside, refuses a 21st connection from one address
+    with 429, keeps connections to the upstream alive."""
+    import http.server
+    import socket
+    import subprocess
+    import threading
+    import time
+    import urllib.error
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    def free_port():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    peers = set()
+
+    class Upstream(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            peers.add(self.client_address[1])
+            if self.path.startswith("/slow"):
+                time.sleep(2)
+            body = b"upstream " + self.path.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    up = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    threading.Thread(target=up.serve_forever, daemon=True).start()
+    port = free_port()
+    src = open(os.path.join(ROOT, "compose", "nginx.conf")).read()
+    conf = (src.replace("server ragd:8080 resolve ", f"server 127.0.0.1:{up.server_port} ")
+               .replace("listen 8080;", f"listen 127.0.0.1:{port};")
+               .replace("/dev/stderr", os.path.join(workdir, "error.log"))
+               .replace("/dev/stdout", os.path.join(workdir, "access.log")))
+    os.makedirs(os.path.join(workdir, "logs"), exist_ok=True)
+    path = os.path.join(workdir, "nginx.conf")
+    open(path, "w").write(conf)
+    base = [nginx, "-p", workdir, "-c", path, "-g", f"pid {workdir}/nginx.pid; daemon off;"]
+    proc = subprocess.Popen(base, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    where = "compose/nginx.conf (running)"
+
+    def get(p, timeout=10):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{p}", timeout=timeout) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    try:
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    problem(where, f"nginx exited: {proc.stderr.read().decode()}")
+                    return
+                time.sleep(0.1)
+        status, body = get("/lb-health")
+        if status != 200:
+            problem(where, f"/lb-health answered {status}")
+        status, body = get("/v1/collections")
+        if status != 200 or body != "upstream /v1/collections":
+            problem(where, f"/v1/collections was not proxied: {status} {body[:80]!r}")
+        for p in ("/metrics", "/status", "/status?full=1"):
+            status, body = get(p)
+            if status != 404 or "upstream" in body:
+                problem(where, f"{p} reached the upstream or did not answer 404: {status}")
+        # Keep-alive to the upstream: 20 sequential requests, few connections.
+        peers.clear()
+        for i in range(20):
+            get(f"/v1/k{i}")
+        kept = len(peers)
+        if kept > 4:
+            problem(where, f"20 requests used {kept} upstream connections: no keepalive")
+        # limit_conn 20 per address: 30 slow requests at once, some get 429.
+        with ThreadPoolExecutor(30) as pool:
+            codes = list(pool.map(lambda i: get(f"/slow{i}", timeout=20)[0], range(30)))
+        if codes.count(429) == 0 or codes.count(200) == 0:
+            problem(where, f"30 concurrent requests from one address: {sorted(set(codes))} "
+                           f"({codes.count(429)} × 429), expected some 200 and some 429")
+        print(f"nginx: proxied, /metrics and /status kept inside, keepalive ({kept} upstream "
+              f"connections for 20 requests), {codes.count(429)} of 30 concurrent requests refused with 429")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        up.shutdown()
+
+
 # --- Kubernetes --------------------------------------------------------------
 def check_k8s(rendered):
     kinds = {}
@@ -203,6 +308,7 @@ def check_k8s(rendered):
 def main():
     what, args = sys.argv[1], sys.argv[2:]
     {"compose": lambda: check_compose(args), "alerts": check_alerts,
+     "nginx-run": lambda: check_nginx_run(*args),
      "dockerfile": check_dockerfile, "k8s": lambda: check_k8s(args)}[what]()
     for p in PROBLEMS:
         print("PROBLEM:", p)
