@@ -41,6 +41,8 @@ need=()
 command -v promtool >/dev/null || need+=(prometheus)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 command -v docker-compose >/dev/null || need+=(docker-compose)
+# Debian's python3 makes venvs only with python3-venv.
+python3 -c 'import ensurepip' 2>/dev/null || need+=(python3-venv)
 if [ ${#need[@]} -gt 0 ]; then
   log "installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -187,11 +189,15 @@ k8s_rendered=()
 for k in k8s/base k8s/overlays/scale-out k8s/overlays/external k8s/loadgen; do
   out=$TMP/$(echo "$k" | tr / _).yaml
   if "$KUBECTL" kustomize "$k" > "$out" 2> "$TMP/err"; then
-    if "$PY" -m kubernetes_validate --strict --quiet "$out" > "$TMP/val" 2>&1; then
-      echo "ok   $k ($(grep -c '^kind:' "$out") objects)"
-    else
-      fail "$k: kubernetes-validate: $(cat "$TMP/val")"
-    fi
+    # The oldest Kubernetes the manifests target (preStop sleep: 1.30) and
+    # the newest kubernetes-validate knows.
+    for v in 1.30.0 1.37.0; do
+      if "$PY" -m kubernetes_validate -k "$v" --strict --quiet "$out" > "$TMP/val" 2>&1; then
+        echo "ok   $k against $v ($(grep -c '^kind:' "$out") objects)"
+      else
+        fail "$k: kubernetes-validate (Kubernetes $v): $(cat "$TMP/val")"
+      fi
+    done
     k8s_rendered+=("$out")
   else
     fail "$k: kubectl kustomize: $(cat "$TMP/err")"

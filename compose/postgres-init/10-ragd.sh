@@ -8,7 +8,7 @@
 # applies there; connected directly, ragd's own setting overrides it.
 set -eu
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
-  -v pw="${RAGD_DB_PASSWORD:-ragd}" <<'SQL'
+  -v pw="${RAGD_DB_PASSWORD:?RAGD_DB_PASSWORD is not set}" <<'SQL'
 CREATE ROLE ragd LOGIN PASSWORD :'pw';
 ALTER ROLE ragd SET statement_timeout = '10s';
 CREATE DATABASE ragd OWNER ragd;
