@@ -162,7 +162,7 @@ else
       sleep 1
     done
     [ -n "$ready" ] || fail "image $IMG: /ready did not answer 200 within 90 s: $(docker logs --tail 20 "$NAME" 2>&1)"
-    uid=$(docker top "$NAME" -o uid | tail -n +2 | head -1 | tr -d ' ')
+    uid=$(docker top "$NAME" -o pid,uid | awk 'NR == 2 { print $2 }')
     [ "$uid" = "10001" ] || fail "image $IMG: ragd runs as uid '$uid', not 10001"
     if "$BIN" probe --help > /dev/null 2>&1; then
       health=""
@@ -172,9 +172,11 @@ else
         sleep 1
       done
       [ "$health" = healthy ] || fail "image $IMG: health '$health' after /ready answered: $(docker inspect -f '{{json .State.Health.Log}}' "$NAME")"
-      echo "ok   image: user 10001, /ready 200, health $health"
+      [ "$health" = healthy ] && [ "$uid" = 10001 ] && [ -n "$ready" ] \
+        && echo "ok   image: user 10001, /ready 200, health $health"
     else
-      echo "ok   image: user 10001, /ready 200 (this ragd has no 'probe': health status not checked)"
+      [ "$uid" = 10001 ] && [ -n "$ready" ] \
+        && echo "ok   image: user 10001, /ready 200 (this ragd has no 'probe': health status not checked)"
     fi
     docker rm -f "$NAME" > /dev/null 2>&1
   else
