@@ -144,6 +144,7 @@ fi
 if [ -z "$BIN" ] || [ ! -x "$BIN" ] || ! docker info >/dev/null 2>&1; then
   echo "skip image run: no ragd binary (cargo build -p ragd) or no Docker daemon"
 else
+  BIN=$(readlink -f "$BIN")
   IMG=ragd:deploy-check-$$
   NAME=ragd-deploy-check-$$
   if bash compose/build-image.sh "$BIN" "$IMG" > "$TMP/out" 2>&1; then
@@ -152,9 +153,16 @@ else
     [ "$user" = "10001:10001" ] || fail "compose/build-image.sh: image user is '$user', not 10001:10001"
     docker inspect -f '{{json .Config.Healthcheck.Test}}' "$IMG" | grep -q '"/ragd","probe","--ready"' \
       || fail "compose/build-image.sh: image healthcheck is not /ragd probe --ready"
+    # A ragd with an [auth] section wants keys or an explicit opt-out when
+    # it listens on 0.0.0.0 (as in the image): opt out, if this ragd knows
+    # the key (older ones reject unknown keys).
+    auth_env=()
+    if (cd "$TMP" && RAGD_AUTH__ALLOW_UNAUTHENTICATED=true "$BIN" check-config > /dev/null 2>&1); then
+      auth_env=(-e RAGD_AUTH__ALLOW_UNAUTHENTICATED=true)
+    fi
     # Loopback only; a fast healthcheck interval for the test.
     docker run -d --name "$NAME" -p 127.0.0.1::8080 --health-interval 2s --health-start-period 120s \
-      "$IMG" > /dev/null || fail "docker run $IMG failed"
+      "${auth_env[@]}" "$IMG" > /dev/null || fail "docker run $IMG failed"
     port=$(docker port "$NAME" 8080/tcp | head -1 | sed 's/.*://')
     ready=""
     for _ in $(seq 1 90); do
