@@ -31,6 +31,14 @@ eval "$(bash tests/services.sh start)"
 # Tests that need these servers fail instead of skipping.
 export RAGKIT_REQUIRE_SERVICES=1
 
+# --- dashboards ---------------------------------------------------------------
+# Every metric name and label the dashboard and alert rules use is one ragd
+# or loadgen registers (ragd's tests/telemetry.rs also checks them against a
+# live ragd with --scrape).
+command -v python3 >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; apt-get install -y -qq python3; }
+log "checking the dashboards against the metric registrations"
+python3 dashboards/check.py
+
 # --- build and test ----------------------------------------------------------
 # Two cores: one shared target dir, lean debug builds (see Cargo.toml).
 export CARGO_TERM_COLOR=never
@@ -41,3 +49,5 @@ cargo test --workspace -- --test-threads=2
 log "running the HTTP suite again on PostgreSQL + Redis"
 # (--workspace keeps the feature set of the build above: no rebuild)
 RAGKIT_TEST_BACKENDS=postgres+redis cargo test --workspace --test http -- --test-threads=2
+log "running the OpenTelemetry export test (ragd built with --features otel)"
+cargo test -p ragd --features otel --test otel
