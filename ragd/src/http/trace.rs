@@ -7,8 +7,10 @@
 //! it carries it (and, with the `otel` feature, every exported span). When
 //! the request ends, one line with target `ragd::access` records method,
 //! route (the matched template, not the raw path), status, duration and id.
-//! Values are tracing fields: the JSON format escapes them, and the text
-//! format quotes them with `Debug`, so a hostile header cannot forge lines.
+//! Values are tracing fields: the JSON format escapes them. In the text
+//! format they are written as they are, which is safe because none can hold
+//! a space or a line break: the id is visible ASCII only, the route is the
+//! router's template (never the raw path) and the method an HTTP token.
 
 use std::time::Instant;
 
