@@ -31,6 +31,14 @@ eval "$(bash tests/services.sh start)"
 # Tests that need these servers fail instead of skipping.
 export RAGKIT_REQUIRE_SERVICES=1
 
+# --- dashboards ---------------------------------------------------------------
+# Every metric name and label the dashboard and alert rules use is one ragd
+# or loadgen registers (ragd's tests/telemetry.rs also checks them against a
+# live ragd with --scrape).
+command -v python3 >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; apt-get install -y -qq python3; }
+log "checking the dashboards against the metric registrations"
+python3 dashboards/check.py
+
 # --- build and test ----------------------------------------------------------
 # Two cores: one shared target dir, lean debug builds (see Cargo.toml).
 export CARGO_TERM_COLOR=never
@@ -45,3 +53,5 @@ log "checking the deployment files (compose, nginx, alert rules, images, Kuberne
 # Offline: installs promtool, nginx-light, a venv with kubernetes-validate;
 # builds an image from the debug ragd above and runs it on 127.0.0.1.
 bash tests/deploy-check.sh
+log "running the OpenTelemetry export test (ragd built with --features otel)"
+cargo test -p ragd --features otel --test otel

@@ -28,7 +28,8 @@ pub struct Scrape {
     pub cache_hits: f64,
     pub cache_misses: f64,
     pub in_flight: f64,
-    /// `ragd_pool_connections{pool,state}`: pool → state → value.
+    /// `ragd_pool_connections{pool,state}`: pool → state → value, with the
+    /// limit `ragd_pool_max_connections{pool}` as state `max`.
     pub pools: BTreeMap<String, BTreeMap<String, f64>>,
 }
 
@@ -157,6 +158,15 @@ impl Scrape {
                             .or_default() += m.value;
                     }
                 }
+                "ragd_pool_max_connections" => {
+                    if let Some(p) = m.label("pool") {
+                        *s.pools
+                            .entry(p.to_string())
+                            .or_default()
+                            .entry("max".to_string())
+                            .or_default() += m.value;
+                    }
+                }
                 _ => {}
             }
         }
@@ -274,7 +284,7 @@ ragd_query_cache_hits_total 30
 ragd_query_cache_misses_total 70
 ragd_http_requests_in_flight 3
 ragd_pool_connections{pool="metadata",state="in_use"} 2
-ragd_pool_connections{pool="metadata",state="max"} 8
+ragd_pool_max_connections{pool="metadata"} 8
 garbage line here
 # EOF
 "#;

@@ -33,6 +33,10 @@ pub struct Config {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub redis: Option<RedisConfig>,
     pub rate_limit: RateLimitConfig,
+    /// Log format and filter (see [`crate::telemetry`]).
+    pub log: crate::telemetry::LogConfig,
+    /// OpenTelemetry trace export (cargo feature `otel`).
+    pub trace: crate::telemetry::TraceConfig,
 }
 
 impl Default for Config {
@@ -51,6 +55,8 @@ impl Default for Config {
             retrieval: RetrievalConfig::default(),
             redis: None,
             rate_limit: RateLimitConfig::default(),
+            log: Default::default(),
+            trace: Default::default(),
         }
     }
 }
@@ -549,6 +555,7 @@ impl Config {
                 self.retrieval.min_relevance
             ));
         }
+        self.trace.validate().map_err(ConfigError::Invalid)?;
         if self.server.max_in_flight == 0 {
             return bad("server.max_in_flight must be at least 1".into());
         }

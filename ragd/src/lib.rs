@@ -32,7 +32,9 @@
 //! - [`chunk`]: cutting documents into passages.
 //! - [`cpu`]: the bounded pool for CPU-heavy work.
 //! - [`ratelimit`]: per-client request rate limits.
-//! - [`metrics`]: Prometheus metrics.
+//! - [`metrics`]: Prometheus metrics (with the standard `process_*` series).
+//! - [`telemetry`]: logs (text or JSON) and optional OpenTelemetry traces.
+//! - [`probe`]: `ragd probe`, the health check for container runtimes.
 //! - [`demo`]: the newcomer's demo (ingest docs/, print a curl line).
 //! - [`bench`]: the embedder measured alone, for benchmarks.
 //! - [`testing`]: helpers for tests that need live PostgreSQL or Redis.
@@ -55,9 +57,11 @@ pub mod key;
 pub mod meta;
 pub mod metrics;
 pub mod pg;
+pub mod probe;
 pub mod ratelimit;
 pub mod redis;
 pub mod service;
+pub mod telemetry;
 pub mod testing;
 pub mod upstream;
 pub mod vectors;

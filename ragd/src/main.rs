@@ -73,6 +73,21 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         batch: usize,
     },
+    /// Check a running ragd: GET URL/health (or /ready) over plain HTTP with
+    /// a short timeout, print one line, exit 0 when it answers 2xx and 1
+    /// otherwise. For container health checks (Docker HEALTHCHECK).
+    Probe {
+        /// Ask /ready (can serve requests: backends reachable) instead of
+        /// /health (the process answers).
+        #[arg(long)]
+        ready: bool,
+        /// Seconds allowed for connecting and for the answer.
+        #[arg(long, default_value_t = 3, value_name = "SECS")]
+        timeout: u64,
+        /// Base URL of the ragd to check (http only).
+        #[arg(default_value = ragd::probe::DEFAULT_URL)]
+        url: String,
+    },
     /// Print a shell completion script, e.g. `ragd completions bash >
     /// ~/.local/share/bash-completion/completions/ragd`.
     Completions {
@@ -165,6 +180,21 @@ fn load_config(cli: &Cli) -> Result<Config, RunError> {
     Ok(cfg)
 }
 
+/// `probe`: one request, one line, exit 0 (healthy) or 1.
+fn probe(ready: bool, timeout: u64, url: &str) -> ExitCode {
+    let timeout = std::time::Duration::from_secs(timeout.max(1));
+    match ragd::probe::probe(url, ready, timeout) {
+        Ok(h) => {
+            println!("healthy: {h}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     // ragd runs CPU work in parallel across requests (its CPU pool); the
     // embedder's own intra-call threads would only contend with that
@@ -184,16 +214,24 @@ fn main() -> ExitCode {
     if let Some(code) = conventions(&cli.command) {
         return code;
     }
-    tracing_subscriber::fmt()
-        .with_ansi(log_colors(cli.color))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,qdrant_edge=error".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    if let Command::Probe {
+        ready,
+        timeout,
+        url,
+    } = &cli.command
+    {
+        return probe(*ready, *timeout, url);
+    }
     let cfg = match load_config(&cli) {
         Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    // Flushes the trace exporter when main returns.
+    let _telemetry = match ragd::telemetry::init(&cfg.log, &cfg.trace, log_colors(cli.color)) {
+        Ok(g) => g,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);

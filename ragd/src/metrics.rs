@@ -4,12 +4,22 @@
 //! pool and queue gauges are refreshed from live state at every scrape, so
 //! they are never stale. Redis round trips, errors and skipped calls are
 //! recorded by [`crate::redis::Shared`] through [`RedisMetrics`].
+//!
+//! Names follow Prometheus conventions (docs/OBSERVABILITY.md lists them):
+//! counters end in `_total` (prometheus_client appends it), limits are their
+//! own series (`ragd_pool_max_connections`) rather than a state beside real
+//! states, and `ragd_build_info` says which build runs. The standard
+//! `process_*` series (CPU, memory, file descriptors) come from
+//! [`process`], in a registry without the `ragd_` prefix.
+
+pub mod process;
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 
 /// Latency buckets in seconds; 0.3 s is the scaling guides' P95 target.
@@ -52,6 +62,43 @@ pub struct OpErrorLabels {
 pub struct PoolLabels {
     pub pool: String,
     pub state: String,
+}
+
+/// A pool, for its limit (`ragd_pool_max_connections`).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PoolLabel {
+    pub pool: String,
+}
+
+/// Which build runs (`ragd_build_info`, always 1).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BuildLabels {
+    /// The crate version (`CARGO_PKG_VERSION`).
+    pub version: String,
+    /// `release` or `debug`.
+    pub profile: String,
+    /// Optional cargo features compiled in (`otel`), comma-separated.
+    pub features: String,
+}
+
+impl BuildLabels {
+    fn this_build() -> BuildLabels {
+        let features: &[&str] = if cfg!(feature = "otel") {
+            &["otel"]
+        } else {
+            &[]
+        };
+        BuildLabels {
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            profile: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            }
+            .to_string(),
+            features: features.join(","),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -111,6 +158,9 @@ impl RedisMetrics {
 
 pub struct Metrics {
     registry: Registry,
+    /// `process_*` series: standard names, no `ragd_` prefix.
+    process_registry: Registry,
+    process: process::ProcessMetrics,
     pub requests: Family<StatusLabels, Counter>,
     pub request_duration: Family<RouteLabels, Histogram, fn() -> Histogram>,
     pub in_flight: Gauge,
@@ -121,11 +171,15 @@ pub struct Metrics {
     pub search_duration: Histogram,
     pub generate_duration: Histogram,
     pub ingested_chunks: Counter,
+    /// Pool members by state (size, idle, in_use, waiting).
     pub pools: Family<PoolLabels, Gauge>,
+    /// Each pool's limit.
+    pub pool_max: Family<PoolLabel, Gauge>,
     /// Time to acquire a pool member (measured by ragd since start).
     pub pool_acquire_wait: Family<PoolWaitLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
-    /// Acquisitions since start, all and failed.
-    pub pool_acquires: Family<PoolAcquireLabels, Gauge>,
+    /// Acquisitions since start, all and failed: a counter advanced to the
+    /// pool's own cumulative figure at each scrape.
+    pub pool_acquires: Family<PoolAcquireLabels, Counter>,
     pub queue_depth: Family<NameLabel, Gauge>,
     pub redis: RedisMetrics,
     /// Question embeddings found in the Redis embedding cache.
@@ -162,6 +216,7 @@ impl Metrics {
             generate_duration: latency_histogram(),
             ingested_chunks: Counter::default(),
             pools: Family::default(),
+            pool_max: Family::default(),
             pool_acquire_wait: Family::default(),
             pool_acquires: Family::default(),
             queue_depth: Family::default(),
@@ -172,13 +227,26 @@ impl Metrics {
             rate_limited: Counter::default(),
             rate_limit_local: Counter::default(),
             registry: Registry::with_prefix("ragd"),
+            process_registry: Registry::default(),
+            process: process::ProcessMetrics::default(),
         };
         let mut registry = std::mem::take(&mut m.registry);
         m.register_http(&mut registry);
         m.register_pipeline(&mut registry);
         m.register_pools(&mut registry);
         m.register_redis(&mut registry);
-        Metrics { registry, ..m }
+        registry.register(
+            "build",
+            "Which ragd build runs (always 1): version, profile, features",
+            Info::new(BuildLabels::this_build()),
+        );
+        let mut process_registry = Registry::default();
+        m.process.register(&mut process_registry);
+        Metrics {
+            registry,
+            process_registry,
+            ..m
+        }
     }
 
     /// Requests as the HTTP layer sees them.
@@ -268,8 +336,13 @@ impl Metrics {
     fn register_pools(&self, r: &mut Registry) {
         r.register(
             "pool_connections",
-            "Pool members by pool and state (size, idle, in_use, max, waiting)",
+            "Pool members by pool and state (size, idle, in_use, waiting)",
             self.pools.clone(),
+        );
+        r.register(
+            "pool_max_connections",
+            "Most members each pool may hold (its limit)",
+            self.pool_max.clone(),
         );
         r.register(
             "pool_acquire_wait_seconds",
@@ -291,17 +364,17 @@ impl Metrics {
     /// The shared Redis connection.
     fn register_redis(&self, r: &mut Registry) {
         r.register(
-            "redis_seconds",
+            "redis_command_duration_seconds",
             "Round-trip time of Redis calls, by operation",
             self.redis.duration.clone(),
         );
         r.register(
-            "redis_errors",
+            "redis_command_errors",
             "Redis calls that failed, by operation and kind (timeout, connection, response)",
             self.redis.errors.clone(),
         );
         r.register(
-            "redis_skipped",
+            "redis_commands_skipped",
             "Redis calls not attempted because Redis was down, by operation",
             self.redis.skipped.clone(),
         );
@@ -311,7 +384,7 @@ impl Metrics {
             self.redis.up.clone(),
         );
         r.register(
-            "redis_in_flight",
+            "redis_commands_in_flight",
             "Redis commands sent and not yet answered",
             self.redis.in_flight.clone(),
         );
@@ -331,7 +404,6 @@ impl Metrics {
             ("size", pool.size),
             ("idle", pool.idle),
             ("in_use", pool.in_use),
-            ("max", pool.max),
             ("waiting", pool.waiting),
         ] {
             self.pools
@@ -341,6 +413,11 @@ impl Metrics {
                 })
                 .set(v as i64);
         }
+        self.pool_max
+            .get_or_create(&PoolLabel {
+                pool: pool.name.clone(),
+            })
+            .set(pool.max as i64);
         if let Some(w) = &pool.acquire_wait {
             for (q, ms) in [("0.5", w.p50_ms), ("0.99", w.p99_ms), ("1", w.max_ms)] {
                 self.pool_acquire_wait
@@ -351,21 +428,34 @@ impl Metrics {
                     .set(ms / 1000.0);
             }
             for (result, n) in [("all", w.count), ("failed", w.failed)] {
-                self.pool_acquires
-                    .get_or_create(&PoolAcquireLabels {
-                        pool: pool.name.clone(),
-                        result: result.into(),
-                    })
-                    .set(n as i64);
+                let counter = self.pool_acquires.get_or_create(&PoolAcquireLabels {
+                    pool: pool.name.clone(),
+                    result: result.into(),
+                });
+                advance_to(&counter, n);
             }
         }
     }
 
-    /// OpenMetrics text of every metric.
+    /// OpenMetrics text of every metric: ragd's, then the process's
+    /// (read from `/proc/self` now), then `# EOF`.
     pub fn encode(&self) -> String {
+        use prometheus_client::encoding::text;
+        self.process.refresh();
         let mut out = String::new();
         // Writing into a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        let _ = text::encode_registry(&mut out, &self.registry);
+        let _ = text::encode_registry(&mut out, &self.process_registry);
+        let _ = text::encode_eof(&mut out);
         out
     }
+}
+
+/// Advance a counter to a cumulative figure kept elsewhere (a pool's
+/// acquisitions since start). It never goes down, and two scrapes racing
+/// cannot add the same increase twice.
+pub fn advance_to(counter: &Counter, total: u64) {
+    counter
+        .inner()
+        .fetch_max(total, std::sync::atomic::Ordering::Relaxed);
 }

@@ -8,8 +8,8 @@
 //! - refuses at once while Redis is down (callers go on without it: a cache
 //!   miss, a local rate-limit count), so an outage costs no latency;
 //! - bounds the call by `redis.timeout_ms`;
-//! - records the round-trip time (`ragd_redis_seconds`), errors
-//!   (`ragd_redis_errors_total`) and the last round-trip time for `/status`;
+//! - records the round-trip time (`ragd_redis_command_duration_seconds`),
+//!   errors (`ragd_redis_command_errors_total`) and the last round-trip time for `/status`;
 //! - flips the connection *down* on a timeout or a lost connection, which
 //!   wakes the background task: it opens a fresh connection with backoff
 //!   (100 ms doubling to 2 s) and flips *up* when a PING answers.

@@ -673,7 +673,8 @@ async fn operations_endpoints_describe_the_service() {
         "ragd_query_cache_hits_total 1",
         "ragd_embed_duration_seconds",
         "ragd_vector_search_duration_seconds",
-        "ragd_pool_connections{pool=\"metadata\",state=\"max\"}",
+        "ragd_pool_max_connections{pool=\"metadata\"}",
+        "ragd_pool_connections{pool=\"metadata\",state=\"in_use\"}",
     ] {
         assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
     }

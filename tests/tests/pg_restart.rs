@@ -135,7 +135,7 @@ async fn postgres_restart_makes_ragd_unready_then_it_recovers_by_itself() {
     let metrics = s.metrics().await;
     for needle in [
         "ragd_pool_acquire_wait_seconds{pool=\"metadata\",quantile=\"0.99\"}",
-        "ragd_pool_acquires{pool=\"metadata\",result=\"failed\"}",
+        "ragd_pool_acquires_total{pool=\"metadata\",result=\"failed\"}",
     ] {
         assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
     }

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod middleware;
 pub mod ops;
 pub mod query;
+pub mod trace;
 
 use std::sync::Arc;
 
@@ -66,6 +67,8 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(DefaultBodyLimit::max(limit as usize))
         .layer(Extension(extract::BodyLimit(limit)))
         .layer(CatchPanicLayer::custom(panic_response))
+        // Outermost: request id, span and access log (see `trace`).
+        .layer(axum::middleware::from_fn(trace::access))
         .with_state(app)
 }
 

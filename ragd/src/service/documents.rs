@@ -18,6 +18,7 @@ use ragd_api::{
     Document, DocumentFormat, DocumentInput, DocumentSummary, IngestRequest, IngestResponse,
     IngestTimings, IngestedDocument,
 };
+use tracing::{Instrument, info_span};
 use uuid::Uuid;
 
 use super::{embedder_for, ms_since, resolve};
@@ -270,7 +271,10 @@ async fn embed_all(
         .collect();
     let want = all.len();
     let t = Instant::now();
-    let vectors = embedder.embed(all).await?;
+    let vectors = embedder
+        .embed(all)
+        .instrument(info_span!("embed", embedder = %coll.embedder, texts = want))
+        .await?;
     if vectors.len() != want {
         let got = vectors.len();
         return Err(EmbedError::Count { got, want }.into());
@@ -339,11 +343,18 @@ async fn write(
         .doc_locks
         .lock(coll.key, new_docs.iter().map(|d| d.id.as_str()))
         .await;
-    b.vectors.upsert(coll.key, points).await?;
+    b.vectors
+        .upsert(coll.key, points)
+        .instrument(info_span!("store", store = "vectors", op = "upsert"))
+        .await?;
     let mut results = Vec::with_capacity(new_docs.len());
     let mut replaced = Vec::new();
     for d in new_docs {
-        let previous = b.meta.put_document(coll.key, d).await?;
+        let previous = b
+            .meta
+            .put_document(coll.key, d)
+            .instrument(info_span!("store", store = "metadata", op = "put_document"))
+            .await?;
         if let Some(old) = previous {
             replaced.push((d.id.as_str(), d.version, old));
         }
@@ -353,7 +364,10 @@ async fn write(
             replaced: previous.is_some(),
         });
     }
-    b.cache.invalidate(&coll.name).await;
+    b.cache
+        .invalidate(&coll.name)
+        .instrument(info_span!("cache", op = "invalidate"))
+        .await;
     for (id, version, old) in replaced {
         drop_old_vectors(b, coll.key, id, old, Some(version)).await?;
     }
@@ -401,7 +415,16 @@ pub async fn delete(b: &Backends, collection: &str, id: &str) -> Result<(), ApiE
     let _guard = b.doc_locks.lock(coll.key, std::iter::once(id)).await;
     // Metadata first: from this commit on, queries cannot return the
     // document even if the vector delete below is interrupted.
-    let Some(deleted) = b.meta.delete_document(coll.key, id).await? else {
+    let Some(deleted) = b
+        .meta
+        .delete_document(coll.key, id)
+        .instrument(info_span!(
+            "store",
+            store = "metadata",
+            op = "delete_document"
+        ))
+        .await?
+    else {
         return Err(ApiError::DocumentNotFound {
             collection: collection.to_string(),
             doc: id.to_string(),
@@ -429,9 +452,20 @@ async fn drop_old_vectors(
     old: Uuid,
     current: Option<Uuid>,
 ) -> Result<(), ApiError> {
+    let span = info_span!("store", store = "vectors", op = "delete_document");
     match b.topology {
-        Topology::SingleNode => b.vectors.delete_document(key, doc_id, current).await?,
-        Topology::SharedStores => b.vectors.delete_version(key, doc_id, old).await?,
+        Topology::SingleNode => {
+            b.vectors
+                .delete_document(key, doc_id, current)
+                .instrument(span)
+                .await?
+        }
+        Topology::SharedStores => {
+            b.vectors
+                .delete_version(key, doc_id, old)
+                .instrument(span)
+                .await?
+        }
     }
     Ok(())
 }

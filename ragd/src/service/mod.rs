@@ -14,6 +14,8 @@ pub mod query;
 
 use std::sync::Arc;
 
+use tracing::Instrument as _;
+
 use crate::app::Backends;
 use crate::embed::{EmbedError, Embedder};
 use crate::error::ApiError;
@@ -66,6 +68,11 @@ impl From<crate::cpu::JobPanicked> for ApiError {
 pub async fn resolve(b: &Backends, name: &str) -> Result<CollectionRow, ApiError> {
     b.meta
         .get_collection(name)
+        .instrument(tracing::info_span!(
+            "store",
+            store = "metadata",
+            op = "get_collection"
+        ))
         .await?
         .ok_or_else(|| ApiError::CollectionNotFound(name.to_string()))
 }

@@ -21,6 +21,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tracing::{Instrument, info_span};
+
 use futures::stream::{self, BoxStream, StreamExt};
 use ragd_api::{Citation, MAX_TOP_K, QueryRequest, QueryResponse, QueryTimings, RetrievalMode};
 
@@ -142,7 +144,10 @@ impl Answering {
             cached: false,
         };
         if self.ticket.storable() {
-            b.cache.put(self.ticket, Arc::new(resp.clone())).await;
+            b.cache
+                .put(self.ticket, Arc::new(resp.clone()))
+                .instrument(info_span!("cache", op = "put"))
+                .await;
         }
         resp
     }
@@ -175,7 +180,11 @@ pub async fn query(
 ) -> Result<Outcome, ApiError> {
     let started = Instant::now();
     let p = prepare(b, req)?;
-    let (hit, ticket) = b.cache.get(collection, p.canonical.clone()).await;
+    let (hit, ticket) = b
+        .cache
+        .get(collection, p.canonical.clone())
+        .instrument(info_span!("cache", op = "get"))
+        .await;
     if let Some(r) = hit {
         b.metrics.cache_hits.inc();
         let mut r = QueryResponse::clone(&r);
@@ -190,7 +199,10 @@ pub async fn query(
         let text = crate::answer::NOTHING_RELEVANT.to_string();
         stream::iter([Ok(text)]).boxed()
     } else {
-        b.generator.generate(&p.question, &r.citations).await?
+        b.generator
+            .generate(&p.question, &r.citations)
+            .instrument(info_span!("generate", passages = r.citations.len()))
+            .await?
     };
     Ok(Outcome::Fresh(Answering {
         citations: r.citations,
@@ -326,6 +338,7 @@ async fn embed_question(
     if let Some(vector) = b
         .embedding_cache
         .get(&model, embedder.dimensions(), &p.question)
+        .instrument(info_span!("cache", op = "embedding_get"))
         .await
     {
         return Ok(vector);
@@ -333,6 +346,7 @@ async fn embed_question(
     let t = Instant::now();
     let vector = embedder
         .embed(vec![p.question.clone()])
+        .instrument(info_span!("embed", embedder = %coll.embedder, texts = 1))
         .await?
         .pop()
         .ok_or(EmbedError::Count { got: 0, want: 1 })?;
@@ -342,7 +356,10 @@ async fn embed_question(
             name: coll.embedder.clone(),
         })
         .observe(t.elapsed().as_secs_f64());
-    b.embedding_cache.put(&model, &p.question, &vector).await;
+    b.embedding_cache
+        .put(&model, &p.question, &vector)
+        .instrument(info_span!("cache", op = "embedding_put"))
+        .await;
     Ok(vector)
 }
 
@@ -364,12 +381,17 @@ async fn search_joined(
     let mut vector_ms = 0.0;
     loop {
         let t = Instant::now();
-        let hits = b.vectors.search(coll.key, query, limit, &p.filter).await?;
+        let hits = b
+            .vectors
+            .search(coll.key, query, limit, &p.filter)
+            .instrument(info_span!("search", store = "vectors", limit))
+            .await?;
         vector_ms += ms_since(t);
         let ids: Vec<_> = hits.iter().map(|h| h.id).collect();
         let mut rows: HashMap<_, _> = b
             .meta
             .chunks_by_points(coll.key, &ids)
+            .instrument(info_span!("join", store = "metadata", points = ids.len()))
             .await?
             .into_iter()
             .map(|c| (c.point_id, c))
