@@ -38,6 +38,6 @@ log "building (first build takes a while: the embedded vector engine is large)"
 cargo build --workspace --tests
 log "running tests (embedded defaults; scale-out tests on PostgreSQL + Redis)"
 cargo test --workspace -- --test-threads=2
-log "running the HTTP suite again on PostgreSQL + Redis"
+log "running the HTTP and access suites again on PostgreSQL + Redis"
 # (--workspace keeps the feature set of the build above: no rebuild)
-RAGKIT_TEST_BACKENDS=postgres+redis cargo test --workspace --test http -- --test-threads=2
+RAGKIT_TEST_BACKENDS=postgres+redis cargo test --workspace --test http --test access -- --test-threads=2
