@@ -24,7 +24,7 @@ use std::time::Duration;
 use ragd_api::KeyScope;
 
 use crate::config::AuthConfig;
-use crate::meta::{KeyRow, KeyStore, MetaError, MetaStore, now_rfc3339};
+use crate::meta::{KeyRow, MetaError, MetaStore, now_rfc3339};
 
 /// Keys looked up and remembered at most (the cache's bound).
 const CACHE_ENTRIES: u64 = 10_000;

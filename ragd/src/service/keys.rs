@@ -7,7 +7,7 @@ use ragd_api::{CreateKey, CreatedKey, KeyInfo};
 use super::collections::validate_name;
 use crate::auth::secret;
 use crate::error::ApiError;
-use crate::meta::{KeyRow, KeyStore, MetaStore, now_rfc3339};
+use crate::meta::{KeyRow, MetaStore, now_rfc3339};
 
 /// Longest lifetime a key can be given (about 100 years).
 const MAX_EXPIRES_SECS: u64 = 100 * 366 * 86_400;
@@ -99,6 +99,7 @@ pub fn parse_lifetime(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::meta::KeyStore;
 
     #[test]
     fn lifetimes_parse_with_their_unit() {
