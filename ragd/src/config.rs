@@ -37,6 +37,7 @@ pub struct Config {
     pub log: crate::telemetry::LogConfig,
     /// OpenTelemetry trace export (cargo feature `otel`).
     pub trace: crate::telemetry::TraceConfig,
+    pub auth: AuthConfig,
 }
 
 impl Default for Config {
@@ -57,6 +58,7 @@ impl Default for Config {
             rate_limit: RateLimitConfig::default(),
             log: Default::default(),
             trace: Default::default(),
+            auth: AuthConfig::default(),
         }
     }
 }
@@ -79,6 +81,19 @@ pub struct ServerConfig {
     /// Threads for CPU-heavy work (embedding, vector search); 0 = two per
     /// core (measured faster than one per core: see docs/BENCHMARKS.md).
     pub cpu_threads: u32,
+    /// A second listener serving only `/health`, `/ready`, `/metrics` and
+    /// the full `/status`, without API keys (for scrapers; plain HTTP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin_listen: Option<SocketAddr>,
+    /// Origins allowed to call the API from a browser (CORS), e.g.
+    /// `["https://app.example"]`; empty: no CORS headers.
+    pub cors_origins: Vec<String>,
+    /// PEM certificate chain: with `tls_key`, `listen` serves HTTPS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -89,6 +104,10 @@ impl Default for ServerConfig {
             max_in_flight: 1024,
             shutdown_grace_secs: 30,
             cpu_threads: 0,
+            admin_listen: None,
+            cors_origins: Vec::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -431,6 +450,31 @@ impl Default for RateLimitConfig {
     }
 }
 
+/// API keys (`ragd keys`, `/v1/keys`): who may call the API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Require `Authorization: Bearer KEY` on every route but `/health`,
+    /// `/ready` and `/openapi.json`.
+    pub enabled: bool,
+    /// Let ragd start on a non-loopback `server.listen` with `enabled =
+    /// false` (anyone who reaches it can read, write and delete).
+    pub allow_unauthenticated: bool,
+    /// Seconds a verified key is remembered by a replica: the bound on how
+    /// long a revoked key keeps working there (0 = look up every request).
+    pub cache_secs: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            allow_unauthenticated: false,
+            cache_secs: 5,
+        }
+    }
+}
+
 /// A URL without its password, for logs and `/status`.
 pub fn redact_url(url: &str) -> String {
     match url.split_once("://") {
@@ -536,6 +580,7 @@ impl Config {
 
     /// Checks that serde cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_access()?;
         let bad = |m: String| Err(ConfigError::Invalid(m));
         if self.chunking.size < 32 {
             return bad(format!(
@@ -629,6 +674,38 @@ impl Config {
             return bad(format!(
                 "generator.url must start with http:// or https://, got {url:?}"
             ));
+        }
+        Ok(())
+    }
+
+    /// Secure by default: no open API on a non-loopback address unless the
+    /// configuration says so; TLS needs both files; CORS origins are URLs.
+    pub fn validate_access(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        let listen = self.server.listen;
+        if !self.auth.enabled && !self.auth.allow_unauthenticated && !listen.ip().is_loopback() {
+            return bad(format!(
+                "server.listen = {listen} is not a loopback address and API keys are off: \
+                 anyone who reaches it could read, write and delete. Set auth.enabled = true \
+                 (and create keys with `ragd keys create`), or set \
+                 auth.allow_unauthenticated = true to serve it open on purpose"
+            ));
+        }
+        if self.server.tls_cert.is_some() != self.server.tls_key.is_some() {
+            return bad(
+                "server.tls_cert and server.tls_key go together: set both or neither".into(),
+            );
+        }
+        for o in &self.server.cors_origins {
+            let ok = o == "*"
+                || ((o.starts_with("http://") || o.starts_with("https://"))
+                    && !o.ends_with('/')
+                    && axum::http::HeaderValue::from_str(o).is_ok());
+            if !ok {
+                return bad(format!(
+                    "server.cors_origins: {o:?} is not an origin like \"https://app.example\" (scheme and host, no path) or \"*\""
+                ));
+            }
         }
         Ok(())
     }

@@ -16,6 +16,18 @@ pub enum ApiError {
     MalformedJson(String),
     #[error("{0}")]
     BadRequest(String),
+    /// No key, or one that is unknown, revoked or expired (401 with
+    /// `WWW-Authenticate: Bearer`). The message never holds the key.
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// A valid key that may not do this (403); the message never says
+    /// whether a collection the key cannot see exists.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("an API key named {0:?} already exists")]
+    KeyExists(String),
+    #[error("no API key named {0:?}")]
+    KeyNotFound(String),
     #[error("collection {0:?} does not exist")]
     CollectionNotFound(String),
     #[error("document {doc:?} does not exist in collection {collection:?}")]
@@ -76,6 +88,10 @@ impl ApiError {
         match self {
             MalformedJson(_) => (StatusCode::BAD_REQUEST, codes::MALFORMED_JSON),
             BadRequest(_) => (StatusCode::BAD_REQUEST, codes::BAD_REQUEST),
+            Unauthenticated(_) => (StatusCode::UNAUTHORIZED, codes::UNAUTHENTICATED),
+            Forbidden(_) => (StatusCode::FORBIDDEN, codes::FORBIDDEN),
+            KeyExists(_) => (StatusCode::CONFLICT, codes::KEY_EXISTS),
+            KeyNotFound(_) => (StatusCode::NOT_FOUND, codes::KEY_NOT_FOUND),
             CollectionNotFound(_) => (StatusCode::NOT_FOUND, codes::COLLECTION_NOT_FOUND),
             DocumentNotFound { .. } => (StatusCode::NOT_FOUND, codes::DOCUMENT_NOT_FOUND),
             NotFound(_) => (StatusCode::NOT_FOUND, codes::NOT_FOUND),
@@ -120,7 +136,12 @@ impl IntoResponse for ApiError {
             } => Some(retry_after_secs),
             _ => None,
         };
+        let challenge = matches!(self, ApiError::Unauthenticated(_));
         let mut resp = (status, axum::Json(self.body())).into_response();
+        if challenge {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
         if let Some(secs) = retry {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));

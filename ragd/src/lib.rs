@@ -13,6 +13,7 @@
 //!   opened once from the configuration; `/status` is built there.
 //! - [`error`]: the API error and its one mapping to HTTP.
 //! - [`config`]: the typed TOML configuration with `RAGD_*` overrides.
+//! - [`auth`]: API keys: who is calling, with which scope.
 //!
 //! Backends
 //! - [`meta`]: metadata stores (SQLite, PostgreSQL): the source of truth.
@@ -44,6 +45,7 @@
 
 pub mod answer;
 pub mod app;
+pub mod auth;
 pub mod bench;
 pub mod cache;
 pub mod chunk;
@@ -83,25 +85,86 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let listeners = Listeners {
+        api: listener,
+        admin: None,
+    };
+    serve_with(app, listeners, shutdown).await
+}
+
+/// The sockets ragd serves on.
+pub struct Listeners {
+    /// `server.listen`: the API and operations routes (HTTPS when
+    /// `server.tls_cert` is set).
+    pub api: TcpListener,
+    /// `server.admin_listen`: operations routes only, without keys.
+    pub admin: Option<TcpListener>,
+}
+
+type ServerFuture = std::pin::Pin<Box<dyn Future<Output = std::io::Result<()>> + Send>>;
+
+/// [`serve`] with every listener: the API one (over TLS when configured)
+/// and the optional admin one.
+pub async fn serve_with(
+    app: Arc<App>,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let grace = Duration::from_secs(app.config.server.shutdown_grace_secs);
-    let router = http::router(app.clone());
+    let tls = match (&app.config.server.tls_cert, &app.config.server.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            http::tls::acceptor(cert, key)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?,
+        ),
+        _ => None,
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let flag = app.clone();
-    let signal = async move {
+    tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down: draining in-flight requests");
         flag.runtime.shut_down();
         let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
     };
     // The peer address identifies clients for rate limits.
-    let server = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal);
+    let router = http::router(app.clone());
+    let make = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let api: ServerFuture = match tls {
+        None => Box::pin(
+            axum::serve(listeners.api, make)
+                .with_graceful_shutdown(stopped(stop_rx.clone()))
+                .into_future(),
+        ),
+        Some(acceptor) => {
+            use axum::serve::ListenerExt;
+            // `tap_io` gives the TLS listener the `ConnectInfo<SocketAddr>`
+            // of a plain one.
+            let tls = http::tls::TlsListener::new(listeners.api, acceptor)?.tap_io(|_| {});
+            Box::pin(
+                axum::serve(tls, make)
+                    .with_graceful_shutdown(stopped(stop_rx.clone()))
+                    .into_future(),
+            )
+        }
+    };
+    let admin: ServerFuture = match listeners.admin {
+        None => Box::pin(async { Ok(()) }),
+        Some(l) => {
+            let make = http::admin_router(app.clone())
+                .into_make_service_with_connect_info::<std::net::SocketAddr>();
+            Box::pin(
+                axum::serve(l, make)
+                    .with_graceful_shutdown(stopped(stop_rx.clone()))
+                    .into_future(),
+            )
+        }
+    };
     let mut stop = stop_rx.clone();
     let result = tokio::select! {
-        r = server => r,
+        r = async { tokio::try_join!(api, admin).map(|_| ()) } => r,
         _ = async move {
             let _ = stop.wait_for(|s| *s).await;
             tokio::time::sleep(grace).await;

@@ -88,6 +88,13 @@ enum Command {
         #[arg(default_value = ragd::probe::DEFAULT_URL)]
         url: String,
     },
+    /// Manage API keys in the configured metadata store (works offline, with
+    /// the same --config and --data-dir as serve; replicas sharing the store
+    /// see the change within auth.cache_secs).
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Print a shell completion script, e.g. `ragd completions bash >
     /// ~/.local/share/bash-completion/completions/ragd`.
     Completions {
@@ -101,6 +108,40 @@ enum Command {
         /// Directory to write every page into (created if missing).
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysAction {
+    /// Create a key; its secret is printed once, as the last line of stdout.
+    Create {
+        /// Unique name (1-64 letters, digits, '.', '_', '-').
+        #[arg(long)]
+        name: String,
+        /// query (ask and read), ingest (also write and delete documents)
+        /// or admin (also collections, keys, /metrics, full /status).
+        #[arg(long)]
+        scope: ragd_api::KeyScope,
+        /// Limit the key to this collection (repeat for several).
+        #[arg(long = "collection", value_name = "C")]
+        collections: Vec<String>,
+        /// Lifetime, e.g. 90s, 15m, 12h, 30d, 2w (default: never expires).
+        #[arg(long, value_name = "LIFETIME", value_parser = ragd::service::keys::parse_lifetime)]
+        expires: Option<u64>,
+        /// Print JSON (the secret is still on the last line).
+        #[arg(long)]
+        json: bool,
+    },
+    /// List keys (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key by name.
+    Revoke {
+        name: String,
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -167,6 +208,8 @@ enum RunError {
     Demo(#[from] demo::DemoError),
     #[error("server: {0}")]
     Serve(#[source] std::io::Error),
+    #[error("keys: {0}")]
+    Keys(#[from] ragd::error::ApiError),
 }
 
 fn load_config(cli: &Cli) -> Result<Config, RunError> {
@@ -177,6 +220,8 @@ fn load_config(cli: &Cli) -> Result<Config, RunError> {
     if let Some(d) = &cli.data_dir {
         cfg.storage.data_dir = d.clone();
     }
+    // Again: --listen may have moved it off loopback.
+    cfg.validate_access()?;
     Ok(cfg)
 }
 
@@ -289,7 +334,93 @@ fn main() -> ExitCode {
     }
 }
 
+/// `ragd keys ...` on the configured metadata store alone.
+async fn keys(action: KeysAction, cfg: Config) -> Result<(), RunError> {
+    use ragd::service::keys;
+    let (store, _pg) = ragd::app::open_meta(&cfg)
+        .await
+        .map_err(|source| RunError::Start {
+            dir: cfg.storage.data_dir.display().to_string(),
+            source: Box::new(source),
+        })?;
+    let store = store.as_ref();
+    let line = |k: &ragd_api::KeyInfo| {
+        let limit = match k.collections.is_empty() {
+            true => "all collections".to_string(),
+            false => k.collections.join(","),
+        };
+        let state = match (&k.revoked_at, &k.expires_at) {
+            (Some(at), _) => format!("revoked {at}"),
+            (None, Some(at)) => format!("expires {at}"),
+            (None, None) => "no expiry".into(),
+        };
+        format!(
+            "{}\t{}\trgk_{}_…\t{limit}\tcreated {}\t{state}",
+            k.name, k.scope, k.id, k.created_at
+        )
+    };
+    match action {
+        KeysAction::Create {
+            name,
+            scope,
+            collections,
+            expires,
+            json: as_json,
+        } => {
+            let req = ragd_api::CreateKey {
+                name,
+                scope,
+                collections,
+                expires_in_secs: expires,
+            };
+            let made = keys::create(store, req).await?;
+            if as_json {
+                json(&made.key);
+            } else {
+                println!("{}", line(&made.key));
+                eprintln!("the secret below is shown this once; ragd keeps only its hash");
+            }
+            println!("{}", made.secret);
+        }
+        KeysAction::List { json: as_json } => {
+            let all = keys::list(store).await?;
+            if as_json {
+                json(&ragd_api::KeyList { keys: all });
+            } else {
+                for k in &all {
+                    println!("{}", line(k));
+                }
+            }
+        }
+        KeysAction::Revoke {
+            name,
+            json: as_json,
+        } => {
+            let k = keys::revoke(store, &name).await?;
+            if as_json {
+                json(&k);
+            } else {
+                println!("{}", line(&k));
+                eprintln!(
+                    "revoked; replicas that looked it up stop taking it within auth.cache_secs ({} s)",
+                    cfg.auth.cache_secs
+                );
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// `--json` output: one API type, pretty-printed.
+fn json(v: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
 async fn run(command: Command, cfg: Config) -> Result<(), RunError> {
+    if let Command::Keys { action } = command {
+        return keys(action, cfg).await;
+    }
     let listen = cfg.server.listen;
     let data_dir = cfg.storage.data_dir.clone();
     let app = App::open(cfg).await.map_err(|source| RunError::Start {
@@ -314,8 +445,26 @@ async fn run(command: Command, cfg: Config) -> Result<(), RunError> {
         eprintln!("demo: {n} documents, {chunks} chunks ready. Ask a question:\n");
         println!("{}\n", demo::curl_line(&addr));
     }
-    tracing::info!(%addr, data_dir = %data_dir.display(), "ragd listening");
-    ragd::serve(app, listener, ragd::shutdown_signal())
+    let admin = match app.config.server.admin_listen {
+        None => None,
+        Some(at) => {
+            let l = tokio::net::TcpListener::bind(at)
+                .await
+                .map_err(|source| RunError::Listen { addr: at, source })?;
+            tracing::info!(addr = %at, "operations routes without keys (server.admin_listen)");
+            Some(l)
+        }
+    };
+    let scheme = match app.config.server.tls_cert {
+        Some(_) => "https",
+        None => "http",
+    };
+    tracing::info!(%addr, scheme, auth = app.auth.enabled(), data_dir = %data_dir.display(), "ragd listening");
+    let listeners = ragd::Listeners {
+        api: listener,
+        admin,
+    };
+    ragd::serve_with(app, listeners, ragd::shutdown_signal())
         .await
         .map_err(RunError::Serve)
 }

@@ -21,8 +21,13 @@ use tokio::task::JoinHandle;
 
 pub struct Server {
     pub base: String,
+    /// Sends the harness's admin key when the server has `[auth]` on.
     pub client: reqwest::Client,
     pub data_dir: PathBuf,
+    /// The admin key the harness made (servers with `[auth] enabled`).
+    pub admin_key: Option<String>,
+    /// Base URL of `server.admin_listen`, when configured.
+    pub admin_base: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
@@ -48,24 +53,106 @@ impl Server {
             use_shared_backends(&mut cfg, &name).await;
         }
         let data_dir = cfg.storage.data_dir.clone();
+        let tls_cert = cfg.server.tls_cert.clone();
+        let wants_admin = cfg.server.admin_listen.is_some();
         let app = ragd::App::open(cfg).await.expect("ragd starts");
+        let admin_key = match app.auth.enabled() {
+            true => Some(bootstrap_admin_key(&app).await),
+            false => None,
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let admin = match wants_admin {
+            true => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap()),
+            false => None,
+        };
+        let admin_base = admin
+            .as_ref()
+            .map(|l| format!("http://{}", l.local_addr().unwrap()));
         let (tx, rx) = oneshot::channel::<()>();
+        let listeners = ragd::Listeners {
+            api: listener,
+            admin,
+        };
         let task = tokio::spawn(async move {
-            ragd::serve(app, listener, async move {
+            ragd::serve_with(app, listeners, async move {
                 let _ = rx.await;
             })
             .await
             .expect("serve");
         });
+        let mut client = reqwest::Client::builder();
+        if let Some(key) = &admin_key {
+            let mut headers = reqwest::header::HeaderMap::new();
+            let value = format!("Bearer {key}").parse().unwrap();
+            headers.insert(reqwest::header::AUTHORIZATION, value);
+            client = client.default_headers(headers);
+        }
+        let scheme = match &tls_cert {
+            Some(cert) => {
+                let pem = std::fs::read(cert).expect("test certificate");
+                let cert = reqwest::Certificate::from_pem(&pem).expect("PEM certificate");
+                client = client.add_root_certificate(cert);
+                "https"
+            }
+            None => "http",
+        };
         Server {
-            base: format!("http://{addr}"),
-            client: reqwest::Client::new(),
+            base: format!("{scheme}://{addr}"),
+            client: client.build().unwrap(),
             data_dir,
+            admin_key,
+            admin_base,
             stop: Some(tx),
             task: Some(task),
         }
+    }
+
+    /// A new key of `scope`, limited to `collections` (none: all), made
+    /// through `POST /v1/keys` with the harness's admin key.
+    pub async fn make_key(&self, name: &str, scope: &str, collections: &[&str]) -> String {
+        let (s, b) = self
+            .call(
+                "POST",
+                "/v1/keys",
+                Some(serde_json::json!({"name": name, "scope": scope, "collections": collections})),
+            )
+            .await;
+        assert_eq!(s, 201, "create key: {b}");
+        b["secret"].as_str().expect("secret").to_string()
+    }
+
+    /// Like [`Server::call`], with `Authorization: Bearer key` (or none at
+    /// all); returns the response's headers too.
+    pub async fn call_as(
+        &self,
+        key: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        // A client of its own: `self.client` sends the admin key.
+        let mut client = reqwest::Client::builder();
+        if self.base.starts_with("https") {
+            client = client.danger_accept_invalid_certs(true);
+        }
+        let mut req = client.build().unwrap().request(m, self.url(path));
+        if let Some(k) = key {
+            req = req.bearer_auth(k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            headers,
+        )
     }
 
     /// Graceful stop; returns when every backend is flushed and closed.
@@ -138,6 +225,36 @@ impl Server {
         assert_eq!(s, 200, "query: {b}");
         b
     }
+}
+
+/// Configuration for tests with API keys on (`[auth] enabled`): the
+/// harness makes an admin key and its client sends it.
+pub fn auth_config(dir: &Path) -> Config {
+    let mut cfg = test_config(dir);
+    cfg.auth.enabled = true;
+    cfg
+}
+
+/// An admin key written straight into the server's store, as `ragd keys
+/// create` does; a fresh name each time, so restarts on one store work.
+async fn bootstrap_admin_key(app: &ragd::App) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let name = format!(
+        "harness-admin-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let req = ragd_api::CreateKey {
+        name,
+        scope: ragd_api::KeyScope::Admin,
+        collections: vec![],
+        expires_in_secs: None,
+    };
+    ragd::service::keys::create(app.backends.meta.as_ref(), req)
+        .await
+        .expect("harness admin key")
+        .secret
 }
 
 /// A server on a fresh data directory with collection `kb` holding

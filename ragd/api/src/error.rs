@@ -25,6 +25,16 @@ pub mod codes {
     pub const MALFORMED_JSON: &str = "malformed_json";
     /// 400: a multipart upload or other body could not be read.
     pub const BAD_REQUEST: &str = "bad_request";
+    /// 401: no `Authorization: Bearer KEY`, or a key that is unknown,
+    /// revoked or expired; sent with `WWW-Authenticate: Bearer`.
+    pub const UNAUTHENTICATED: &str = "unauthenticated";
+    /// 403: a valid key whose scope or collections do not allow this
+    /// request. The same answer whether or not the collection exists.
+    pub const FORBIDDEN: &str = "forbidden";
+    /// 404: no such API key.
+    pub const KEY_NOT_FOUND: &str = "key_not_found";
+    /// 409: an API key with this name already exists.
+    pub const KEY_EXISTS: &str = "key_exists";
     /// 404: no such collection.
     pub const COLLECTION_NOT_FOUND: &str = "collection_not_found";
     /// 404: no such document in the collection.

@@ -10,18 +10,21 @@
 //! - [`collections`]: create/list/get/delete collections.
 //! - [`documents`]: ingest, get and delete documents.
 //! - [`query`]: questions, answers, citations and timings.
+//! - [`keys`]: API keys and their scopes.
 //! - [`ops`]: health, readiness and the `/status` snapshot.
 //! - [`error`]: the error envelope and its stable codes.
 
 pub mod collections;
 pub mod documents;
 pub mod error;
+pub mod keys;
 pub mod ops;
 pub mod query;
 
 pub use collections::*;
 pub use documents::*;
 pub use error::*;
+pub use keys::*;
 pub use ops::*;
 pub use query::*;
 

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use backends::{Backends, Topology};
-pub use open::StartError;
+pub use open::{StartError, open_meta};
 pub use runtime::Runtime;
 
 use crate::config::Config;
@@ -33,6 +33,8 @@ pub struct App {
     pub config: Config,
     pub backends: Arc<Backends>,
     pub runtime: Runtime,
+    /// API keys: verifies the caller of each request (`[auth]`).
+    pub auth: crate::auth::Auth,
     /// The metrics registry both parts record into.
     pub metrics: Arc<Metrics>,
     started: Instant,

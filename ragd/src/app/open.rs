@@ -66,19 +66,27 @@ struct Stores {
     vector_keys: Option<Vec<CollectionKey>>,
 }
 
-/// Open the metadata store, then the vector store that goes with it.
-async fn open_stores(config: &Config, cpu: &Arc<CpuPool>) -> Result<Stores, StartError> {
-    let data_dir = &config.storage.data_dir;
-    let (meta, pg): (Arc<dyn MetaStore>, Option<Arc<Pg>>) = match &config.metadata {
+/// Open (and migrate) the configured metadata store alone, with the
+/// PostgreSQL pool under it if any: what `ragd keys` works on offline.
+pub async fn open_meta(
+    config: &Config,
+) -> Result<(Arc<dyn MetaStore>, Option<Arc<Pg>>), StartError> {
+    Ok(match &config.metadata {
         MetadataConfig::Sqlite { max_connections } => (
-            Arc::new(SqliteStore::open(data_dir, *max_connections).await?),
+            Arc::new(SqliteStore::open(&config.storage.data_dir, *max_connections).await?),
             None,
         ),
         MetadataConfig::Postgres(pg_config) => {
             let pg = Arc::new(Pg::open(pg_config).await?);
             (Arc::new(PgStore::new(pg.clone())), Some(pg))
         }
-    };
+    })
+}
+
+/// Open the metadata store, then the vector store that goes with it.
+async fn open_stores(config: &Config, cpu: &Arc<CpuPool>) -> Result<Stores, StartError> {
+    let data_dir = &config.storage.data_dir;
+    let (meta, pg) = open_meta(config).await?;
     let topology = match pg {
         None => Topology::SingleNode,
         Some(_) => Topology::SharedStores,
@@ -141,6 +149,7 @@ impl App {
         let cache = QueryCache::new(&config.cache, redis.clone(), &metrics)?;
         let embedding_cache = EmbeddingCache::new(config.redis.as_ref(), redis.clone(), &metrics);
         let runtime = Runtime::new(&config, redis.clone(), metrics.clone());
+        let auth = crate::auth::Auth::new(&config.auth, stores.meta.clone());
         let backends = Backends {
             meta: stores.meta,
             vectors: stores.vectors,
@@ -161,6 +170,7 @@ impl App {
             config,
             backends: Arc::new(backends),
             runtime,
+            auth,
             metrics,
             started: Instant::now(),
         };

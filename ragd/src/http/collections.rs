@@ -5,11 +5,12 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use ragd_api::{Collection, CollectionList, CreateCollection, ErrorBody};
 
 use super::extract::ApiJson;
 use crate::app::App;
+use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::service::collections;
 
@@ -36,10 +37,16 @@ pub async fn create(
 /// List collections with their document and chunk counts.
 #[utoipa::path(get, path = "/v1/collections", tag = "collections",
     responses((status = 200, body = CollectionList)))]
-pub async fn list(State(app): State<Arc<App>>) -> Result<Json<CollectionList>, ApiError> {
-    Ok(Json(CollectionList {
-        collections: collections::list(&app.backends).await?,
-    }))
+pub async fn list(
+    State(app): State<Arc<App>>,
+    caller: Option<Extension<Caller>>,
+) -> Result<Json<CollectionList>, ApiError> {
+    let mut all = collections::list(&app.backends).await?;
+    // A key limited to collections sees only those.
+    if let Some(Extension(caller)) = caller {
+        all.retain(|c| caller.sees(&c.name));
+    }
+    Ok(Json(CollectionList { collections: all }))
 }
 
 /// One collection with its counts.

@@ -1,12 +1,15 @@
 //! The HTTP layer: routes, extractors, middleware and the OpenAPI document.
 //! Handlers are thin: extract, validate, call [`crate::service`], wrap.
 
+pub mod auth;
 pub mod collections;
 pub mod documents;
 pub mod extract;
+pub mod keys;
 pub mod middleware;
 pub mod ops;
 pub mod query;
+pub mod tls;
 pub mod trace;
 
 use std::sync::Arc;
@@ -28,12 +31,14 @@ use crate::error::ApiError;
         collections::create, collections::list, collections::get_one, collections::delete,
         documents::ingest, documents::list, documents::get_one, documents::delete,
         query::handle,
+        keys::create, keys::list, keys::revoke,
         ops::health, ops::ready, ops::metrics, ops::status,
     ),
     tags(
         (name = "collections", description = "Sets of documents embedded by one model"),
         (name = "documents", description = "Ingest, read and delete documents"),
         (name = "query", description = "Questions and cited answers"),
+        (name = "keys", description = "API keys (admin keys only)"),
         (name = "operations", description = "Health, readiness, metrics, status"),
     )
 )]
@@ -58,8 +63,14 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(api)
         .merge(ops::routes())
+        .merge(keys::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // Outside the API's layers: rate limits see the verified caller.
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            auth::authenticate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             middleware::record,
@@ -67,9 +78,50 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(DefaultBodyLimit::max(limit as usize))
         .layer(Extension(extract::BodyLimit(limit)))
         .layer(CatchPanicLayer::custom(panic_response))
+        // Outermost: preflight requests are answered before any key check.
+        .layer(tower::util::option_layer(cors(
+            &app.config.server.cors_origins,
+        )))
         // Outermost: request id, span and access log (see `trace`).
         .layer(axum::middleware::from_fn(trace::access))
         .with_state(app)
+}
+
+/// The router of `server.admin_listen`: operations routes only, no keys.
+pub fn admin_router(app: Arc<App>) -> Router {
+    Router::new()
+        .merge(ops::routes())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            middleware::record,
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(app)
+}
+
+/// CORS for `server.cors_origins` (none when empty): the listed origins
+/// (or `*`) may call the API with a bearer key and JSON.
+fn cors(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderValue, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        // Checked by `Config::validate_access`.
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
 }
 
 async fn not_found(uri: Uri) -> ApiError {

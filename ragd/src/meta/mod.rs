@@ -5,7 +5,9 @@
 //! - [`postgres`]: PostgreSQL through sqlx ([`crate::pg`]), shared by
 //!   replicas.
 //! - [`rows`]: decoding rows, the same for both.
+//! - [`keys`]: API keys ([`KeyStore`]), which both stores also hold.
 
+pub mod keys;
 pub mod postgres;
 mod rows;
 pub mod sqlite;
@@ -15,6 +17,7 @@ use ragd_api::{DocumentFormat, Metadata, PoolStatus};
 use uuid::Uuid;
 
 use crate::key::CollectionKey;
+pub use keys::{KeyRow, KeyStore};
 
 /// A collection row.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +81,8 @@ pub struct ChunkRow {
 pub enum MetaError {
     #[error("collection {0:?} already exists")]
     CollectionExists(String),
+    #[error("an API key named {0:?} already exists")]
+    KeyExists(String),
     /// The database could not be opened or prepared.
     #[error("{context}: {source}")]
     Open {
@@ -103,7 +108,7 @@ pub enum MetaError {
 
 /// A metadata store backend.
 #[async_trait]
-pub trait MetaStore: Send + Sync {
+pub trait MetaStore: KeyStore + Send + Sync {
     /// `sqlite`, `postgres`.
     fn kind(&self) -> &'static str;
 

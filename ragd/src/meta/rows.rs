@@ -16,6 +16,7 @@ use crate::key::CollectionKey;
 pub trait Columns {
     fn text(&self, col: &str) -> Result<String, sqlx::Error>;
     fn int(&self, col: &str) -> Result<i64, sqlx::Error>;
+    fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error>;
 }
 
 impl Columns for sqlx::sqlite::SqliteRow {
@@ -25,6 +26,9 @@ impl Columns for sqlx::sqlite::SqliteRow {
     fn int(&self, col: &str) -> Result<i64, sqlx::Error> {
         self.try_get(col)
     }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(col)
+    }
 }
 
 impl Columns for sqlx::postgres::PgRow {
@@ -32,6 +36,9 @@ impl Columns for sqlx::postgres::PgRow {
         self.try_get(col)
     }
     fn int(&self, col: &str) -> Result<i64, sqlx::Error> {
+        self.try_get(col)
+    }
+    fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
         self.try_get(col)
     }
 }

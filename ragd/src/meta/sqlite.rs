@@ -284,3 +284,71 @@ impl MetaStore for SqliteStore {
         self.pool.close().await;
     }
 }
+
+#[async_trait]
+impl super::KeyStore for SqliteStore {
+    async fn create_key(&self, k: &super::KeyRow) -> Result<(), MetaError> {
+        let res = sqlx::query(
+            "INSERT INTO api_keys
+                (id, name, hash, scope, collections, created_at, expires_at, revoked_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&k.id)
+        .bind(&k.name)
+        .bind(&k.hash)
+        .bind(k.scope.as_str())
+        .bind(serde_json::to_string(&k.collections)?)
+        .bind(&k.created_at)
+        .bind(&k.expires_at)
+        .bind(&k.revoked_at)
+        .execute(&self.pool)
+        .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(MetaError::KeyExists(k.name.clone()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn list_keys(&self) -> Result<Vec<super::KeyRow>, MetaError> {
+        let sql = format!(
+            "SELECT {} FROM api_keys ORDER BY name",
+            super::keys::KEY_COLUMNS
+        );
+        let found = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        found.iter().map(super::keys::key_row).collect()
+    }
+
+    async fn find_key(&self, id: &str) -> Result<Option<super::KeyRow>, MetaError> {
+        let sql = format!(
+            "SELECT {} FROM api_keys WHERE id = ?",
+            super::keys::KEY_COLUMNS
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(super::keys::key_row).transpose()
+    }
+
+    async fn revoke_key(&self, name: &str, at: &str) -> Result<Option<super::KeyRow>, MetaError> {
+        sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE name = ?")
+            .bind(at)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        let sql = format!(
+            "SELECT {} FROM api_keys WHERE name = ?",
+            super::keys::KEY_COLUMNS
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(super::keys::key_row).transpose()
+    }
+}

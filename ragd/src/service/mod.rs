@@ -7,9 +7,12 @@
 //! - [`collections`]: create, list, get, delete.
 //! - [`documents`]: ingest (chunk → embed → vectors → metadata), get, delete.
 //! - [`query`]: the query pipeline, once for every way of answering.
+//! - [`keys`]: API keys (create, list, revoke), for `/v1/keys` and
+//!   `ragd keys`.
 
 pub mod collections;
 pub mod documents;
+pub mod keys;
 pub mod query;
 
 use std::sync::Arc;
@@ -26,6 +29,7 @@ impl From<MetaError> for ApiError {
     fn from(e: MetaError) -> Self {
         match e {
             MetaError::CollectionExists(name) => ApiError::CollectionExists(name),
+            MetaError::KeyExists(name) => ApiError::KeyExists(name),
             MetaError::Corrupt(m) => ApiError::Internal(format!("metadata store: {m}")),
             other => ApiError::backend("metadata store", other),
         }

@@ -372,5 +372,73 @@ impl Retryable for MetaError {
     }
 }
 
+#[async_trait]
+impl super::KeyStore for PgStore {
+    async fn create_key(&self, k: &super::KeyRow) -> Result<(), MetaError> {
+        let res = self
+            .pg
+            .execute(
+                sqlx::query(
+                    "INSERT INTO api_keys
+                        (id, name, hash, scope, collections, created_at, expires_at, revoked_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&k.id)
+                .bind(&k.name)
+                .bind(&k.hash)
+                .bind(k.scope.as_str())
+                .bind(serde_json::to_string(&k.collections)?)
+                .bind(&k.created_at)
+                .bind(&k.expires_at)
+                .bind(&k.revoked_at),
+            )
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(PgError::Sql(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                Err(MetaError::KeyExists(k.name.clone()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn list_keys(&self) -> Result<Vec<super::KeyRow>, MetaError> {
+        let sql = format!(
+            "SELECT {} FROM api_keys ORDER BY name",
+            super::keys::KEY_COLUMNS
+        );
+        let found = self
+            .pg
+            .fetch_all(sqlx::query(sqlx::AssertSqlSafe(sql)))
+            .await?;
+        found.iter().map(super::keys::key_row).collect()
+    }
+
+    async fn find_key(&self, id: &str) -> Result<Option<super::KeyRow>, MetaError> {
+        let sql = format!(
+            "SELECT {} FROM api_keys WHERE id = $1",
+            super::keys::KEY_COLUMNS
+        );
+        let row = self
+            .pg
+            .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id))
+            .await?;
+        row.as_ref().map(super::keys::key_row).transpose()
+    }
+
+    async fn revoke_key(&self, name: &str, at: &str) -> Result<Option<super::KeyRow>, MetaError> {
+        let sql = format!(
+            "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2)
+             WHERE name = $1 RETURNING {}",
+            super::keys::KEY_COLUMNS
+        );
+        let row = self
+            .pg
+            .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(name).bind(at))
+            .await?;
+        row.as_ref().map(super::keys::key_row).transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,117 @@
+//! Key material: making a key, its stored hash, and checking a presented
+//! key against that hash in constant time.
+//!
+//! A key reads `rgk_<id>_<secret>`: `id` is 12 hex digits (48 random bits,
+//! public, how the key is looked up) and `secret` 64 hex digits (256
+//! random bits from the operating system). ragd stores only the SHA-256 of
+//! the whole key. [`Secret`] never prints itself.
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Every key starts with this.
+pub const PREFIX: &str = "rgk_";
+const ID_HEX: usize = 12;
+const SECRET_HEX: usize = 64;
+
+/// A whole key as given to its owner once. `Debug` and `Display` are
+/// redacted so it cannot reach a log by accident; [`Secret::expose`] is
+/// the one way to the text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// A new random key and its public id.
+pub fn generate() -> Result<(String, Secret), getrandom::Error> {
+    let mut id = [0u8; ID_HEX / 2];
+    let mut secret = [0u8; SECRET_HEX / 2];
+    getrandom::fill(&mut id)?;
+    getrandom::fill(&mut secret)?;
+    let id = hex(&id);
+    let key = format!("{PREFIX}{id}_{}", hex(&secret));
+    Ok((id, Secret(key)))
+}
+
+/// The public id of a well-formed key, `None` for anything else.
+pub fn id_of(key: &str) -> Option<&str> {
+    let rest = key.strip_prefix(PREFIX)?;
+    let (id, secret) = rest.split_once('_')?;
+    let is_hex = |s: &str, n: usize| {
+        s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    (is_hex(id, ID_HEX) && is_hex(secret, SECRET_HEX)).then_some(id)
+}
+
+/// What is stored: the lowercase hex SHA-256 of the whole key.
+pub fn hash(key: &str) -> String {
+    hex(&Sha256::digest(key.as_bytes()))
+}
+
+/// Whether `key` hashes to `stored`, compared in constant time.
+pub fn matches(key: &str, stored: &str) -> bool {
+    let presented = hash(key);
+    presented.len() == stored.len() && bool::from(presented.as_bytes().ct_eq(stored.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_generated_key_parses_hashes_and_matches_only_itself() {
+        let (id, key) = generate().unwrap();
+        assert_eq!(id_of(key.expose()), Some(id.as_str()));
+        assert_eq!(key.expose().len(), PREFIX.len() + ID_HEX + 1 + SECRET_HEX);
+        let stored = hash(key.expose());
+        assert!(matches(key.expose(), &stored));
+        let (_, other) = generate().unwrap();
+        assert_ne!(key, other, "two keys are never the same");
+        assert!(!matches(other.expose(), &stored));
+        // One digit changed.
+        let mut wrong = key.expose().to_string();
+        let last = if wrong.ends_with('0') { "1" } else { "0" };
+        wrong.replace_range(wrong.len() - 1.., last);
+        assert!(!matches(&wrong, &stored));
+    }
+
+    #[test]
+    fn malformed_keys_have_no_id() {
+        for k in [
+            "",
+            "rgk_",
+            "rgk_0123456789ab",
+            "rgk_0123456789ab_00",
+            "xyz_0123456789ab_0000000000000000000000000000000000000000000000000000000000000000",
+            "rgk_0123456789AB_0000000000000000000000000000000000000000000000000000000000000000",
+        ] {
+            assert_eq!(id_of(k), None, "{k}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let (_, key) = generate().unwrap();
+        let shown = format!("{key:?}");
+        assert!(!shown.contains(key.expose()), "{shown}");
+        assert!(shown.contains("redacted"));
+    }
+}
