@@ -41,3 +41,6 @@ cargo test --workspace -- --test-threads=2
 log "running the HTTP suite again on PostgreSQL + Redis"
 # (--workspace keeps the feature set of the build above: no rebuild)
 RAGKIT_TEST_BACKENDS=postgres+redis cargo test --workspace --test http -- --test-threads=2
+log "fuzzing the HTTP API from its OpenAPI document (schemathesis, bounded)"
+cargo build -q --workspace --bins  # same feature set as above: no rebuild
+bash tests/fuzz/api.sh 25 240

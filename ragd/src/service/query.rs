@@ -28,7 +28,7 @@ use super::{embedder_for, ms_since, resolve};
 use crate::answer::AnswerStream;
 use crate::app::Backends;
 use crate::cache::Ticket;
-use crate::embed::{EmbedError, Embedder};
+use crate::embed::{EmbedError, Embedder, Lane};
 use crate::error::ApiError;
 use crate::meta::{ChunkRow, CollectionRow};
 use crate::vectors::{Hit, MetaFilter, SearchQuery};
@@ -332,7 +332,7 @@ async fn embed_question(
     }
     let t = Instant::now();
     let vector = embedder
-        .embed(vec![p.question.clone()])
+        .embed(vec![p.question.clone()], Lane::Interactive)
         .await?
         .pop()
         .ok_or(EmbedError::Count { got: 0, want: 1 })?;
