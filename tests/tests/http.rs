@@ -743,7 +743,6 @@ async fn hostile_ids_names_and_metadata_are_refused_or_stored_safely() {
     };
     // Refused with a clear error: control characters, NUL, oversized ids,
     // deep or huge metadata.
-    let nested = (0..10_000).fold(json!(1), |v, _| json!([v]));
     let deep = (0..9).fold(json!(1), |v, _| json!({ "k": v }));
     let refused = [
         json!({"id": "line\nforged: INFO admin logged in", "text": "x"}),
@@ -761,8 +760,22 @@ async fn hostile_ids_names_and_metadata_are_refused_or_stored_safely() {
             "{doc:.80}: {body}"
         );
     }
-    // 10,000 levels of nesting do not even parse (serde_json's depth limit).
-    let (status, body) = ingest(json!({"id": "n", "text": "x", "metadata": nested})).await;
+    // 10,000 levels of nesting do not even parse (serde_json's depth limit),
+    // so they cannot exhaust ragd's stack. Sent raw: building them as a
+    // Value here would exhaust the test's own.
+    let nested = format!(
+        r#"{{"documents": [{{"id": "n", "text": "x", "metadata": {{"k": {}1{}}}}}]}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let (status, body) = raw(
+        &s,
+        "POST",
+        docs,
+        Some("application/json"),
+        nested.into_bytes(),
+    )
+    .await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["code"], "malformed_json");
     // Stored safely and read back unchanged: path tricks, quotes, unicode.
