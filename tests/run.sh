@@ -55,3 +55,6 @@ log "checking the deployment files (compose, nginx, alert rules, images, Kuberne
 bash tests/deploy-check.sh
 log "running the OpenTelemetry export test (ragd built with --features otel)"
 cargo test -p ragd --features otel --test otel
+log "fuzzing the HTTP API from its OpenAPI document (schemathesis, bounded)"
+cargo build -q --workspace --bins  # same feature set as above: no rebuild
+bash tests/fuzz/api.sh 25 240

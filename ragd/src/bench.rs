@@ -9,8 +9,8 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::cpu::CpuPool;
-use crate::embed::EmbedError;
 use crate::embed::pocket::PocketEmbedder;
+use crate::embed::{EmbedError, Lane};
 
 /// Why a measurement could not run.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +54,9 @@ pub fn embed_throughput_pool(
         use crate::embed::Embedder;
         let pool = Arc::new(CpuPool::new(threads));
         let embedder = Arc::new(PocketEmbedder::new(pool)?);
-        embedder.embed(vec!["warm up".into()]).await?;
+        embedder
+            .embed(vec!["warm up".into()], Lane::Interactive)
+            .await?;
         let stop = Arc::new(AtomicBool::new(false));
         let started = Instant::now();
         let handles: Vec<_> = (0..tasks.max(1))
@@ -69,7 +71,7 @@ pub fn embed_throughput_pool(
                         i += 1;
                         let q = format!("What did the reservoir report ({t}-{i})?");
                         let t0 = Instant::now();
-                        if embedder.embed(vec![q]).await.is_err() {
+                        if embedder.embed(vec![q], Lane::Interactive).await.is_err() {
                             break;
                         }
                         let _ = h.record(t0.elapsed().as_micros() as u64);

@@ -38,6 +38,7 @@ pub struct Config {
     /// OpenTelemetry trace export (cargo feature `otel`).
     pub trace: crate::telemetry::TraceConfig,
     pub auth: AuthConfig,
+    pub upstream: UpstreamConfig,
 }
 
 impl Default for Config {
@@ -59,6 +60,7 @@ impl Default for Config {
             log: Default::default(),
             trace: Default::default(),
             auth: AuthConfig::default(),
+            upstream: UpstreamConfig::default(),
         }
     }
 }
@@ -76,6 +78,12 @@ pub struct ServerConfig {
     pub max_body_bytes: u64,
     /// API requests handled at once; more are shed with 503 + Retry-After.
     pub max_in_flight: u32,
+    /// Writes (ingests, deletes) handled at once, inside `max_in_flight`;
+    /// more wait up to `ingest_wait_secs`, so bulk loads cannot crowd out
+    /// questions.
+    pub max_ingests_in_flight: u32,
+    /// Seconds a write waits for a slot before 503 `overloaded`.
+    pub ingest_wait_secs: u64,
     /// Seconds given to in-flight requests to finish on shutdown.
     pub shutdown_grace_secs: u64,
     /// Threads for CPU-heavy work (embedding, vector search); 0 = two per
@@ -102,6 +110,8 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
             max_body_bytes: 16 * 1024 * 1024,
             max_in_flight: 1024,
+            max_ingests_in_flight: 4,
+            ingest_wait_secs: 30,
             shutdown_grace_secs: 30,
             cpu_threads: 0,
             admin_listen: None,
@@ -429,23 +439,86 @@ fn default_embedding_ttl() -> u64 {
     86_400
 }
 
-/// Per-client request rate limit on the API routes (not on `/health`,
-/// `/ready`, `/metrics`, `/status`).
+/// Per-client rate limits on the API routes (not on `/health`, `/ready`,
+/// `/metrics`, `/status`), GCRA with a burst (see [`crate::ratelimit`]).
+/// The client is the API key when the request carries one, else the peer
+/// IP address. Counted in Redis when `[redis]` is set (one budget across
+/// all replicas), else per process.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RateLimitConfig {
-    /// Requests per client per minute; 0 = no limit. Counted in Redis when
-    /// `[redis]` is set (one budget across all replicas), else per process.
-    pub requests_per_minute: u32,
-    /// Header naming the client (e.g. an API key); absent: the peer address.
-    pub client_header: String,
+    /// Questions and reads (GETs, `POST .../query`) per client per minute,
+    /// sustained; 0 = no limit.
+    pub queries_per_minute: u32,
+    /// Questions and reads a client with an unused budget may send at once.
+    pub query_burst: u32,
+    /// Writes (ingests, deletes, collection changes) per client per minute,
+    /// sustained; 0 = no limit.
+    pub ingests_per_minute: u32,
+    /// Writes a client with an unused budget may send at once.
+    pub ingest_burst: u32,
+}
+
+/// One budget: a sustained rate and a burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rate {
+    pub per_minute: u32,
+    pub burst: u32,
+}
+
+impl RateLimitConfig {
+    pub fn queries(&self) -> Rate {
+        Rate {
+            per_minute: self.queries_per_minute,
+            burst: self.query_burst,
+        }
+    }
+
+    pub fn ingests(&self) -> Rate {
+        Rate {
+            per_minute: self.ingests_per_minute,
+            burst: self.ingest_burst,
+        }
+    }
 }
 
 impl Default for RateLimitConfig {
     fn default() -> Self {
         Self {
-            requests_per_minute: 0,
-            client_header: "x-client-id".into(),
+            queries_per_minute: 0,
+            query_burst: 10,
+            ingests_per_minute: 0,
+            ingest_burst: 10,
+        }
+    }
+}
+
+/// How calls to OpenAI-compatible upstreams (remote embedders, the remote
+/// generator) survive their failures: retries and a circuit breaker (see
+/// [`crate::upstream`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpstreamConfig {
+    /// Retries of a call refused, timed out, or answered 429 or 5xx.
+    pub retries: u32,
+    /// First backoff before a retry, doubled each time, with jitter.
+    pub backoff_ms: u64,
+    /// Longest wait before a retry, `Retry-After` included.
+    pub max_backoff_ms: u64,
+    /// Calls failed in a row (after retries) that open the circuit; 0 = never.
+    pub breaker_failures: u32,
+    /// Seconds the circuit stays open (calls fail fast) before one probe.
+    pub breaker_cooldown_secs: u64,
+}
+
+impl Default for UpstreamConfig {
+    fn default() -> Self {
+        Self {
+            retries: 2,
+            backoff_ms: 100,
+            max_backoff_ms: 5000,
+            breaker_failures: 5,
+            breaker_cooldown_secs: 10,
         }
     }
 }
@@ -604,6 +677,25 @@ impl Config {
         if self.server.max_in_flight == 0 {
             return bad("server.max_in_flight must be at least 1".into());
         }
+        for (key, rate) in [
+            ("query_burst", self.rate_limit.queries()),
+            ("ingest_burst", self.rate_limit.ingests()),
+        ] {
+            if rate.per_minute > 0 && rate.burst == 0 {
+                return bad(format!(
+                    "rate_limit.{key} must be at least 1 when its budget is limited"
+                ));
+            }
+        }
+        if self.server.max_ingests_in_flight == 0 {
+            return bad("server.max_ingests_in_flight must be at least 1".into());
+        }
+        if self.upstream.backoff_ms > self.upstream.max_backoff_ms {
+            return bad(format!(
+                "upstream.backoff_ms ({}) must not exceed upstream.max_backoff_ms ({})",
+                self.upstream.backoff_ms, self.upstream.max_backoff_ms
+            ));
+        }
         if self.server.max_body_bytes < 1024 {
             return bad("server.max_body_bytes must be at least 1024".into());
         }
@@ -745,4 +837,93 @@ fn describe_figment_error(err: &figment::Error) -> String {
         None => String::new(),
     };
     format!("{key}: {}{source}", err.kind)
+}
+
+#[cfg(test)]
+mod properties {
+    //! Any configuration file loads or is refused with a message: never a
+    //! panic, whatever the sections, keys and values.
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<u64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|f| format!("{f:?}")),
+            any::<bool>().prop_map(|b| b.to_string()),
+            "\\PC{0,20}".prop_map(|s| format!("{s:?}")),
+            Just("\"0.0.0.0:0\"".to_string()),
+            Just("\"http://127.0.0.1:1\"".to_string()),
+            Just("\"postgres://x@127.0.0.1:1/db\"".to_string()),
+            Just("[]".to_string()),
+            Just("{ kind = \"openai\" }".to_string()),
+        ]
+    }
+
+    fn file() -> impl Strategy<Value = String> {
+        let section = prop_oneof![
+            Just("server"),
+            Just("storage"),
+            Just("metadata"),
+            Just("vectors"),
+            Just("embedders.default"),
+            Just("embedders.x"),
+            Just("generator"),
+            Just("cache"),
+            Just("chunking"),
+            Just("retrieval"),
+            Just("redis"),
+            Just("rate_limit"),
+            Just("upstream"),
+            Just("nonsense"),
+        ];
+        let key = prop_oneof![
+            Just("kind"),
+            Just("listen"),
+            Just("url"),
+            Just("size"),
+            Just("overlap"),
+            Just("max_in_flight"),
+            Just("max_body_bytes"),
+            Just("queries_per_minute"),
+            Just("query_burst"),
+            Just("retries"),
+            Just("backoff_ms"),
+            Just("max_backoff_ms"),
+            Just("max_connections"),
+            Just("min_connections"),
+            Just("mode"),
+            Just("min_relevance"),
+            Just("dimensions"),
+            Just("timeout_ms"),
+            Just("bogus"),
+        ];
+        prop::collection::vec((section, prop::collection::vec((key, value()), 0..5)), 0..5)
+            .prop_map(|sections| {
+                sections
+                    .into_iter()
+                    .map(|(s, kv)| {
+                        let body: Vec<String> =
+                            kv.into_iter().map(|(k, v)| format!("{k} = {v}")).collect();
+                        format!("[{s}]\n{}\n", body.join("\n"))
+                    })
+                    .collect()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn any_file_loads_or_says_why(text in prop_oneof![file(), "\\PC{0,200}"]) {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("ragd.toml");
+            std::fs::write(&path, &text).unwrap();
+            if let Err(e) = Config::load(Some(&path)) {
+                prop_assert!(!e.to_string().trim().is_empty());
+            }
+        }
+    }
 }

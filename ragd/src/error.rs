@@ -48,14 +48,33 @@ pub enum ApiError {
     InvalidField { field: String, message: String },
     #[error("server is at its limit of {0} requests in flight; retry shortly")]
     Overloaded(u32),
-    #[error("rate limit of {limit} requests per minute reached; retry in {retry_after_secs} s")]
-    RateLimited { limit: u32, retry_after_secs: u64 },
+    #[error(
+        "server is at its limit of {max} writes in flight (waited {waited_secs} s); retry shortly"
+    )]
+    WritesBusy { max: u32, waited_secs: u64 },
+    #[error(
+        "{budget} rate limit of {per_minute} requests per minute reached; retry in {retry_after_secs} s"
+    )]
+    RateLimited {
+        budget: &'static str,
+        per_minute: u32,
+        retry_after_secs: u64,
+    },
     /// A backend failed; `source` is its own error.
     #[error("{backend} is unavailable: {source}")]
     Backend {
         backend: &'static str,
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// An upstream (remote embedder or generator) is down or overloaded,
+    /// after retries, or its circuit breaker is open.
+    #[error("{what} is unavailable: {source}")]
+    UpstreamUnavailable {
+        what: &'static str,
+        retry_after_secs: u64,
+        #[source]
+        source: crate::upstream::UpstreamError,
     },
     #[error("server is shutting down")]
     ShuttingDown,
@@ -104,7 +123,12 @@ impl ApiError {
                 codes::UNSUPPORTED_MEDIA_TYPE,
             ),
             InvalidField { .. } => (StatusCode::UNPROCESSABLE_ENTITY, codes::INVALID_FIELD),
-            Overloaded(_) => (StatusCode::SERVICE_UNAVAILABLE, codes::OVERLOADED),
+            Overloaded(_) | WritesBusy { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, codes::OVERLOADED)
+            }
+            UpstreamUnavailable { .. } => {
+                (StatusCode::SERVICE_UNAVAILABLE, codes::UPSTREAM_UNAVAILABLE)
+            }
             RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED),
             Backend { .. } => (StatusCode::SERVICE_UNAVAILABLE, codes::BACKEND_UNAVAILABLE),
             ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, codes::SHUTTING_DOWN),
@@ -127,11 +151,19 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, _) = self.status_and_code();
         if status.is_server_error() {
-            tracing::warn!(error = %self, "request failed");
+            // Debug-quoted: a message that carries request input cannot
+            // start a forged log line.
+            tracing::warn!(error = ?self.to_string(), "request failed");
         }
         let retry = match self {
-            ApiError::Overloaded(_) | ApiError::Backend { .. } | ApiError::ShuttingDown => Some(1),
+            ApiError::Overloaded(_)
+            | ApiError::WritesBusy { .. }
+            | ApiError::Backend { .. }
+            | ApiError::ShuttingDown => Some(1),
             ApiError::RateLimited {
+                retry_after_secs, ..
+            }
+            | ApiError::UpstreamUnavailable {
                 retry_after_secs, ..
             } => Some(retry_after_secs),
             _ => None,

@@ -251,6 +251,20 @@ impl Shared {
             .await
     }
 
+    /// Run a Lua script (EVALSHA, loading it on first use) in one round
+    /// trip, with the same bounds and accounting as [`Shared::query`].
+    pub async fn invoke_script<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, Error> {
+        self.run(
+            op,
+            |mut c| async move { invocation.invoke_async(&mut c).await },
+        )
+        .await
+    }
+
     async fn run<T, F, Fut>(&self, op: &'static str, f: F) -> Result<T, Error>
     where
         F: FnOnce(ConnectionManager) -> Fut,

@@ -730,3 +730,86 @@ async fn concurrent_ingests_all_succeed() {
     assert_eq!(shared, 1, "{r}");
     std::sync::Arc::try_unwrap(s).ok().unwrap().stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_ids_names_and_metadata_are_refused_or_stored_safely() {
+    let (_dir, s) = server_with_corpus().await;
+    let docs = "/v1/collections/kb/documents";
+    let ingest = |doc: Value| {
+        let s = &s;
+        async move {
+            s.call("POST", docs, Some(json!({ "documents": [doc] })))
+                .await
+        }
+    };
+    // Refused with a clear error: control characters, NUL, oversized ids,
+    // deep or huge metadata.
+    let deep = (0..9).fold(json!(1), |v, _| json!({ "k": v }));
+    let refused = [
+        json!({"id": "line\nforged: INFO admin logged in", "text": "x"}),
+        json!({"id": "nul\u{0}id", "text": "x"}),
+        json!({"id": "x".repeat(257), "text": "x"}),
+        json!({"id": "ok", "text": "x", "metadata": {"deep": deep}}),
+        json!({"id": "ok", "text": "x", "metadata": {"big": "y".repeat(20_000)}}),
+        json!({"id": "ok", "text": "x", "metadata": {"k\u{0}": 1}}),
+    ];
+    for doc in refused {
+        let (status, body) = ingest(doc.clone()).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("invalid_field")),
+            "{doc:.80}: {body}"
+        );
+    }
+    // 10,000 levels of nesting do not even parse (serde_json's depth limit),
+    // so they cannot exhaust ragd's stack. Sent raw: building them as a
+    // Value here would exhaust the test's own.
+    let nested = format!(
+        r#"{{"documents": [{{"id": "n", "text": "x", "metadata": {{"k": {}1{}}}}}]}}"#,
+        "[".repeat(10_000),
+        "]".repeat(10_000)
+    );
+    let (status, body) = raw(
+        &s,
+        "POST",
+        docs,
+        Some("application/json"),
+        nested.into_bytes(),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["code"], "malformed_json");
+    // Stored safely and read back unchanged: path tricks, quotes, unicode.
+    for id in [
+        "../../etc/passwd",
+        "a/b?c=d#e",
+        "'; DROP TABLE documents; --",
+        "ünï 文 🚀",
+    ] {
+        let (status, body) =
+            ingest(json!({"id": id, "text": format!("Document {id} about volcanoes.")})).await;
+        assert_eq!(status, 201, "{id}: {body}");
+        let path = format!(
+            "{docs}/{}",
+            id.bytes().map(|b| format!("%{b:02X}")).collect::<String>()
+        );
+        let (status, got) = s.call("GET", &path, None).await;
+        assert_eq!(status, 200, "{id}: {got}");
+        assert_eq!(got["id"], id);
+    }
+    // Collection names with path tricks are refused, not resolved.
+    for name in ["..", "../kb", "a b", "kb\n", ""] {
+        let (status, body) = s
+            .call("POST", "/v1/collections", Some(json!({ "name": name })))
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("invalid_field")),
+            "{name:?}"
+        );
+    }
+    // Nothing above broke the service.
+    let (status, _) = s.call("GET", "/ready", None).await;
+    assert_eq!(status, 200);
+    s.stop().await;
+}

@@ -3,8 +3,10 @@
 //! speaks the same protocol: it embeds by hashing words into buckets (similar
 //! texts get similar vectors) and streams a fixed answer in pieces.
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
@@ -24,6 +26,12 @@ struct Upstream {
     delay: Duration,
     /// Streamed answer pieces; the default answer when empty.
     pieces: Vec<&'static str>,
+    /// Calls to /v1/embeddings.
+    embed_calls: AtomicU64,
+    /// Failures to answer /v1/embeddings with first: (status, Retry-After).
+    embed_failures: Mutex<VecDeque<(u16, Option<u64>)>>,
+    /// While set, /v1/embeddings answers 500.
+    down: AtomicBool,
 }
 
 fn embed(text: &str) -> Vec<f32> {
@@ -42,7 +50,22 @@ fn embed(text: &str) -> Vec<f32> {
     v.iter().map(|x| x / norm).collect()
 }
 
-async fn embeddings(Json(body): Json<Value>) -> Json<Value> {
+async fn embeddings(State(up): State<Arc<Upstream>>, Json(body): Json<Value>) -> Response {
+    up.embed_calls.fetch_add(1, Ordering::SeqCst);
+    let scripted = up.embed_failures.lock().unwrap().pop_front();
+    let failure = scripted.or(up.down.load(Ordering::SeqCst).then_some((500, None)));
+    if let Some((status, retry_after)) = failure {
+        let mut resp = (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            "upstream trouble",
+        )
+            .into_response();
+        if let Some(secs) = retry_after {
+            resp.headers_mut()
+                .insert("retry-after", secs.to_string().parse().unwrap());
+        }
+        return resp;
+    }
     let data: Vec<Value> = body["input"]
         .as_array()
         .unwrap()
@@ -50,7 +73,7 @@ async fn embeddings(Json(body): Json<Value>) -> Json<Value> {
         .enumerate()
         .map(|(i, t)| json!({"index": i, "embedding": embed(t.as_str().unwrap())}))
         .collect();
-    Json(json!({"data": data, "model": body["model"]}))
+    Json(json!({"data": data, "model": body["model"]})).into_response()
 }
 
 async fn chat(State(up): State<Arc<Upstream>>, Json(body): Json<Value>) -> Response {
@@ -237,7 +260,7 @@ async fn an_unreachable_backend_is_a_503_and_not_ready() {
         .await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (503, Some("backend_unavailable")),
+        (503, Some("upstream_unavailable")),
         "{body}"
     );
     let (status, ready) = s.call("GET", "/ready", None).await;
@@ -300,5 +323,99 @@ async fn citations_to_passages_that_do_not_exist_are_removed() {
         .await;
     assert_eq!(r["citations"].as_array().unwrap().len(), 2);
     assert_eq!(r["answer"], "Volcanoes erupt [1]. Bread rises [2].");
+    s.stop().await;
+}
+
+/// A query's status, error code and `Retry-After`.
+async fn ask(s: &Server, question: &str) -> (u16, String, Option<String>) {
+    let resp = s
+        .client
+        .post(s.url("/v1/collections/kb/query"))
+        .json(&json!({ "question": question }))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_string());
+    let body: Value = resp.json().await.unwrap_or(Value::Null);
+    let code = body["error"]["code"].as_str().unwrap_or("").to_string();
+    (status, code, retry)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flaky_upstream_is_retried_and_its_retry_after_honoured() {
+    let (url, up) = start_upstream(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), &url, "m");
+    cfg.upstream.retries = 2;
+    cfg.upstream.backoff_ms = 10;
+    let s = Server::start_with(cfg).await;
+    s.create_collection("kb").await;
+    // One 429 asking for 1 s, one 503, then an answer: the ingest succeeds.
+    up.embed_failures
+        .lock()
+        .unwrap()
+        .extend([(429, Some(1)), (503, None)]);
+    let t = Instant::now();
+    s.ingest("kb", corpus()).await;
+    assert_eq!(up.embed_calls.load(Ordering::SeqCst), 3);
+    assert!(t.elapsed() >= Duration::from_secs(1), "Retry-After ignored");
+    // Three failures in a row are more than two retries: 503 for the client.
+    up.embed_failures
+        .lock()
+        .unwrap()
+        .extend([(500, None), (502, None), (504, None)]);
+    let (status, code, retry) = ask(&s, "volcano eruptions").await;
+    assert_eq!((status, code.as_str()), (503, "upstream_unavailable"));
+    assert!(retry.is_some());
+    // A 400 says the request is wrong: not retried.
+    let before = up.embed_calls.load(Ordering::SeqCst);
+    up.embed_failures.lock().unwrap().push_back((400, None));
+    let (status, code, _) = ask(&s, "bread rising").await;
+    assert_eq!((status, code.as_str()), (503, "backend_unavailable"));
+    assert_eq!(up.embed_calls.load(Ordering::SeqCst), before + 1);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_down_upstream_opens_the_circuit_and_a_probe_closes_it() {
+    let (url, up) = start_upstream(Duration::ZERO).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path(), &url, "m");
+    cfg.upstream.retries = 0;
+    cfg.upstream.breaker_failures = 2;
+    cfg.upstream.breaker_cooldown_secs = 1;
+    let s = Server::start_with(cfg).await;
+    s.create_collection("kb").await;
+    s.ingest("kb", corpus()).await;
+    up.down.store(true, Ordering::SeqCst);
+    let calls = || up.embed_calls.load(Ordering::SeqCst);
+    for q in ["first question", "second question"] {
+        let (status, code, _) = ask(&s, q).await;
+        assert_eq!((status, code.as_str()), (503, "upstream_unavailable"));
+    }
+    // Open: refused at once, without calling the upstream.
+    let before = calls();
+    let (status, code, retry) = ask(&s, "third question").await;
+    assert_eq!((status, code.as_str()), (503, "upstream_unavailable"));
+    assert_eq!(retry.as_deref(), Some("1"));
+    assert_eq!(calls(), before, "an open circuit still called the upstream");
+    // Back up: after the cooldown one probe goes through and closes it.
+    up.down.store(false, Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, _, _) = ask(&s, "volcano").await;
+        if status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the circuit never closed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(calls() > before);
+    let (status, _, _) = ask(&s, "bread").await;
+    assert_eq!(status, 200);
     s.stop().await;
 }

@@ -196,3 +196,69 @@ impl Profile {
             .sum()
     }
 }
+
+#[cfg(test)]
+mod properties {
+    //! Any profile text is accepted or refused with an error naming the
+    //! file: never a panic.
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn line() -> impl Strategy<Value = String> {
+        let key = prop_oneof![
+            Just("target"),
+            Just("name"),
+            Just("duration"),
+            Just("users"),
+            Just("rate"),
+            Just("think_time"),
+            Just("thresholds"),
+            Just("weight"),
+            Just("max_in_flight"),
+            Just("p95"),
+            Just("collection"),
+            Just("questions"),
+            Just("model"),
+            Just("bogus"),
+        ];
+        let value = prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            any::<f64>().prop_map(|f| format!("{f:?}")),
+            "\\PC{0,16}".prop_map(|s| format!("{s:?}")),
+            "[0-9]{1,6}(ms|s|m|h|d|)".prop_map(|s| format!("{s:?}")),
+            "(p\\(9[59]\\)|avg|max|http_req_failed)[<>=]{1,2}[0-9.]{0,5}"
+                .prop_map(|s| format!("[{s:?}]")),
+            Just("[]".to_string()),
+        ];
+        let header = prop_oneof![
+            Just("[[stages]]"),
+            Just("[[transactions]]"),
+            Just("[setup]"),
+            Just("[slo]"),
+            Just("[thresholds]"),
+            Just("[nonsense]"),
+        ];
+        prop_oneof![
+            (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
+            header.prop_map(String::from),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn any_profile_parses_or_names_the_file(
+            text in prop_oneof![
+                prop::collection::vec(line(), 0..20).prop_map(|l| l.join("\n")),
+                "\\PC{0,300}",
+            ],
+        ) {
+            let path = Path::new("fuzz.toml");
+            if let Err(e) = Profile::parse(path, &text) {
+                prop_assert!(e.to_string().contains("fuzz.toml"), "{e}");
+            }
+        }
+    }
+}

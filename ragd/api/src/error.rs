@@ -54,14 +54,18 @@ pub mod codes {
     pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
     /// 422: well-formed JSON with invalid values (empty text, top_k 0...).
     pub const INVALID_FIELD: &str = "invalid_field";
-    /// 429: the client sent more than `rate_limit.requests_per_minute`
-    /// requests this minute; retry after `Retry-After` seconds.
+    /// 429: the client used up its query or ingest budget
+    /// (`[rate_limit]`); retry after `Retry-After` seconds.
     pub const RATE_LIMITED: &str = "rate_limited";
     /// 503: too many requests in flight; retry after `Retry-After` seconds.
     pub const OVERLOADED: &str = "overloaded";
     /// 503: a backend (metadata store, vector store, embedder, generator)
     /// failed or is unreachable.
     pub const BACKEND_UNAVAILABLE: &str = "backend_unavailable";
+    /// 503: an OpenAI-compatible upstream (remote embedder or generator) is
+    /// down or overloaded after retries, or its circuit breaker is open;
+    /// retry after `Retry-After` seconds.
+    pub const UPSTREAM_UNAVAILABLE: &str = "upstream_unavailable";
     /// 503: the server is shutting down.
     pub const SHUTTING_DOWN: &str = "shutting_down";
     /// 500: a bug; the message says what failed.

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use ragd_api::Citation;
 
-use crate::config::GeneratorConfig;
+use crate::config::{GeneratorConfig, UpstreamConfig};
 
 /// Why an answer could not be written (the built-in generator never fails).
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +81,10 @@ pub fn check_citations(answer: &str, count: usize) -> String {
     out
 }
 
-pub fn build(cfg: &GeneratorConfig) -> Result<Arc<dyn Generator>, GenerateError> {
+pub fn build(
+    cfg: &GeneratorConfig,
+    policy: &UpstreamConfig,
+) -> Result<Arc<dyn Generator>, GenerateError> {
     Ok(match cfg {
         GeneratorConfig::Extractive { max_sentences } => {
             Arc::new(extractive::Extractive::new(*max_sentences as usize))
@@ -100,6 +103,7 @@ pub fn build(cfg: &GeneratorConfig) -> Result<Arc<dyn Generator>, GenerateError>
             *max_tokens,
             *temperature,
             *timeout_secs,
+            policy,
         )?),
     })
 }

@@ -9,6 +9,7 @@ use ragd_api::Citation;
 use serde_json::{Value, json};
 
 use super::{AnswerStream, GenerateError, Generator};
+use crate::config::UpstreamConfig;
 use crate::upstream::{Upstream, UpstreamError};
 
 pub struct OpenAiGenerator {
@@ -42,8 +43,15 @@ impl OpenAiGenerator {
         max_tokens: u32,
         temperature: f32,
         timeout_secs: u64,
+        policy: &UpstreamConfig,
     ) -> Result<Self, GenerateError> {
-        let upstream = Upstream::new(url, api_key_env, "generator.api_key_env", timeout_secs)?;
+        let upstream = Upstream::new(
+            url,
+            api_key_env,
+            "generator.api_key_env",
+            timeout_secs,
+            policy,
+        )?;
         Ok(Self {
             endpoint: upstream.url("/v1/chat/completions"),
             upstream,

@@ -128,8 +128,8 @@ impl App {
         // The metadata store comes first: with embedded vectors on
         // PostgreSQL, it also holds the log the vector index follows.
         let stores = open_stores(&config, &cpu).await?;
-        let embedders = embed::build(&config.embedders, cpu.clone())?;
-        let generator = answer::build(&config.generator)?;
+        let embedders = embed::build(&config.embedders, cpu.clone(), &config.upstream)?;
+        let generator = answer::build(&config.generator, &config.upstream)?;
         let chunker = Arc::new(Chunker::new(&config.chunking)?);
         // BM25 length normalisation expects the average chunk length in
         // tokens: about one token per six characters of English once

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use ragd_api::{PoolStatus, RequestStats};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -18,6 +19,12 @@ pub struct Runtime {
     /// One permit per API request in flight.
     admission: Arc<Semaphore>,
     max_in_flight: u32,
+    /// One permit per write in flight (inside `admission`).
+    writes: Arc<Semaphore>,
+    max_writes: u32,
+    write_wait: Duration,
+    /// Writes waiting for a permit.
+    writes_waiting: AtomicU64,
     /// Per-client request rate limit.
     pub rate_limiter: RateLimiter,
     requests_total: AtomicU64,
@@ -48,6 +55,10 @@ impl Runtime {
         Runtime {
             admission: Arc::new(Semaphore::new(max_in_flight as usize)),
             max_in_flight,
+            writes: Arc::new(Semaphore::new(config.server.max_ingests_in_flight as usize)),
+            max_writes: config.server.max_ingests_in_flight,
+            write_wait: Duration::from_secs(config.server.ingest_wait_secs),
+            writes_waiting: AtomicU64::new(0),
             rate_limiter: RateLimiter::new(&config.rate_limit, redis, &metrics),
             requests_total: AtomicU64::new(0),
             requests_5xx: AtomicU64::new(0),
@@ -73,6 +84,28 @@ impl Runtime {
         })
     }
 
+    /// Admit a write (ingest, delete) once one of the
+    /// `server.max_ingests_in_flight` slots is free, waiting at most
+    /// `server.ingest_wait_secs`; then 503 `overloaded`.
+    pub async fn admit_write(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        if let Ok(p) = self.writes.clone().try_acquire_owned() {
+            return Ok(p);
+        }
+        self.writes_waiting.fetch_add(1, Ordering::Relaxed);
+        let got = tokio::time::timeout(self.write_wait, self.writes.clone().acquire_owned()).await;
+        self.writes_waiting.fetch_sub(1, Ordering::Relaxed);
+        match got {
+            Ok(Ok(p)) => Ok(p),
+            _ => {
+                self.metrics.shed.inc();
+                Err(ApiError::WritesBusy {
+                    max: self.max_writes,
+                    waited_secs: self.write_wait.as_secs(),
+                })
+            }
+        }
+    }
+
     /// Count a finished request by its status.
     pub fn count(&self, status: u16) {
         self.requests_total.fetch_add(1, Ordering::Relaxed);
@@ -96,19 +129,34 @@ impl Runtime {
             .saturating_sub(self.admission.available_permits() as u32)
     }
 
-    /// The admission slots, as a pool.
-    pub fn pool_status(&self) -> PoolStatus {
+    /// The admission slots and the write slots, as pools.
+    pub fn pool_status(&self) -> [PoolStatus; 2] {
         let in_flight = self.in_flight();
-        PoolStatus {
-            name: "http-in-flight".into(),
-            kind: "admission".into(),
-            size: in_flight,
-            idle: 0,
-            in_use: in_flight,
-            max: self.max_in_flight,
-            waiting: 0,
-            acquire_wait: None,
-        }
+        let writes = self
+            .max_writes
+            .saturating_sub(self.writes.available_permits() as u32);
+        [
+            PoolStatus {
+                name: "http-in-flight".into(),
+                kind: "admission".into(),
+                size: in_flight,
+                idle: 0,
+                in_use: in_flight,
+                max: self.max_in_flight,
+                waiting: 0,
+                acquire_wait: None,
+            },
+            PoolStatus {
+                name: "http-writes-in-flight".into(),
+                kind: "admission".into(),
+                size: writes,
+                idle: 0,
+                in_use: writes,
+                max: self.max_writes,
+                waiting: self.writes_waiting.load(Ordering::Relaxed) as u32,
+                acquire_wait: None,
+            },
+        ]
     }
 
     /// Request counters since start.

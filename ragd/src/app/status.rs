@@ -98,8 +98,18 @@ impl App {
                 waiting: cpu.waiting() as u32,
                 acquire_wait: None,
             },
-            self.runtime.pool_status(),
+            PoolStatus {
+                name: "cpu-batch".into(),
+                kind: "low-priority-threads".into(),
+                size: cpu.batch_threads() as u32,
+                idle: (cpu.batch_threads() as u32).saturating_sub(cpu.batch_busy() as u32),
+                in_use: cpu.batch_busy() as u32,
+                max: cpu.batch_threads() as u32,
+                waiting: cpu.batch_waiting() as u32,
+                acquire_wait: None,
+            },
         ];
+        pools.extend(self.runtime.pool_status());
         if let Some(redis) = &b.redis {
             pools.push(redis.pool_status());
         }
@@ -113,6 +123,10 @@ impl App {
             QueueStatus {
                 name: "cpu".into(),
                 depth: b.cpu.waiting(),
+            },
+            QueueStatus {
+                name: "cpu-batch".into(),
+                depth: b.cpu.batch_waiting(),
             },
             QueueStatus {
                 name: "ingest".into(),

@@ -16,8 +16,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::config::EmbedderConfig;
+use crate::config::{EmbedderConfig, UpstreamConfig};
 use crate::cpu::CpuPool;
+pub use crate::cpu::Lane;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {
@@ -48,8 +49,10 @@ pub trait Embedder: Send + Sync {
     /// Identity of the model; vectors of different identities never mix.
     fn model(&self) -> &str;
     fn dimensions(&self) -> u32;
-    /// Vectors for `texts`, in order. Query and passage use the same call.
-    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError>;
+    /// Vectors for `texts`, in order. Query and passage use the same call;
+    /// `lane` says whether someone waits on it (a question) or it is bulk
+    /// work (an ingest), for embedders that run on the [`CpuPool`].
+    async fn embed(&self, texts: Vec<String>, lane: Lane) -> Result<Vec<Vec<f32>>, EmbedError>;
     async fn health(&self) -> Result<(), EmbedError>;
 }
 
@@ -60,6 +63,7 @@ pub type Embedders = BTreeMap<String, Arc<dyn Embedder>>;
 pub fn build(
     configs: &BTreeMap<String, EmbedderConfig>,
     pool: Arc<CpuPool>,
+    policy: &UpstreamConfig,
 ) -> Result<Embedders, EmbedError> {
     let mut out = Embedders::new();
     for (name, cfg) in configs {
@@ -77,6 +81,7 @@ pub fn build(
                 *dimensions,
                 api_key_env.as_deref(),
                 *timeout_secs,
+                policy,
             )?),
         };
         out.insert(name.clone(), e);

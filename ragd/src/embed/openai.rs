@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{EmbedError, Embedder};
+use super::{EmbedError, Embedder, Lane};
+use crate::config::UpstreamConfig;
 use crate::upstream::{Upstream, UpstreamError};
 
 /// Inputs per HTTP request.
@@ -37,8 +38,9 @@ impl OpenAiEmbedder {
         dimensions: u32,
         api_key_env: Option<&str>,
         timeout_secs: u64,
+        policy: &UpstreamConfig,
     ) -> Result<Self, EmbedError> {
-        let upstream = Upstream::new(url, api_key_env, "api_key_env", timeout_secs)?;
+        let upstream = Upstream::new(url, api_key_env, "api_key_env", timeout_secs, policy)?;
         Ok(Self {
             endpoint: upstream.url("/v1/embeddings"),
             upstream,
@@ -101,7 +103,7 @@ impl Embedder for OpenAiEmbedder {
         self.dimensions
     }
 
-    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {
+    async fn embed(&self, texts: Vec<String>, _lane: Lane) -> Result<Vec<Vec<f32>>, EmbedError> {
         let mut out = Vec::with_capacity(texts.len());
         for batch in texts.chunks(BATCH) {
             out.extend(self.call(batch).await?);

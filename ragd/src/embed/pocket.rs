@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::{StreamExt, TryStreamExt};
 
-use super::{EmbedError, Embedder};
+use super::{EmbedError, Embedder, Lane};
 use crate::cpu::CpuPool;
 
 /// Texts per inference call; larger batches are split.
@@ -63,20 +63,25 @@ impl Embedder for PocketEmbedder {
         pocket_encoder::model_info().dimensions as u32
     }
 
-    async fn embed(&self, texts: Vec<String>) -> Result<Vec<Vec<f32>>, EmbedError> {
+    async fn embed(&self, texts: Vec<String>, lane: Lane) -> Result<Vec<Vec<f32>>, EmbedError> {
         if texts.is_empty() {
             return Ok(vec![]);
         }
-        // An ingest keeps at most half the pool busy: the pool's queue is
-        // first come, first served, so a query arriving during a large
-        // ingest waits behind a few batches, not behind all of them.
-        let in_flight = (self.pool.threads() / 2).max(1);
+        // An ingest's batches run in the batch lane (at most half the
+        // pool, at a lower priority), so questions never queue behind them.
+        let in_flight = match lane {
+            Lane::Interactive => self.pool.threads(),
+            Lane::Batch => self.pool.batch_threads(),
+        };
         let jobs: Vec<Vec<String>> = texts.chunks(BATCH).map(<[String]>::to_vec).collect();
         let pool = &self.pool;
         let encoder = &self.encoder;
         let jobs = jobs.into_iter().map(move |job| {
             let encoder = encoder.clone();
-            async move { pool.run(move || embed_sync(&encoder, &job)).await? }
+            async move {
+                pool.run_in(lane, move || embed_sync(&encoder, &job))
+                    .await?
+            }
         });
         let batches: Vec<Vec<Vec<f32>>> = futures::stream::iter(jobs)
             .buffered(in_flight)

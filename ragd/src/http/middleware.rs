@@ -13,51 +13,70 @@ use axum::response::{IntoResponse, Response};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::metrics::{RouteLabels, StatusLabels};
+use crate::ratelimit::Budget;
 
 /// Admit an API request if a slot is free; otherwise refuse it at once.
+/// Writes also take one of the write slots, waiting a bounded time for it.
 pub async fn admit(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    match app.runtime.admit() {
-        Ok(_admitted) => next.run(req).await,
-        Err(e) => e.into_response(),
+    let _admitted = match app.runtime.admit() {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    if Budget::of(req.method(), req.uri().path()) == Budget::Ingest {
+        let _write = match app.runtime.admit_write().await {
+            Ok(w) => w,
+            Err(e) => return e.into_response(),
+        };
+        return next.run(req).await;
     }
+    next.run(req).await
 }
 
-/// Refuse an API request with 429 when its client is over
-/// `rate_limit.requests_per_minute` (see [`crate::ratelimit`]). Responses
-/// carry `x-ratelimit-limit` and `x-ratelimit-remaining`.
+/// Refuse an API request with 429 when its client has used up the budget
+/// the request draws from (see [`crate::ratelimit`]). Limited responses,
+/// allowed or not, carry `RateLimit-Limit`, `RateLimit-Remaining` and
+/// `RateLimit-Reset`; refusals also `Retry-After`.
 pub async fn rate_limit(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let limiter = &app.runtime.rate_limiter;
     if !limiter.enabled() {
         return next.run(req).await;
     }
-    let peer = req
+    let budget = Budget::of(req.method(), req.uri().path());
+    let client = client_of(&req);
+    let Some(decision) = limiter.check(budget, &client).await else {
+        return next.run(req).await;
+    };
+    let mut resp = if decision.allowed {
+        next.run(req).await
+    } else {
+        app.metrics.rate_limited.inc();
+        ApiError::RateLimited {
+            budget: budget.name(),
+            per_minute: limiter.per_minute(budget),
+            retry_after_secs: decision.retry_after_secs,
+        }
+        .into_response()
+    };
+    let h = resp.headers_mut();
+    h.insert("ratelimit-limit", HeaderValue::from(decision.limit));
+    h.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
+    h.insert("ratelimit-reset", HeaderValue::from(decision.reset_secs));
+    resp
+}
+
+/// Who a request counts against: its API key (put there by
+/// [`crate::http::auth`]), else the peer IP address, else `anonymous`.
+fn client_of(req: &Request) -> String {
+    if let Some(caller) = req.extensions().get::<crate::auth::Caller>() {
+        return format!("key:{}", caller.name);
+    }
+    match req
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    let client = limiter.client_id(req.headers(), peer);
-    match limiter.check(&client).await {
-        Ok(allowed) => {
-            let mut resp = next.run(req).await;
-            let h = resp.headers_mut();
-            h.insert("x-ratelimit-limit", HeaderValue::from(allowed.limit));
-            h.insert(
-                "x-ratelimit-remaining",
-                HeaderValue::from(allowed.remaining),
-            );
-            resp
-        }
-        Err(limited) => {
-            app.metrics.rate_limited.inc();
-            let mut resp = ApiError::RateLimited {
-                limit: limited.limit,
-                retry_after_secs: limited.retry_after_secs,
-            }
-            .into_response();
-            let h = resp.headers_mut();
-            h.insert("x-ratelimit-limit", HeaderValue::from(limited.limit));
-            h.insert("x-ratelimit-remaining", HeaderValue::from(0u32));
-            resp
-        }
+        .map(|c| c.0.ip())
+    {
+        Some(ip) => format!("ip:{ip}"),
+        None => "anonymous".into(),
     }
 }
 

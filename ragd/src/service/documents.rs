@@ -24,7 +24,7 @@ use uuid::Uuid;
 use super::{embedder_for, ms_since, resolve};
 use crate::app::{Backends, Topology};
 use crate::chunk::Chunk;
-use crate::embed::{EmbedError, Embedder};
+use crate::embed::{EmbedError, Embedder, Lane};
 use crate::error::ApiError;
 use crate::key::CollectionKey;
 use crate::meta::{CollectionRow, NewChunk, NewDocument};
@@ -116,6 +116,43 @@ fn validate_doc_id(id: &str, field: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Largest metadata of one document, as JSON: it is copied into every
+/// chunk's vector payload, so a large one would be multiplied.
+pub const MAX_METADATA_BYTES: usize = 16 * 1024;
+/// Deepest nesting of objects and arrays in metadata.
+pub const MAX_METADATA_DEPTH: usize = 8;
+
+fn validate_metadata(m: &ragd_api::Metadata, field: &str) -> Result<(), ApiError> {
+    fn depth(v: &serde_json::Value) -> usize {
+        match v {
+            serde_json::Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+            serde_json::Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    let json = serde_json::to_string(m).unwrap_or_default();
+    if json.len() > MAX_METADATA_BYTES {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "must be at most {MAX_METADATA_BYTES} bytes as JSON, got {}",
+                json.len()
+            ),
+        ));
+    }
+    if 1 + m.values().map(depth).max().unwrap_or(0) > MAX_METADATA_DEPTH {
+        return Err(ApiError::invalid(
+            field,
+            format!("must nest objects and arrays at most {MAX_METADATA_DEPTH} deep"),
+        ));
+    }
+    // PostgreSQL cannot store NUL in text or JSON (keys included).
+    if json.contains("\\u0000") {
+        return Err(ApiError::invalid(field, "must not contain NUL characters"));
+    }
+    Ok(())
+}
+
 fn validate(req: &IngestRequest) -> Result<(), ApiError> {
     if req.documents.is_empty() {
         return Err(ApiError::invalid(
@@ -157,13 +194,8 @@ fn validate(req: &IngestRequest) -> Result<(), ApiError> {
                 "must not contain NUL characters",
             ));
         }
-        if let Some(m) = &d.metadata
-            && serde_json::to_string(m).is_ok_and(|j| j.contains("\\u0000"))
-        {
-            return Err(ApiError::invalid(
-                format!("documents[{i}].metadata"),
-                "must not contain NUL characters",
-            ));
+        if let Some(m) = &d.metadata {
+            validate_metadata(m, &format!("documents[{i}].metadata"))?;
         }
     }
     Ok(())
@@ -272,7 +304,7 @@ async fn embed_all(
     let want = all.len();
     let t = Instant::now();
     let vectors = embedder
-        .embed(all)
+        .embed(all, Lane::Batch)
         .instrument(info_span!("embed", embedder = %coll.embedder, texts = want))
         .await?;
     if vectors.len() != want {

@@ -51,6 +51,7 @@ impl From<EmbedError> for ApiError {
     fn from(e: EmbedError) -> Self {
         match e {
             EmbedError::Input(m) => ApiError::invalid("text", m),
+            EmbedError::Upstream(u) if u.is_unavailable() => upstream_unavailable("embedder", u),
             other => ApiError::backend("embedder", other),
         }
     }
@@ -58,7 +59,20 @@ impl From<EmbedError> for ApiError {
 
 impl From<crate::answer::GenerateError> for ApiError {
     fn from(e: crate::answer::GenerateError) -> Self {
-        ApiError::backend("generator", e)
+        match e {
+            crate::answer::GenerateError::Upstream(u) if u.is_unavailable() => {
+                upstream_unavailable("generator", u)
+            }
+            other => ApiError::backend("generator", other),
+        }
+    }
+}
+
+fn upstream_unavailable(what: &'static str, source: crate::upstream::UpstreamError) -> ApiError {
+    ApiError::UpstreamUnavailable {
+        what,
+        retry_after_secs: source.retry_after_secs().unwrap_or(1),
+        source,
     }
 }
 

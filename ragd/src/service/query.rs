@@ -30,7 +30,7 @@ use super::{embedder_for, ms_since, resolve};
 use crate::answer::AnswerStream;
 use crate::app::Backends;
 use crate::cache::Ticket;
-use crate::embed::{EmbedError, Embedder};
+use crate::embed::{EmbedError, Embedder, Lane};
 use crate::error::ApiError;
 use crate::meta::{ChunkRow, CollectionRow};
 use crate::vectors::{Hit, MetaFilter, SearchQuery};
@@ -345,7 +345,7 @@ async fn embed_question(
     }
     let t = Instant::now();
     let vector = embedder
-        .embed(vec![p.question.clone()])
+        .embed(vec![p.question.clone()], Lane::Interactive)
         .instrument(info_span!("embed", embedder = %coll.embedder, texts = 1))
         .await?
         .pop()

@@ -480,3 +480,50 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod filter_properties {
+    //! Any JSON a client sends as a filter is parsed or refused with the
+    //! key it was about: never a panic.
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            "\\PC{0,20}".prop_map(Value::String),
+            "[\\x00-\\x1f]{0,3}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map("\\PC{0,8}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn any_filter_parses_or_names_its_key(
+            entries in prop::collection::btree_map("(\\PC{0,70}|[a-z_-]{1,10})", json_value(), 0..5),
+        ) {
+            let filter: Metadata = entries.into_iter().collect();
+            match MetaFilter::parse(&filter) {
+                Ok(_) => {}
+                Err((field, message)) => {
+                    prop_assert!(field.starts_with("filter."), "{field}");
+                    prop_assert!(!message.is_empty());
+                }
+            }
+        }
+    }
+}
