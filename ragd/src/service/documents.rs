@@ -214,6 +214,30 @@ pub async fn ingest(
     collection: &str,
     req: IngestRequest,
 ) -> Result<IngestResponse, ApiError> {
+    match ingest_into(b, collection, req).await {
+        // The collection was deleted while this ingest ran (found by the
+        // API fuzzer): its stores refuse the writes. That is a 404, not a
+        // backend failure; nothing of the ingest remains with the collection.
+        Err(e) if e.status_and_code().0.is_server_error() && gone(b, collection).await => {
+            Err(ApiError::CollectionNotFound(collection.to_string()))
+        }
+        result => result,
+    }
+}
+
+/// Whether `collection` no longer exists (a failed lookup is not proof).
+async fn gone(b: &Backends, collection: &str) -> bool {
+    matches!(
+        resolve(b, collection).await,
+        Err(ApiError::CollectionNotFound(_))
+    )
+}
+
+async fn ingest_into(
+    b: &Backends,
+    collection: &str,
+    req: IngestRequest,
+) -> Result<IngestResponse, ApiError> {
     let started = Instant::now();
     validate(&req)?;
     let coll = resolve(b, collection).await?;
