@@ -184,15 +184,6 @@ impl RateLimiter {
         self.query.is_some() || self.ingest.is_some()
     }
 
-    /// `local` or `redis` (where requests are counted when all is well).
-    pub fn kind(&self) -> &'static str {
-        if self.redis.is_some() {
-            "redis"
-        } else {
-            "local"
-        }
-    }
-
     /// The sustained rate of `budget` (0: unlimited).
     pub fn per_minute(&self, budget: Budget) -> u32 {
         self.limit(budget).map(|l| l.rate.per_minute).unwrap_or(0)

@@ -108,7 +108,8 @@ impl Breaker {
         }
     }
 
-    /// `closed`, `open` or `half-open`, for `/status`.
+    /// `closed`, `open` or `half-open`.
+    #[cfg(test)]
     pub fn state_name(&self) -> &'static str {
         match *self.lock() {
             State::Closed { .. } => "closed",

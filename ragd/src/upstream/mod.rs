@@ -262,11 +262,6 @@ impl Upstream {
         jittered.max(retry_after.unwrap_or_default()).min(max)
     }
 
-    /// `closed`, `open` or `half-open`.
-    pub fn breaker_state(&self) -> &'static str {
-        self.breaker.state_name()
-    }
-
     /// The endpoint answers at all (any status).
     pub async fn health(&self) -> Result<(), UpstreamError> {
         self.client
