@@ -36,6 +36,9 @@ use loadgen::{Report, read_report, write_report_file};
 ///   loadgen merge pod-*.json --report total.json
 ///   loadgen compare before.json after.json
 ///
+/// Against a ragd with API keys, set RAGKIT_API_KEY: every request sends it
+/// as "Authorization: Bearer <key>".
+///
 /// Exit status: 0 all thresholds passed; 1 a threshold failed; 2 bad
 /// command line or profile; 3 the run could not start (target unreachable)
 /// or an output file could not be written; 130 interrupted with Ctrl-C or

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use hyper::header::{ACCEPT, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
+use hyper::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
 use hyper::{Method, Request, Uri};
 
 use ragd_api::{
@@ -38,6 +38,8 @@ pub struct Workload {
     paths: Paths,
     /// Bound on one exchange, send to last byte (the profile's `timeout`).
     timeout: Duration,
+    /// `Authorization: Bearer <key>` from [`ragd_api::API_KEY_ENV`], if set.
+    authorization: Option<HeaderValue>,
 }
 
 struct Paths {
@@ -50,6 +52,11 @@ struct Paths {
 /// Why a workload cannot be built for a target.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
+    #[error(
+        "{} holds characters an HTTP header cannot carry",
+        ragd_api::API_KEY_ENV
+    )]
+    ApiKey,
     #[error("--target {base:?}: not a valid URL ({source})")]
     Url {
         base: String,
@@ -124,6 +131,7 @@ impl Workload {
             endpoint: Arc::new(endpoint),
             paths,
             timeout: profile.timeout,
+            authorization: authorization()?,
         })
     }
 
@@ -225,6 +233,9 @@ impl Workload {
             USER_AGENT,
             HeaderValue::from_static(concat!("loadgen/", env!("CARGO_PKG_VERSION"))),
         );
+        if let Some(a) = &self.authorization {
+            h.insert(AUTHORIZATION, a.clone());
+        }
         if sc.kind == Kind::Query || sc.kind == Kind::Ingest {
             h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         }
@@ -335,6 +346,22 @@ fn classify_sse(body: &[u8]) -> Outcome {
     Outcome::Error("incomplete_stream".into())
 }
 
+/// `Authorization: Bearer <key>` when [`ragd_api::API_KEY_ENV`] holds a key,
+/// marked sensitive (never printed in debug output).
+pub fn authorization() -> Result<Option<HeaderValue>, WorkloadError> {
+    let Ok(key) = std::env::var(ragd_api::API_KEY_ENV) else {
+        return Ok(None);
+    };
+    let key = key.trim();
+    if key.is_empty() {
+        return Ok(None);
+    }
+    let mut v =
+        HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| WorkloadError::ApiKey)?;
+    v.set_sensitive(true);
+    Ok(Some(v))
+}
+
 /// loadgen's reqwest client for everything that is not measured load:
 /// the start-up check, setup (collection and corpus) and `loadgen eval`.
 ///
@@ -344,9 +371,16 @@ fn classify_sse(body: &[u8]) -> Outcome {
 /// targets are usually plain http. It now falls back to a client that
 /// trusts no certificate authority: http targets work, https targets fail
 /// each request with a certificate error, and a warning says why.
+///
+/// With an API key in [`ragd_api::API_KEY_ENV`], every request sends it.
 pub fn client(timeout: Duration, pool: usize) -> Result<reqwest::Client, ClientError> {
+    let mut headers = hyper::HeaderMap::new();
+    if let Ok(Some(a)) = authorization() {
+        headers.insert(AUTHORIZATION, a);
+    }
     let builder = || {
         reqwest::Client::builder()
+            .default_headers(headers.clone())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .pool_max_idle_per_host(pool)

@@ -12,6 +12,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// plan.
 ///
 /// Docker is found through DOCKER_HOST (default unix:///var/run/docker.sock).
+/// Against a ragd with API keys, set RAGKIT_API_KEY to an admin key: every
+/// request to ragd sends it as "Authorization: Bearer <key>".
 /// ragd replicas are the running containers of the compose service named by
 /// --service, plus every --target URL.
 #[derive(Debug, Parser)]

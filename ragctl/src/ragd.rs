@@ -38,9 +38,20 @@ pub struct Probe {
 }
 
 /// A client with short timeouts: an operator console must not hang on one
-/// stuck replica.
+/// stuck replica. With an admin API key in [`ragd_api::API_KEY_ENV`] (a ragd
+/// with `[auth] enabled` shows `/status` and `/metrics` to admins only),
+/// every request sends it as `Authorization: Bearer`.
 pub fn client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Ok(key) = std::env::var(ragd_api::API_KEY_ENV)
+        && let Ok(mut v) = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.trim()))
+        && !key.trim().is_empty()
+    {
+        v.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, v);
+    }
     reqwest::Client::builder()
+        .default_headers(headers)
         .connect_timeout(Duration::from_secs(1))
         .timeout(Duration::from_secs(3))
         .no_proxy()

@@ -5,6 +5,10 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// The environment variable loadgen and ragctl read an API key from; they
+/// send it as `Authorization: Bearer <key>` on every request to ragd.
+pub const API_KEY_ENV: &str = "RAGKIT_API_KEY";
+
 /// What a key may do. Ordered: each scope includes the ones before it
 /// (`Admin` ⊇ `Ingest` ⊇ `Query`), so `have >= need` is the check.
 #[derive(
