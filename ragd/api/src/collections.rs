@@ -28,8 +28,13 @@ pub struct Collection {
     pub dimensions: u32,
     /// Number of documents stored.
     pub documents: u64,
-    /// Number of chunks (vectors) stored.
+    /// Number of chunks stored (metadata store).
     pub chunks: u64,
+    /// Points in the vector store. Equal to `chunks` once no write is in
+    /// flight and the orphan sweep has run after a crash (with embedded
+    /// vectors on PostgreSQL: once this replica has followed the log).
+    #[serde(default)]
+    pub vectors: u64,
     /// RFC 3339 creation time.
     pub created_at: String,
 }

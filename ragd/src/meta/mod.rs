@@ -102,8 +102,24 @@ pub enum MetaError {
     /// Another replica wrote and deleted the same document in a loop.
     #[error("document {0:?} is being written and deleted concurrently; try again")]
     Contended(String),
+    /// The ingest of this document took so long that the orphan sweep
+    /// claimed its vectors ([storage] orphan_grace_secs).
+    #[error(
+        "document {0:?}: the ingest outlived [storage] orphan_grace_secs and its vectors were swept; send it again"
+    )]
+    Swept(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+}
+
+/// A document version whose vectors may exist in the vector store although
+/// the metadata does not reference them (an ingest in flight or cut short,
+/// a replaced or deleted version whose vectors are not yet removed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingVersion {
+    pub key: CollectionKey,
+    pub doc_id: String,
+    pub version: Uuid,
 }
 
 /// A metadata store backend.
@@ -121,7 +137,9 @@ pub trait MetaStore: KeyStore + Send + Sync {
     async fn collection_counts(&self, key: CollectionKey) -> Result<(u64, u64), MetaError>;
 
     /// Insert or replace a document and all its chunks atomically. Returns the
-    /// version it replaced, if any.
+    /// version it replaced, if any, which stays pending (see
+    /// [`MetaStore::note_pending`]) until its vectors are removed. Fails
+    /// with [`MetaError::Swept`] if the sweep claimed the new version.
     async fn put_document(
         &self,
         key: CollectionKey,
@@ -139,11 +157,42 @@ pub trait MetaStore: KeyStore + Send + Sync {
     ) -> Result<Option<Uuid>, MetaError>;
     async fn list_documents(&self, key: CollectionKey) -> Result<Vec<DocumentRow>, MetaError>;
     /// Returns the version deleted, `None` if the document did not exist.
+    /// The deleted version stays pending until its vectors are removed.
     async fn delete_document(
         &self,
         key: CollectionKey,
         id: &str,
     ) -> Result<Option<Uuid>, MetaError>;
+
+    /// Record, before their vectors are written, that the vectors of these
+    /// document versions may soon exist without the metadata referencing
+    /// them. [`MetaStore::put_document`] clears the version it swaps in and
+    /// records the one it replaces; [`MetaStore::delete_document`] records
+    /// the one it deletes. What stays recorded is what the orphan sweep
+    /// ([`crate::service::sweep`]) removes from the vector store.
+    async fn note_pending(
+        &self,
+        key: CollectionKey,
+        versions: &[(&str, Uuid)],
+    ) -> Result<(), MetaError>;
+    /// Claim a pending version for the sweep: from now on
+    /// [`MetaStore::put_document`] refuses to swap it in. False if it is no
+    /// longer pending (swapped in or cleared meanwhile).
+    async fn claim_pending(&self, p: &PendingVersion) -> Result<bool, MetaError>;
+    /// The vectors of this version are gone (or it is current): forget it.
+    async fn clear_pending(
+        &self,
+        key: CollectionKey,
+        doc_id: &str,
+        version: Uuid,
+    ) -> Result<(), MetaError>;
+    /// Pending versions recorded at least `age` ago, oldest first, at most
+    /// `limit` of them.
+    async fn pending_versions(
+        &self,
+        age: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<PendingVersion>, MetaError>;
 
     /// Chunks for these point ids (unknown ids are skipped), in any order.
     async fn chunks_by_points(

@@ -14,7 +14,8 @@ use sqlx::{QueryBuilder, Row, Sqlite};
 use uuid::Uuid;
 
 use super::{
-    ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, now_rfc3339, rows,
+    ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, PendingVersion,
+    now_rfc3339, rows,
 };
 use crate::key::CollectionKey;
 
@@ -177,6 +178,24 @@ impl MetaStore for SqliteStore {
             });
             qb.build().execute(&mut *tx).await?;
         }
+        // The new version is referenced now; the one it replaces is pending
+        // until its vectors are removed.
+        let claimed: Option<i64> = sqlx::query_scalar(
+            "DELETE FROM pending_vectors WHERE collection = ? AND doc_id = ? AND version = ?
+             RETURNING claimed",
+        )
+        .bind(&key)
+        .bind(&doc.id)
+        .bind(doc.version.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
+        if claimed == Some(1) {
+            // Dropping `tx` rolls everything back.
+            return Err(MetaError::Swept(doc.id.clone()));
+        }
+        if let Some(old) = &previous {
+            note(&mut tx, &key, &doc.id, old).await?;
+        }
         tx.commit().await?;
         previous.as_deref().map(rows::parse_uuid).transpose()
     }
@@ -223,13 +242,89 @@ impl MetaStore for SqliteStore {
         key: CollectionKey,
         id: &str,
     ) -> Result<Option<Uuid>, MetaError> {
-        let row =
-            sqlx::query("DELETE FROM documents WHERE collection = ? AND id = ? RETURNING version")
-                .bind(key.to_string())
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?;
-        rows::version(row)
+        let key = key.to_string();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let version: Option<String> = sqlx::query_scalar(
+            "DELETE FROM documents WHERE collection = ? AND id = ? RETURNING version",
+        )
+        .bind(&key)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(v) = &version {
+            note(&mut tx, &key, id, v).await?;
+        }
+        tx.commit().await?;
+        version.as_deref().map(rows::parse_uuid).transpose()
+    }
+
+    async fn note_pending(
+        &self,
+        key: CollectionKey,
+        versions: &[(&str, Uuid)],
+    ) -> Result<(), MetaError> {
+        let key = key.to_string();
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for (doc_id, version) in versions {
+            note(&mut tx, &key, doc_id, &version.to_string()).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn claim_pending(&self, p: &PendingVersion) -> Result<bool, MetaError> {
+        let done = sqlx::query(
+            "UPDATE pending_vectors SET claimed = 1
+             WHERE collection = ? AND doc_id = ? AND version = ?",
+        )
+        .bind(p.key.to_string())
+        .bind(&p.doc_id)
+        .bind(p.version.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn clear_pending(
+        &self,
+        key: CollectionKey,
+        doc_id: &str,
+        version: Uuid,
+    ) -> Result<(), MetaError> {
+        sqlx::query(
+            "DELETE FROM pending_vectors WHERE collection = ? AND doc_id = ? AND version = ?",
+        )
+        .bind(key.to_string())
+        .bind(doc_id)
+        .bind(version.to_string())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn pending_versions(
+        &self,
+        age: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<PendingVersion>, MetaError> {
+        let found: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT collection, doc_id, version FROM pending_vectors
+             WHERE since <= ? ORDER BY since LIMIT ?",
+        )
+        .bind(unix_now() - age.as_secs() as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        found
+            .into_iter()
+            .map(|(key, doc_id, version)| {
+                Ok(PendingVersion {
+                    key: CollectionKey::from_uuid(rows::parse_uuid(&key)?),
+                    doc_id,
+                    version: rows::parse_uuid(&version)?,
+                })
+            })
+            .collect()
     }
 
     async fn chunks_by_points(
@@ -351,4 +446,32 @@ impl super::KeyStore for SqliteStore {
             .await?;
         row.as_ref().map(super::keys::key_row).transpose()
     }
+}
+
+/// Seconds since the Unix epoch (the `since` column of `pending_vectors`).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Inside `tx`: record that the vectors of `version` may exist unreferenced.
+async fn note(
+    tx: &mut sqlx::SqliteConnection,
+    key: &str,
+    doc_id: &str,
+    version: &str,
+) -> Result<(), MetaError> {
+    sqlx::query(
+        "INSERT INTO pending_vectors (collection, doc_id, version, since) VALUES (?, ?, ?, ?)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(key)
+    .bind(doc_id)
+    .bind(version)
+    .bind(unix_now())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }

@@ -31,6 +31,7 @@ pub fn validate_name(name: &str) -> Result<(), ApiError> {
 
 async fn describe(b: &Backends, row: CollectionRow) -> Result<Collection, ApiError> {
     let (documents, chunks) = b.meta.collection_counts(row.key).await?;
+    let vectors = b.vectors.count(row.key).await?;
     Ok(Collection {
         name: row.name,
         embedder: row.embedder,
@@ -38,6 +39,7 @@ async fn describe(b: &Backends, row: CollectionRow) -> Result<Collection, ApiErr
         dimensions: row.dimensions,
         documents,
         chunks,
+        vectors,
         created_at: row.created_at,
     })
 }

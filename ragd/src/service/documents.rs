@@ -2,13 +2,17 @@
 //!
 //! An ingest is acknowledged only when it is durable in both stores. The
 //! order of writes keeps every acknowledged version readable through a crash:
+//! 0. the new version is recorded as pending in the metadata store,
 //! 1. new vectors are upserted under fresh point ids (old ones stay),
-//! 2. the metadata transaction swaps the document to its new version,
-//! 3. the previous version's vectors are deleted.
+//! 2. the metadata transaction swaps the document to its new version (and
+//!    records the replaced one as pending),
+//! 3. the previous version's vectors are deleted, and it is no longer
+//!    pending.
 //!
-//! A crash after 1 leaves unreferenced vectors (never shown: queries join on
-//! the metadata store); after 2, stale vectors that step 3 of the next ingest
-//! or delete of that document removes.
+//! A crash after 0 or 1 leaves unreferenced vectors (never shown: queries
+//! join on the metadata store); after 2, stale vectors. Either way the
+//! version stays pending, and the orphan sweep ([`super::sweep`]) removes
+//! its vectors when ragd starts again.
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -67,7 +71,7 @@ impl DocLocks {
 
     /// Lock every stripe of `ids`, in order (so concurrent ingests cannot
     /// deadlock).
-    async fn lock<'a>(
+    pub(crate) async fn lock<'a>(
         &self,
         collection: CollectionKey,
         ids: impl Iterator<Item = &'a str>,
@@ -289,7 +293,7 @@ async fn chunk_all(b: &Backends, docs: &[DocumentInput]) -> Result<Vec<Vec<Prepa
     let bm25 = b.bm25.clone();
     let chunked = b
         .cpu
-        .run(move || {
+        .run_batch(move || {
             texts
                 .iter()
                 .map(|(text, format)| {
@@ -399,6 +403,14 @@ async fn write(
         .doc_locks
         .lock(coll.key, new_docs.iter().map(|d| d.id.as_str()))
         .await;
+    let versions: Vec<(&str, Uuid)> = new_docs
+        .iter()
+        .map(|d| (d.id.as_str(), d.version))
+        .collect();
+    b.meta
+        .note_pending(coll.key, &versions)
+        .instrument(info_span!("store", store = "metadata", op = "note_pending"))
+        .await?;
     b.vectors
         .upsert(coll.key, points)
         .instrument(info_span!("store", store = "vectors", op = "upsert"))
@@ -493,7 +505,7 @@ pub async fn delete(b: &Backends, collection: &str, id: &str) -> Result<(), ApiE
 
 /// Remove the vectors of version `old`, which the metadata no longer
 /// references (`current` is the version it references now, if any), as the
-/// deployment's [`Topology`] allows.
+/// deployment's [`Topology`] allows; then `old` is no longer pending.
 ///
 /// One process: everything but `current` goes, which also sweeps versions
 /// that a crash left behind between the vector write and the metadata swap
@@ -523,5 +535,6 @@ async fn drop_old_vectors(
                 .await?
         }
     }
+    b.meta.clear_pending(key, doc_id, old).await?;
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod collections;
 pub mod documents;
 pub mod keys;
 pub mod query;
+pub mod sweep;
 
 use std::sync::Arc;
 

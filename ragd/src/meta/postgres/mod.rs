@@ -13,7 +13,9 @@ use ragd_api::PoolStatus;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
-use super::{ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, rows};
+use super::{
+    ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, PendingVersion, rows,
+};
 use crate::key::CollectionKey;
 use crate::pg::{Pg, PgError, PgQuery, Retryable, retry};
 
@@ -82,8 +84,90 @@ impl PgStore {
             .await
             .map_err(PgError::from)?;
         }
+        // The new version is referenced now; the one it replaces is pending
+        // until its vectors are removed.
+        // The row lock of the DELETE orders this against a concurrent
+        // claim: whichever commits first wins.
+        let claimed = sqlx::query_scalar::<_, bool>(
+            "DELETE FROM pending_vectors
+             WHERE collection = $1::uuid AND doc_id = $2 AND version = $3::uuid
+             RETURNING claimed",
+        )
+        .bind(key)
+        .bind(&doc.id)
+        .bind(doc.version.to_string())
+        .persistent(self.pg.persistent())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(PgError::from)?;
+        if claimed == Some(true) {
+            // Dropping `tx` rolls everything back.
+            return Err(MetaError::Swept(doc.id.clone()));
+        }
+        if let Some(old) = &previous {
+            self.note(&mut tx, key, &doc.id, old).await?;
+        }
         tx.commit().await.map_err(PgError::from)?;
         Ok(previous)
+    }
+
+    /// Inside `tx`: record that the vectors of `version` may exist
+    /// unreferenced.
+    async fn note(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        key: &str,
+        doc_id: &str,
+        version: &str,
+    ) -> Result<(), MetaError> {
+        sqlx::query(
+            "INSERT INTO pending_vectors (collection, doc_id, version)
+             VALUES ($1::uuid, $2, $3::uuid) ON CONFLICT DO NOTHING",
+        )
+        .bind(key)
+        .bind(doc_id)
+        .bind(version)
+        .persistent(self.pg.persistent())
+        .execute(&mut *tx)
+        .await
+        .map_err(PgError::from)?;
+        Ok(())
+    }
+
+    /// One attempt of [`MetaStore::delete_document`].
+    async fn delete_document_once(&self, key: &str, id: &str) -> Result<Option<String>, MetaError> {
+        let mut tx = self.pg.begin().await?;
+        // Cascades to the chunks.
+        let version = sqlx::query_scalar::<_, String>(
+            "DELETE FROM documents WHERE collection = $1::uuid AND id = $2
+             RETURNING version::text",
+        )
+        .bind(key)
+        .bind(id)
+        .persistent(self.pg.persistent())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(PgError::from)?;
+        if let Some(v) = &version {
+            self.note(&mut tx, key, id, v).await?;
+        }
+        tx.commit().await.map_err(PgError::from)?;
+        Ok(version)
+    }
+
+    /// One attempt of [`MetaStore::note_pending`].
+    async fn note_pending_once(
+        &self,
+        key: &str,
+        versions: &[(&str, Uuid)],
+    ) -> Result<(), MetaError> {
+        let mut tx = self.pg.begin().await?;
+        for (doc_id, version) in versions {
+            self.note(&mut tx, key, doc_id, &version.to_string())
+                .await?;
+        }
+        tx.commit().await.map_err(PgError::from)?;
+        Ok(())
     }
 
     /// Inside `tx`: make the document's row the new version (without
@@ -322,19 +406,87 @@ impl MetaStore for PgStore {
         key: CollectionKey,
         id: &str,
     ) -> Result<Option<Uuid>, MetaError> {
-        // Cascades to the chunks.
-        let row = self
+        let key = key.to_string();
+        let version = retry("delete_document", || self.delete_document_once(&key, id)).await?;
+        version.as_deref().map(rows::parse_uuid).transpose()
+    }
+
+    async fn note_pending(
+        &self,
+        key: CollectionKey,
+        versions: &[(&str, Uuid)],
+    ) -> Result<(), MetaError> {
+        let key = key.to_string();
+        retry("note_pending", || self.note_pending_once(&key, versions)).await
+    }
+
+    async fn claim_pending(&self, p: &PendingVersion) -> Result<bool, MetaError> {
+        let done = self
             .pg
-            .fetch_optional(
+            .execute(
                 sqlx::query(
-                    "DELETE FROM documents WHERE collection = $1::uuid AND id = $2
-                     RETURNING version::text AS version",
+                    "UPDATE pending_vectors SET claimed = true
+                     WHERE collection = $1::uuid AND doc_id = $2 AND version = $3::uuid",
                 )
-                .bind(key.to_string())
-                .bind(id),
+                .bind(p.key.to_string())
+                .bind(&p.doc_id)
+                .bind(p.version.to_string()),
             )
             .await?;
-        rows::version(row)
+        Ok(done == 1)
+    }
+
+    async fn clear_pending(
+        &self,
+        key: CollectionKey,
+        doc_id: &str,
+        version: Uuid,
+    ) -> Result<(), MetaError> {
+        self.pg
+            .execute(
+                sqlx::query(
+                    "DELETE FROM pending_vectors
+                     WHERE collection = $1::uuid AND doc_id = $2 AND version = $3::uuid",
+                )
+                .bind(key.to_string())
+                .bind(doc_id)
+                .bind(version.to_string()),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn pending_versions(
+        &self,
+        age: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<PendingVersion>, MetaError> {
+        let found = self
+            .pg
+            .fetch_all(
+                sqlx::query(
+                    "SELECT collection::text AS collection, doc_id, version::text AS version
+                     FROM pending_vectors
+                     WHERE since <= now() - make_interval(secs => $1::float8)
+                     ORDER BY since LIMIT $2",
+                )
+                .bind(age.as_secs_f64())
+                .bind(limit as i64),
+            )
+            .await?;
+        use sqlx::Row;
+        found
+            .iter()
+            .map(|r| {
+                Ok(PendingVersion {
+                    key: CollectionKey::from_uuid(rows::parse_uuid(
+                        &r.try_get::<String, _>("collection")?,
+                    )?),
+                    doc_id: r.try_get("doc_id")?,
+                    version: rows::parse_uuid(&r.try_get::<String, _>("version")?)?,
+                })
+            })
+            .collect()
     }
 
     async fn chunks_by_points(
