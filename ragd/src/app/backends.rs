@@ -54,6 +54,9 @@ pub struct Backends {
     pub bm25: Arc<Bm25>,
     /// The bounded pool for CPU-heavy work.
     pub cpu: Arc<CpuPool>,
+    /// Uncached questions are refused while the CPU queue holds more work
+    /// than this (`server.max_queue_wait_ms`; `None`: never).
+    pub max_queue_wait: Option<std::time::Duration>,
     /// Retrieval settings (`[retrieval]`).
     pub retrieval: RetrievalConfig,
     /// Per-document ingest locks and the count of ingests running.

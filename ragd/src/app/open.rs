@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{App, Backends, Runtime, Topology};
 use crate::answer;
@@ -20,6 +20,7 @@ use crate::meta::sqlite::SqliteStore;
 use crate::metrics::Metrics;
 use crate::pg::Pg;
 use crate::service::documents::DocLocks;
+use crate::service::sweep;
 use crate::vectors::VectorStore;
 use crate::vectors::edge::EdgeStore;
 use crate::vectors::follower::Follower;
@@ -53,6 +54,8 @@ pub enum StartError {
     Bm25(#[from] crate::embed::bm25::Bm25Error),
     #[error("{0}")]
     Redis(#[from] crate::redis::Error),
+    #[error("orphan sweep: {0}")]
+    Sweep(#[source] crate::error::ApiError),
 }
 
 /// The two stores, and what the embedded vector store already held.
@@ -162,6 +165,10 @@ impl App {
             chunker,
             bm25,
             cpu,
+            max_queue_wait: match config.server.max_queue_wait_ms {
+                0 => None,
+                ms => Some(Duration::from_millis(ms)),
+            },
             retrieval: config.retrieval.clone(),
             doc_locks: DocLocks::new(),
             metrics: metrics.clone(),
@@ -177,7 +184,29 @@ impl App {
         if let Some(keys) = stores.vector_keys {
             app.reconcile(&keys).await?;
         }
+        app.sweep_orphans().await?;
         Ok(Arc::new(app))
+    }
+
+    /// Remove the vectors of ingests a crash cut short, then keep sweeping
+    /// in the background (see [`crate::service::sweep`]).
+    async fn sweep_orphans(&self) -> Result<(), StartError> {
+        let grace = Duration::from_secs(self.config.storage.orphan_grace_secs);
+        let now = match self.backends.topology {
+            Topology::SingleNode => Duration::ZERO,
+            Topology::SharedStores => grace,
+        };
+        let swept = sweep::sweep(&self.backends, now)
+            .await
+            .map_err(StartError::Sweep)?;
+        if swept > 0 {
+            tracing::warn!(
+                versions = swept,
+                "removed the vectors of ingests an unclean stop cut short"
+            );
+        }
+        tokio::spawn(sweep::run(Arc::downgrade(&self.backends), grace));
+        Ok(())
     }
 
     /// After an unclean stop the two stores can disagree about which
