@@ -6,10 +6,11 @@
 //! busy count are reported in `/status` and `/metrics`.
 //!
 //! Work comes in two lanes ([`Lane`]). Questions run in the interactive lane
-//! above. Bulk work (embedding an ingest's chunks) runs in the batch lane:
-//! at most half the pool's threads at once, on threads of their own that
-//! the kernel schedules at a lower priority (nice 10), so a bulk ingest
-//! takes the CPU only when questions leave it idle.
+//! above. Bulk work (chunking, embedding and writing an ingest's vectors)
+//! runs in the batch lane: at most half the pool's threads at once, on
+//! threads of their own under Linux's `SCHED_IDLE` policy (nice 19 where
+//! that is refused), so a bulk ingest takes the CPU only when questions
+//! leave it idle.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,12 +22,12 @@ use tokio::sync::Semaphore;
 pub enum Lane {
     /// A request someone waits on: questions, vector searches.
     Interactive,
-    /// Bulk work: embedding the chunks of an ingest.
+    /// Bulk work: chunking, embedding and writing the vectors of an ingest.
     Batch,
 }
 
-/// The nice value of the batch lane's threads.
-const BATCH_NICE: i32 = 10;
+/// The nice value of the batch lane's threads where `SCHED_IDLE` is refused.
+const BATCH_NICE: i32 = 19;
 
 /// A job that panicked; the panic is contained and reported as an error.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +49,8 @@ pub struct CpuPool {
     waiting: AtomicU64,
     /// Jobs running now.
     busy: Arc<AtomicU64>,
+    /// Moving average of an interactive job's run time (ns, weight 1/8).
+    job_ns: Arc<AtomicU64>,
 }
 
 impl CpuPool {
@@ -64,6 +67,7 @@ impl CpuPool {
             batch_busy: Arc::new(AtomicU64::new(0)),
             waiting: AtomicU64::new(0),
             busy: Arc::new(AtomicU64::new(0)),
+            job_ns: Arc::new(AtomicU64::new(0)),
         }
     }
 
@@ -79,12 +83,24 @@ impl CpuPool {
         let permit = permit.map_err(|_| JobPanicked("pool closed".into()))?;
         let busy = self.busy.clone();
         busy.fetch_add(1, Ordering::Relaxed);
+        let job_ns = self.job_ns.clone();
         let handle = tokio::task::spawn_blocking(move || {
             // The permit and the busy count are released when the job ends,
             // even if the caller stopped waiting for it.
             let _permit = permit;
             let _busy = BusyGuard(busy);
-            job()
+            let started = std::time::Instant::now();
+            let out = job();
+            let took = started.elapsed().as_nanos().min(u64::MAX as u128) as u64;
+            // Racy read-modify-write: a lost sample only slows the average.
+            let avg = job_ns.load(Ordering::Relaxed);
+            let next = if avg == 0 {
+                took
+            } else {
+                avg - avg / 8 + took / 8
+            };
+            job_ns.store(next, Ordering::Relaxed);
+            out
         });
         handle.await.map_err(|e| {
             let msg = match e.try_into_panic() {
@@ -164,6 +180,16 @@ impl CpuPool {
     pub fn threads(&self) -> usize {
         self.threads
     }
+
+    /// How long a new interactive job would wait for a slot, estimated
+    /// from the jobs waiting and their average run time. What the query
+    /// path sheds on (`server.max_queue_wait_ms`): under overload, a
+    /// question refused at once beats one answered after the SLO.
+    pub fn expected_wait(&self) -> std::time::Duration {
+        let waiting = self.waiting.load(Ordering::Relaxed);
+        let per_job = self.job_ns.load(Ordering::Relaxed);
+        std::time::Duration::from_nanos(waiting.saturating_mul(per_job) / self.threads as u64)
+    }
     pub fn busy(&self) -> u64 {
         self.busy.load(Ordering::Relaxed)
     }
@@ -179,7 +205,7 @@ impl Drop for BusyGuard {
     }
 }
 
-/// The batch lane's threads, each lowered to nice [`BATCH_NICE`].
+/// The batch lane's threads, each lowered by [`lower_priority`].
 fn batch_pool(threads: usize) -> Result<rayon::ThreadPool, String> {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -189,14 +215,21 @@ fn batch_pool(threads: usize) -> Result<rayon::ThreadPool, String> {
         .map_err(|e| e.to_string())
 }
 
-/// Lower the calling thread's scheduling priority (Linux: `setpriority` on
-/// a thread id sets that thread only). Best effort: elsewhere, or refused,
-/// the batch lane still holds at most half the pool's slots.
-fn lower_priority() {
+/// Lower the calling thread's scheduling priority to the batch lane's
+/// (Linux: the policy and nice value of a thread are its own; threads it
+/// starts inherit them). Best effort: elsewhere, or refused, the batch lane
+/// still holds at most half the pool's slots.
+pub fn lower_priority() {
     #[cfg(target_os = "linux")]
-    // SAFETY: plain system calls on the calling thread's own id.
+    // SAFETY: plain system calls on the calling thread's own id, with a
+    // parameter struct that outlives the call.
     unsafe {
-        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, BATCH_NICE);
+        // SCHED_IDLE: the thread runs only when no normal thread wants the
+        // core (no privilege needed). Where it is refused, nice 19.
+        let param = libc::sched_param { sched_priority: 0 };
+        if libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) != 0 {
+            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+            libc::setpriority(libc::PRIO_PROCESS, tid, BATCH_NICE);
+        }
     }
 }

@@ -48,6 +48,11 @@ pub enum ApiError {
     InvalidField { field: String, message: String },
     #[error("server is at its limit of {0} requests in flight; retry shortly")]
     Overloaded(u32),
+    /// The CPU queue already holds more work than `server.max_queue_wait_ms`.
+    #[error(
+        "server is saturated: about {wait_ms} ms of queued work, over its limit of {limit_ms} ms (server.max_queue_wait_ms); retry shortly"
+    )]
+    Saturated { wait_ms: u64, limit_ms: u64 },
     #[error(
         "server is at its limit of {max} writes in flight (waited {waited_secs} s); retry shortly"
     )]
@@ -123,7 +128,7 @@ impl ApiError {
                 codes::UNSUPPORTED_MEDIA_TYPE,
             ),
             InvalidField { .. } => (StatusCode::UNPROCESSABLE_ENTITY, codes::INVALID_FIELD),
-            Overloaded(_) | WritesBusy { .. } => {
+            Overloaded(_) | Saturated { .. } | WritesBusy { .. } => {
                 (StatusCode::SERVICE_UNAVAILABLE, codes::OVERLOADED)
             }
             UpstreamUnavailable { .. } => {
@@ -157,6 +162,7 @@ impl IntoResponse for ApiError {
         }
         let retry = match self {
             ApiError::Overloaded(_)
+            | ApiError::Saturated { .. }
             | ApiError::WritesBusy { .. }
             | ApiError::Backend { .. }
             | ApiError::ShuttingDown => Some(1),

@@ -12,10 +12,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 RUNS=${1:-3}
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-cargo test -q -p ragkit-tests --test isolation --no-run
+cargo test -q --workspace --test isolation --no-run
 status=0
 for i in $(seq "$RUNS"); do
-  cargo test -q -p ragkit-tests --test isolation -- --ignored --nocapture 2>&1 \
+  cargo test -q --workspace --test isolation -- --ignored --nocapture 2>&1 \
     | grep -E "query p95|panicked|assert" || status=1
 done
 exit $status

@@ -152,3 +152,53 @@ async fn with_api_keys_each_key_has_its_own_budget() {
     assert_eq!(ask(b).await.0, 429);
     s.stop().await;
 }
+
+/// Under more uncached questions than the CPU can take, ragd refuses some
+/// at once (503 `overloaded` with `Retry-After`) instead of queueing them
+/// all, while cached answers keep coming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saturated_cpu_queue_sheds_uncached_questions_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = test_config(dir.path());
+    // The smallest bound: any queue at all is too long.
+    cfg.server.max_queue_wait_ms = 1;
+    cfg.server.cpu_threads = 1;
+    cfg.retrieval.mode = ragd_api::RetrievalMode::Dense;
+    let s = std::sync::Arc::new(Server::start_with(cfg).await);
+    s.create_collection("kb").await;
+    s.ingest("kb", corpus()).await;
+    let cached = json!({"question": "Which volcano in Sicily is active?"});
+    assert_eq!(
+        send(&s, "POST", "/v1/collections/kb/query", cached.clone())
+            .await
+            .status,
+        200
+    );
+
+    let flood: Vec<_> = (0..48)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let q = json!({"question": format!("question {i}: what rises through the crust?")});
+                send(&s, "POST", "/v1/collections/kb/query", q).await
+            })
+        })
+        .collect();
+    let seen_cached = send(&s, "POST", "/v1/collections/kb/query", cached).await;
+    let (mut ok, mut shed) = (0, 0);
+    for t in flood {
+        let seen = t.await.unwrap();
+        match seen.status {
+            200 => ok += 1,
+            503 => {
+                assert_eq!(seen.code, "overloaded");
+                assert_eq!(seen.retry_after, Some(1));
+                shed += 1;
+            }
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert!(ok > 0, "some questions are answered");
+    assert!(shed > 0, "some questions are shed ({ok} answered)");
+    assert_eq!(seen_cached.status, 200, "a cached answer is never shed");
+}

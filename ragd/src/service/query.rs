@@ -193,6 +193,7 @@ pub async fn query(
         return Ok(Outcome::Cached(r));
     }
     b.metrics.cache_misses.inc();
+    shed_when_saturated(b)?;
     let r = retrieve(b, collection, &p).await?;
     let generate_started = Instant::now();
     let pieces = if r.irrelevant {
@@ -216,6 +217,24 @@ pub async fn query(
         started,
         generate_started,
     }))
+}
+
+/// Refuse an uncached question at once while the CPU queue already holds
+/// more work than `server.max_queue_wait_ms`: it would only be answered
+/// late, and make every question behind it late too.
+fn shed_when_saturated(b: &Backends) -> Result<(), ApiError> {
+    let Some(limit) = b.max_queue_wait else {
+        return Ok(());
+    };
+    let wait = b.cpu.expected_wait();
+    if wait <= limit {
+        return Ok(());
+    }
+    b.metrics.shed.inc();
+    Err(ApiError::Saturated {
+        wait_ms: wait.as_millis() as u64,
+        limit_ms: limit.as_millis() as u64,
+    })
 }
 
 fn prepare(b: &Backends, req: QueryRequest) -> Result<Prepared, ApiError> {

@@ -191,6 +191,10 @@ impl EdgeStore {
         std::thread::Builder::new()
             .name(format!("optimize-{key}"))
             .spawn(move || {
+                // Index building is bulk work: at the batch lane's priority
+                // (with the threads the engine starts from here), it takes
+                // the CPU only when questions leave it idle.
+                crate::cpu::lower_priority();
                 // Vectors written while an optimize runs are left for the
                 // next round, so loop until few enough remain.
                 loop {
@@ -456,8 +460,10 @@ impl VectorStore for EdgeStore {
         let shard = self.shard(key)?;
         let n = points.len() as u64;
         let s = shard.clone();
+        // Upserts come from ingests (and the follower's replay of them):
+        // bulk work, in the batch lane. Searches do not wait for them.
         self.pool
-            .run(move || -> Result<(), VectorError> {
+            .run_batch(move || -> Result<(), VectorError> {
                 let list = points
                     .into_iter()
                     .map(|p| {
