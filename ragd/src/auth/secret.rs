@@ -68,8 +68,27 @@ pub fn hash(key: &str) -> String {
 
 /// Whether `key` hashes to `stored`, compared in constant time.
 pub fn matches(key: &str, stored: &str) -> bool {
-    let presented = hash(key);
-    presented.len() == stored.len() && bool::from(presented.as_bytes().ct_eq(stored.as_bytes()))
+    decode_hash(stored).is_some_and(|h| matches_hash(key, &h))
+}
+
+/// Whether `key` hashes to the SHA-256 `stored`, compared in constant time.
+pub fn matches_hash(key: &str, stored: &[u8; 32]) -> bool {
+    let presented: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    bool::from(presented.ct_eq(stored))
+}
+
+/// A stored hash (64 hex digits) as bytes; `None` if it is not one.
+pub fn decode_hash(stored: &str) -> Option<[u8; 32]> {
+    let digits = stored.as_bytes();
+    if digits.len() != 64 {
+        return None;
+    }
+    let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = [0u8; 32];
+    for (i, pair) in digits.chunks(2).enumerate() {
+        out[i] = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(out)
 }
 
 #[cfg(test)]
@@ -91,6 +110,9 @@ mod tests {
         let last = if wrong.ends_with('0') { "1" } else { "0" };
         wrong.replace_range(wrong.len() - 1.., last);
         assert!(!matches(&wrong, &stored));
+        assert_eq!(decode_hash(&stored).map(|h| hex(&h)), Some(stored.clone()));
+        assert_eq!(decode_hash("zz"), None);
+        assert!(!matches(key.expose(), &stored.replace(&stored[..2], "zz")));
     }
 
     #[test]

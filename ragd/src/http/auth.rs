@@ -79,24 +79,22 @@ pub async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: N
     if !app.auth.enabled() {
         return next.run(req).await;
     }
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_owned());
-    let route = route.as_deref();
+    // Cheap clones (an `Arc<str>` and a shared header value): the request's
+    // body is not `Sync`, so no borrow of the request may live across the
+    // lookup below.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map(MatchedPath::as_str);
     let scope = match need(req.method(), route) {
         Need::Open => return next.run(req).await,
         Need::Key(scope) => scope,
     };
     let collection = collection_of(route, req.uri().path()).map(str::to_string);
-    // Owned: the request's body is not `Sync`, so no borrow of the
-    // request may live across the lookup.
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let caller = match app.auth.verify(header.as_deref()).await {
+    let header = req.headers().get(header::AUTHORIZATION).cloned();
+    let caller = match app
+        .auth
+        .verify(header.as_ref().and_then(|v| v.to_str().ok()))
+        .await
+    {
         Ok(c) => c,
         Err(Denied::Unavailable(e)) => return ApiError::from(e).into_response(),
         Err(Denied::Missing) => {

@@ -39,7 +39,7 @@ pub async fn create(
     responses((status = 200, body = CollectionList)))]
 pub async fn list(
     State(app): State<Arc<App>>,
-    caller: Option<Extension<Caller>>,
+    caller: Option<Extension<Arc<Caller>>>,
 ) -> Result<Json<CollectionList>, ApiError> {
     let mut all = collections::list(&app.backends).await?;
     // A key limited to collections sees only those.

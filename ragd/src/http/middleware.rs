@@ -67,7 +67,7 @@ pub async fn rate_limit(State(app): State<Arc<App>>, req: Request, next: Next) -
 /// Who a request counts against: its API key (put there by
 /// [`crate::http::auth`]), else the peer IP address, else `anonymous`.
 fn client_of(req: &Request) -> String {
-    if let Some(caller) = req.extensions().get::<crate::auth::Caller>() {
+    if let Some(caller) = req.extensions().get::<Arc<crate::auth::Caller>>() {
         return format!("key:{}", caller.name);
     }
     match req

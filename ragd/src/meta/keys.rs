@@ -54,11 +54,6 @@ impl KeyRow {
             revoked_at: self.revoked_at.clone(),
         }
     }
-
-    /// Neither revoked nor expired at `now` (RFC 3339, same format).
-    pub fn usable_at(&self, now: &str) -> bool {
-        self.revoked_at.is_none() && self.expires_at.as_deref().is_none_or(|e| e > now)
-    }
 }
 
 /// The key table of a metadata store.
