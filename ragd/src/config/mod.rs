@@ -123,7 +123,7 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
             max_body_bytes: 16 * 1024 * 1024,
             max_in_flight: 1024,
-            max_queue_wait_ms: 100,
+            max_queue_wait_ms: 50,
             max_ingests_in_flight: 4,
             ingest_wait_secs: 30,
             shutdown_grace_secs: 30,
