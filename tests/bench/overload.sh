@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Overload and the cost of auth (docs/RELIABILITY.md), release builds, one
+# ragd on loopback, embedded defaults.
+#
+#   bash tests/bench/overload.sh [DOCS=200] [PARAS=10]
+#
+# 1. Sustainable rate: uncached dense questions from 16 closed-model users
+#    (loadgen quick --users 16 --unique), 20 s; R = answered per second
+#    (16 users saturate the CPU without filling its queue past the
+#    shedding bound, so none is refused).
+# 2. Overload: an open model at 5 x R for 30 s (loadgen quick --rate), every
+#    request in a CSV. Reports the P95 of the questions ragd answered, the
+#    p99 of the ones it refused (429/503), and ragd's peak RSS, sampled
+#    every 0.5 s, against its RSS before.
+# 3. Cost of auth and limits: cached questions with wrk (1 thread, 32
+#    connections, 15 s), auth off / on / off / on. "On" is [auth] enabled
+#    with a query key and a query rate limit too large to refuse anything,
+#    so every request pays for the key check and the GCRA.
+# All traffic stays on loopback; every step is bounded in time.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DOCS=${1:-200}
+PARAS=${2:-10}
+PORT=18090
+B=http://127.0.0.1:$PORT
+command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+cargo build --release -q -p ragd -p loadgen
+RAGD=target/release/ragd
+LG=target/release/loadgen
+WORK=$(mktemp -d)
+PID=
+stop_ragd() { [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }; PID=; }
+trap 'stop_ragd; rm -rf "$WORK"' EXIT
+
+# start_ragd [VAR=VALUE...]: ragd on $PORT over $WORK/data, dense retrieval.
+start_ragd() {
+  env RUST_LOG=warn RAGD_RETRIEVAL__MODE=dense "$@" \
+    $RAGD serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" 2>>"$WORK/ragd.log" &
+  PID=$!
+  for _ in $(seq 600); do curl -sf $B/health >/dev/null && return; sleep 0.1; done
+  echo "ragd did not start"; tail "$WORK/ragd.log"; exit 1
+}
+rss_kib() { awk '/VmRSS/{print $2}' /proc/$PID/status; }
+
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
+python3 tests/bench/gen_corpus.py "$WORK/corpus" "$DOCS" "$PARAS" 50
+start_ragd
+curl -sf $B/v1/collections -H 'content-type: application/json' -d '{"name":"bench"}' >/dev/null
+for f in "$WORK"/corpus/*.json; do
+  curl -sf $B/v1/collections/bench/documents -H 'content-type: application/json' --data-binary @"$f" >/dev/null
+done
+Q=$B/v1/collections/bench/query
+
+echo "== 1. sustainable rate: 16 users, uncached dense questions, 20 s"
+$LG quick $Q --users 16 --unique --duration 20s --quiet --json >"$WORK/sustain.json" || true
+R=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["total"]; print(round(t["ok"]/20))' "$WORK/sustain.json")
+python3 - "$WORK/sustain.json" <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1]))["total"]
+print(f"answered {t['ok']} in 20 s = {t['ok']/20:.0f}/s, p95 {t['latency_ms']['p95']:.1f} ms, errors {t['errors']}")
+PY
+
+RATE=$((R * 5))
+echo "== 2. overload: open model at 5 x $R = $RATE arrivals/s, 30 s"
+RSS_BEFORE=$(rss_kib)
+( peak=0; while kill -0 $PID 2>/dev/null; do r=$(rss_kib 2>/dev/null || echo 0); [ "${r:-0}" -gt $peak ] && peak=$r; echo $peak >"$WORK/rss_peak"; sleep 0.5; done ) &
+SAMPLER=$!
+$LG quick $Q --rate "$RATE" --unique --duration 30s --max-in-flight 20000 --timeout 10s \
+  --requests-csv "$WORK/over.csv" --quiet --json >"$WORK/over.json" || true
+sleep 1; kill $SAMPLER 2>/dev/null || true
+kill -0 $PID || { echo "ragd died under overload"; tail "$WORK/ragd.log"; exit 1; }
+python3 - "$WORK/over.csv" "$RSS_BEFORE" "$(cat "$WORK/rss_peak")" <<'PY'
+import csv, sys, collections
+ok, refused, other = [], [], collections.Counter()
+for row in csv.DictReader(open(sys.argv[1])):
+    lat = float(row["latency_ms"])
+    if row["ok"] == "true":
+        ok.append(lat)
+    elif row["error"].startswith(("http_429", "http_503")):
+        refused.append(lat)
+    else:
+        other[row["error"]] += 1
+def pct(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(len(v) * p / 100))] if v else float("nan")
+n = len(ok) + len(refused) + sum(other.values())
+print(f"sent {n}: answered {len(ok)} ({len(ok)/30:.0f}/s), refused {len(refused)}, other errors {dict(other)}")
+print(f"answered: p50 {pct(ok,50):.1f} ms, p95 {pct(ok,95):.1f} ms, p99 {pct(ok,99):.1f} ms (SLO: p95 < 300 ms)")
+print(f"refused:  p50 {pct(refused,50):.2f} ms, p99 {pct(refused,99):.2f} ms (target: p99 < 10 ms)")
+print(f"ragd RSS: {int(sys.argv[2])/1024:.0f} MiB before, {int(sys.argv[3])/1024:.0f} MiB peak")
+PY
+
+echo "== 3. cost of auth and limits: cached questions, wrk -t1 -c32 15 s, off/on/off/on"
+stop_ragd
+KEY=$($RAGD keys create --name bench --scope query --data-dir "$WORK/data" 2>/dev/null | tail -1)
+for round in off on off on; do
+  if [ $round = on ]; then
+    start_ragd RAGD_AUTH__ENABLED=true RAGD_RATE_LIMIT__QUERIES_PER_MINUTE=1000000000 RAGD_RATE_LIMIT__QUERY_BURST=1000000
+    H=(-H "Authorization: Bearer $KEY")
+  else
+    start_ragd
+    H=()
+  fi
+  curl -sf "$Q" "${H[@]}" -H 'content-type: application/json' \
+    -d '{"question":"What happened to the river dam during the migration?","top_k":5,"mode":"dense"}' >/dev/null
+  printf 'auth %-3s ' $round
+  QUERY_MODE=same wrk -t1 -c32 -d15s "${H[@]}" -s tests/bench/query.lua $B | awk '/Requests\/sec/{printf "%s req/s  ", $2} /Non-2xx/{printf "NON-2XX %s  ", $NF} /Latency/{printf "mean %s  ", $2}'
+  echo
+  stop_ragd
+done
