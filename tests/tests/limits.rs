@@ -175,30 +175,40 @@ async fn a_saturated_cpu_queue_sheds_uncached_questions_only() {
         200
     );
 
-    let flood: Vec<_> = (0..48)
-        .map(|i| {
-            let s = s.clone();
-            tokio::spawn(async move {
-                let q = json!({"question": format!("question {i}: what rises through the crust?")});
-                send(&s, "POST", "/v1/collections/kb/query", q).await
-            })
-        })
-        .collect();
-    let seen_cached = send(&s, "POST", "/v1/collections/kb/query", cached).await;
+    // Waves of concurrent distinct questions until the queue has built up
+    // enough for some to be shed (how fast it builds depends on how busy
+    // the machine is); bounded.
     let (mut ok, mut shed) = (0, 0);
-    for t in flood {
-        let seen = t.await.unwrap();
-        match seen.status {
-            200 => ok += 1,
-            503 => {
-                assert_eq!(seen.code, "overloaded");
-                assert_eq!(seen.retry_after, Some(1));
-                shed += 1;
+    for wave in 0..20 {
+        let flood: Vec<_> = (0..64)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let q = json!({"question": format!("question {wave}-{i}: what rises through the crust?")});
+                    send(&s, "POST", "/v1/collections/kb/query", q).await
+                })
+            })
+            .collect();
+        let cached_status = send(&s, "POST", "/v1/collections/kb/query", cached.clone())
+            .await
+            .status;
+        assert_eq!(cached_status, 200, "a cached answer is never shed");
+        for t in flood {
+            let seen = t.await.unwrap();
+            match seen.status {
+                200 => ok += 1,
+                503 => {
+                    assert_eq!(seen.code, "overloaded");
+                    assert_eq!(seen.retry_after, Some(1));
+                    shed += 1;
+                }
+                other => panic!("unexpected status {other}"),
             }
-            other => panic!("unexpected status {other}"),
+        }
+        if shed > 0 {
+            break;
         }
     }
     assert!(ok > 0, "some questions are answered");
     assert!(shed > 0, "some questions are shed ({ok} answered)");
-    assert_eq!(seen_cached.status, 200, "a cached answer is never shed");
 }
