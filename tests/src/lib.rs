@@ -311,6 +311,15 @@ pub fn corpus() -> Value {
     ])
 }
 
+/// A loopback port free right now (for a process the test starts itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Whether servers run on PostgreSQL + Redis (`RAGKIT_TEST_BACKENDS`).
 pub fn shared_backends() -> bool {
     std::env::var("RAGKIT_TEST_BACKENDS").as_deref() == Ok("postgres+redis")

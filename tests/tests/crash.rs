@@ -67,14 +67,6 @@ fn ragd_bin() -> PathBuf {
     bin
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The configuration file of the ragd under test.
 fn write_config(dir: &Path, port: u16) -> PathBuf {
     let mut toml = format!(
@@ -380,7 +372,7 @@ async fn acknowledged_writes_survive_sigkill() {
     if shared_backends() {
         ragkit_tests::pg_database(&shared_name(dir.path())).await;
     }
-    let port = free_port();
+    let port = ragkit_tests::free_port();
     let config = write_config(dir.path(), port);
     let log = dir.path().join("ragd.log");
     let http = reqwest::Client::builder()

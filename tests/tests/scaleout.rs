@@ -246,20 +246,12 @@ impl Drop for PrivateRedis {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_killed_and_restarted_mid_load_fails_no_query() {
     if shared_services().is_none() {
         return;
     }
-    let port = free_port();
+    let port = ragkit_tests::free_port();
     let mut redis = PrivateRedis::start(port);
     let name = unique("redisfault");
     let dir = tempfile::tempdir().unwrap();
@@ -376,7 +368,7 @@ impl PgBouncer {
         let hostport = rest.split('/').next().unwrap();
         let (host, port) = hostport.split_once(':').unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let listen = free_port();
+        let listen = ragkit_tests::free_port();
         let ini = format!(
             "[databases]\n* = host={host} port={port}\n\
              [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {listen}\n\
