@@ -349,13 +349,9 @@ fn classify_sse(body: &[u8]) -> Outcome {
 /// `Authorization: Bearer <key>` when [`ragd_api::API_KEY_ENV`] holds a key,
 /// marked sensitive (never printed in debug output).
 pub fn authorization() -> Result<Option<HeaderValue>, WorkloadError> {
-    let Ok(key) = std::env::var(ragd_api::API_KEY_ENV) else {
+    let Some(key) = ragd_api::api_key_from_env() else {
         return Ok(None);
     };
-    let key = key.trim();
-    if key.is_empty() {
-        return Ok(None);
-    }
     let mut v =
         HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| WorkloadError::ApiKey)?;
     v.set_sensitive(true);

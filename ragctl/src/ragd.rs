@@ -43,9 +43,8 @@ pub struct Probe {
 /// every request sends it as `Authorization: Bearer`.
 pub fn client() -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
-    if let Ok(key) = std::env::var(ragd_api::API_KEY_ENV)
-        && let Ok(mut v) = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", key.trim()))
-        && !key.trim().is_empty()
+    if let Some(key) = ragd_api::api_key_from_env()
+        && let Ok(mut v) = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
     {
         v.set_sensitive(true);
         headers.insert(reqwest::header::AUTHORIZATION, v);

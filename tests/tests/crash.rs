@@ -50,6 +50,12 @@ struct Known {
 }
 
 impl Known {
+    /// `state` is now known to hold (acknowledged, or read back).
+    fn settle(&mut self, state: State) {
+        self.acked = state;
+        self.unsure.clear();
+    }
+
     fn allowed(&self) -> Vec<&State> {
         std::iter::once(&self.acked).chain(&self.unsure).collect()
     }
@@ -252,10 +258,7 @@ async fn writer(
             Err(_) => false, // killed under it: unsure stays unsure
         };
         if ok {
-            let mut k = known.lock().unwrap();
-            let entry = k.get_mut(id).unwrap();
-            entry.acked = state;
-            entry.unsure.clear();
+            known.lock().unwrap().get_mut(id).unwrap().settle(state);
             acked += 1;
         } else if *stop.borrow() {
             break;
@@ -318,10 +321,7 @@ async fn verify(
                 "round {round}: a query for {word:?} does not find {id}: {resp}"
             );
         }
-        let mut k = known.lock().unwrap();
-        let entry = k.get_mut(id).unwrap();
-        entry.acked = state;
-        entry.unsure.clear();
+        known.lock().unwrap().get_mut(id).unwrap().settle(state);
     }
     // Metadata and vectors agree (the follower of embedded vectors on
     // PostgreSQL may need a moment to replay the log).
@@ -474,7 +474,7 @@ async fn a_restart_sweeps_the_vectors_interrupted_writes_left() {
     if shared_backends() {
         ragkit_tests::use_shared_backends(&mut cfg, &shared_name(dir.path())).await;
     }
-    let counts = |c: ragd_api::Collection| (c.documents, c.chunks, c.vectors);
+    let counts = |c: ragd_api::Collection| (c.documents, c.chunks, c.vectors.unwrap());
 
     let app = ragd::App::open(cfg.clone()).await.unwrap();
     let b = &app.backends;

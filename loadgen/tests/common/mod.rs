@@ -79,7 +79,7 @@ async fn collection() -> Json<ragd_api::Collection> {
         dimensions: 3,
         documents: 1,
         chunks: 1,
-        vectors: 1,
+        vectors: Some(1),
         created_at: "2026-01-01T00:00:00Z".into(),
     })
 }

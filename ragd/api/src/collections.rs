@@ -30,11 +30,13 @@ pub struct Collection {
     pub documents: u64,
     /// Number of chunks stored (metadata store).
     pub chunks: u64,
-    /// Points in the vector store. Equal to `chunks` once no write is in
-    /// flight and the orphan sweep has run after a crash (with embedded
-    /// vectors on PostgreSQL: once this replica has followed the log).
-    #[serde(default)]
-    pub vectors: u64,
+    /// Points in the vector store, in `GET /v1/collections/{name}` only
+    /// (a list does not count every collection's vectors). Equal to
+    /// `chunks` once no write is in flight and the orphan sweep has run
+    /// after a crash (with embedded vectors on PostgreSQL: once this
+    /// replica has followed the log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vectors: Option<u64>,
     /// RFC 3339 creation time.
     pub created_at: String,
 }

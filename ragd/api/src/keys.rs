@@ -9,6 +9,13 @@ use utoipa::ToSchema;
 /// send it as `Authorization: Bearer <key>` on every request to ragd.
 pub const API_KEY_ENV: &str = "RAGKIT_API_KEY";
 
+/// The API key in [`API_KEY_ENV`], trimmed; `None` when unset or empty.
+pub fn api_key_from_env() -> Option<String> {
+    let key = std::env::var(API_KEY_ENV).ok()?;
+    let key = key.trim();
+    (!key.is_empty()).then(|| key.to_string())
+}
+
 /// What a key may do. Ordered: each scope includes the ones before it
 /// (`Admin` ⊇ `Ingest` ⊇ `Query`), so `have >= need` is the check.
 #[derive(

@@ -31,7 +31,6 @@ pub fn validate_name(name: &str) -> Result<(), ApiError> {
 
 async fn describe(b: &Backends, row: CollectionRow) -> Result<Collection, ApiError> {
     let (documents, chunks) = b.meta.collection_counts(row.key).await?;
-    let vectors = b.vectors.count(row.key).await?;
     Ok(Collection {
         name: row.name,
         embedder: row.embedder,
@@ -39,7 +38,7 @@ async fn describe(b: &Backends, row: CollectionRow) -> Result<Collection, ApiErr
         dimensions: row.dimensions,
         documents,
         chunks,
-        vectors,
+        vectors: None,
         created_at: row.created_at,
     })
 }
@@ -88,9 +87,13 @@ pub async fn list(b: &Backends) -> Result<Vec<Collection>, ApiError> {
     Ok(out)
 }
 
+/// One collection, with its vector count (see [`Collection::vectors`]).
 pub async fn get(b: &Backends, name: &str) -> Result<Collection, ApiError> {
     let row = resolve(b, name).await?;
-    describe(b, row).await
+    let key = row.key;
+    let mut c = describe(b, row).await?;
+    c.vectors = Some(b.vectors.count(key).await?);
+    Ok(c)
 }
 
 pub async fn delete(b: &Backends, name: &str) -> Result<(), ApiError> {
