@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Overload and the cost of auth (docs/RELIABILITY.md), release builds, one
-# ragd on loopback, embedded defaults.
+# Overload (docs/RELIABILITY.md), release builds, one ragd on loopback,
+# embedded defaults. The cost of auth and limits is tests/bench/authcost.sh.
 #
 #   bash tests/bench/overload.sh [DOCS=200] [PARAS=10]
 #
@@ -12,10 +12,6 @@
 #    request in a CSV. Reports the P95 of the questions ragd answered, the
 #    p99 of the ones it refused (429/503), and ragd's peak RSS, sampled
 #    every 0.5 s, against its RSS before.
-# 3. Cost of auth and limits: cached questions with wrk (1 thread, 32
-#    connections, 15 s), auth off / on / off / on. "On" is [auth] enabled
-#    with a query key and a query rate limit too large to refuse anything,
-#    so every request pays for the key check and the GCRA.
 # All traffic stays on loopback; every step is bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -23,7 +19,6 @@ DOCS=${1:-200}
 PARAS=${2:-10}
 PORT=18090
 B=http://127.0.0.1:$PORT
-command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 cargo build --release -q -p ragd -p loadgen
 RAGD=target/release/ragd
 LG=target/release/loadgen
@@ -89,22 +84,3 @@ print(f"answered: p50 {pct(ok,50):.1f} ms, p95 {pct(ok,95):.1f} ms, p99 {pct(ok,
 print(f"refused:  p50 {pct(refused,50):.2f} ms, p99 {pct(refused,99):.2f} ms (target: p99 < 10 ms)")
 print(f"ragd RSS: {int(sys.argv[2])/1024:.0f} MiB before, {int(sys.argv[3])/1024:.0f} MiB peak")
 PY
-
-echo "== 3. cost of auth and limits: cached questions, wrk -t1 -c32 15 s, off/on/off/on"
-stop_ragd
-KEY=$($RAGD keys create --name bench --scope query --data-dir "$WORK/data" 2>/dev/null | tail -1)
-for round in off on off on; do
-  if [ $round = on ]; then
-    start_ragd RAGD_AUTH__ENABLED=true RAGD_RATE_LIMIT__QUERIES_PER_MINUTE=1000000000 RAGD_RATE_LIMIT__QUERY_BURST=1000000
-    H=(-H "Authorization: Bearer $KEY")
-  else
-    start_ragd
-    H=()
-  fi
-  curl -sf "$Q" "${H[@]}" -H 'content-type: application/json' \
-    -d '{"question":"What happened to the river dam during the migration?","top_k":5,"mode":"dense"}' >/dev/null
-  printf 'auth %-3s ' $round
-  QUERY_MODE=same wrk -t1 -c32 -d15s "${H[@]}" -s tests/bench/query.lua $B | awk '/Requests\/sec/{printf "%s req/s  ", $2} /Non-2xx/{printf "NON-2XX %s  ", $NF} /Latency/{printf "mean %s  ", $2}'
-  echo
-  stop_ragd
-done

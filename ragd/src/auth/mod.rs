@@ -33,8 +33,9 @@ const CACHE_ENTRIES: u64 = 10_000;
 /// `Arc<Caller>`) when auth is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// The key's name (what rate limits and logs name the caller by).
-    pub name: String,
+    /// The key's name (what rate limits and logs name the caller by);
+    /// shared, so that a rate-limit check clones no string.
+    pub name: Arc<str>,
     pub scope: KeyScope,
     /// Collections the key is limited to; `None`: every collection.
     pub collections: Option<Vec<String>>,
@@ -50,7 +51,7 @@ impl Caller {
 
     fn of(row: &KeyRow) -> Caller {
         Caller {
-            name: row.name.clone(),
+            name: row.name.as_str().into(),
             scope: row.scope,
             collections: (!row.collections.is_empty()).then(|| row.collections.clone()),
         }

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::metrics::{RouteLabels, StatusLabels};
-use crate::ratelimit::Budget;
+use crate::ratelimit::{Budget, Client};
 
 /// Admit an API request if a slot is free; otherwise refuse it at once.
 /// Writes also take one of the write slots, waiting a bounded time for it.
@@ -66,17 +66,17 @@ pub async fn rate_limit(State(app): State<Arc<App>>, req: Request, next: Next) -
 
 /// Who a request counts against: its API key (put there by
 /// [`crate::http::auth`]), else the peer IP address, else `anonymous`.
-fn client_of(req: &Request) -> String {
+fn client_of(req: &Request) -> Client {
     if let Some(caller) = req.extensions().get::<Arc<crate::auth::Caller>>() {
-        return format!("key:{}", caller.name);
+        return Client::Key(caller.name.clone());
     }
     match req
         .extensions()
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map(|c| c.0.ip())
     {
-        Some(ip) => format!("ip:{ip}"),
-        None => "anonymous".into(),
+        Some(ip) => Client::Ip(ip),
+        None => Client::Anonymous,
     }
 }
 

@@ -42,7 +42,8 @@ use crate::redis::Shared;
 /// The two budgets every client has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Budget {
-    /// Questions and reads: `GET`s and `POST .../query`.
+    /// Questions and reads: `GET`s, `POST .../query`, `.../search` and
+    /// `/v1/chat/completions`.
     Query,
     /// Writes: every other `POST`, `PUT`, `PATCH` and `DELETE`.
     Ingest,
@@ -51,7 +52,11 @@ pub enum Budget {
 impl Budget {
     /// The budget a request to an API route draws from.
     pub fn of(method: &Method, path: &str) -> Budget {
-        if method == Method::GET || method == Method::HEAD || path.ends_with("/query") {
+        let asks = method == Method::POST
+            && (path.ends_with("/query")
+                || path.ends_with("/search")
+                || path == "/v1/chat/completions");
+        if asks || method == Method::GET || method == Method::HEAD {
             Budget::Query
         } else {
             Budget::Ingest
@@ -62,6 +67,29 @@ impl Budget {
         match self {
             Budget::Query => "query",
             Budget::Ingest => "ingest",
+        }
+    }
+}
+
+/// Who a request counts against. Cheap to build per request: a key's name
+/// is shared with its cached [`crate::auth::Caller`], an address is a copy.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Client {
+    /// The API key of that name.
+    Key(Arc<str>),
+    /// No key: the peer's IP address.
+    Ip(std::net::IpAddr),
+    /// Neither (a request with no peer address, e.g. in-process tests).
+    Anonymous,
+}
+
+impl std::fmt::Display for Client {
+    /// The name Redis keys and logs use: `key:NAME`, `ip:ADDR`, `anonymous`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Client::Key(name) => write!(f, "key:{name}"),
+            Client::Ip(ip) => write!(f, "ip:{ip}"),
+            Client::Anonymous => f.write_str("anonymous"),
         }
     }
 }
@@ -83,7 +111,7 @@ pub struct Decision {
     pub local: bool,
 }
 
-type Local = Gcra<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>;
+type Local = Gcra<Client, DefaultKeyedStateStore<Client>, DefaultClock, StateInformationMiddleware>;
 
 /// One budget (per minute + burst), counted in Redis or in this process.
 struct Limit {
@@ -120,12 +148,12 @@ impl Limit {
         })
     }
 
-    fn check_locally(&self, client: &str) -> Decision {
+    fn check_locally(&self, client: &Client) -> Decision {
         if self.checks.fetch_add(1, Ordering::Relaxed) % RETAIN_EVERY == RETAIN_EVERY - 1 {
             self.local.retain_recent();
         }
         let burst = self.rate.burst;
-        match self.local.check_key(&client.to_string()) {
+        match self.local.check_key(client) {
             Ok(state) => {
                 let remaining = state.remaining_burst_capacity();
                 Decision {
@@ -198,7 +226,7 @@ impl RateLimiter {
 
     /// Count one request of `client` against `budget`; `None` when that
     /// budget is unlimited.
-    pub async fn check(&self, budget: Budget, client: &str) -> Option<Decision> {
+    pub async fn check(&self, budget: Budget, client: &Client) -> Option<Decision> {
         let limit = self.limit(budget)?;
         if let Some(shared) = &self.redis {
             match redis::check(shared, limit, client).await {

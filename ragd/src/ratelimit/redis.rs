@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use super::{Decision, Limit, ceil_secs};
+use super::{Client, Decision, Limit, ceil_secs};
 use crate::redis::{Error, Shared};
 
 /// `KEYS[1]`: the client's key. `ARGV[1]`: the interval between requests at
@@ -30,7 +30,11 @@ return {1, math.floor((now - allow_at) / interval), new_tat - now, 0}
 
 static SCRIPT: LazyLock<::redis::Script> = LazyLock::new(|| ::redis::Script::new(GCRA_SCRIPT));
 
-pub(super) async fn check(shared: &Shared, limit: &Limit, client: &str) -> Result<Decision, Error> {
+pub(super) async fn check(
+    shared: &Shared,
+    limit: &Limit,
+    client: &Client,
+) -> Result<Decision, Error> {
     let key = shared.key(&format!("rl:{}:{client}", limit.budget.name()));
     let interval_us = limit.interval.as_micros().max(1) as u64;
     let mut invocation = SCRIPT.key(key);

@@ -8,6 +8,11 @@ use axum::http::Method;
 use super::*;
 use crate::redis::tests::{cleanup, test_config, test_url, unreachable_config};
 
+/// The client that the API key `name` is.
+fn key(name: &str) -> Client {
+    Client::Key(name.into())
+}
+
 /// A limiter with the same budget for queries and ingests. One request a
 /// minute keeps the budget from refilling while a test runs.
 fn limiter(per_minute: u32, burst: u32, redis: Option<Arc<Shared>>) -> RateLimiter {
@@ -57,27 +62,35 @@ fn writes_draw_from_the_ingest_budget() {
         Budget::Ingest
     );
     assert_eq!(Budget::of(&Method::POST, "/v1/collections"), Budget::Ingest);
+    // Questions in other shapes ask too; a document named "search" is written.
+    for asks in ["/v1/collections/a/search", "/v1/chat/completions"] {
+        assert_eq!(Budget::of(&Method::POST, asks), Budget::Query);
+    }
+    assert_eq!(
+        Budget::of(&Method::DELETE, "/v1/collections/a/documents/search"),
+        Budget::Ingest
+    );
 }
 
 #[tokio::test]
 async fn a_burst_then_refusals_until_the_budget_refills() {
     let rl = limiter(1, 3, None);
     for remaining in [2, 1, 0] {
-        let d = rl.check(Budget::Query, "c").await.unwrap();
+        let d = rl.check(Budget::Query, &key("c")).await.unwrap();
         assert!(d.allowed && d.local, "{d:?}");
         assert_eq!((d.limit, d.remaining), (3, remaining));
         // Full again after one interval (60 s) per request used.
         assert_eq!(d.reset_secs, 60 * (3 - remaining as u64));
     }
-    let d = rl.check(Budget::Query, "c").await.unwrap();
+    let d = rl.check(Budget::Query, &key("c")).await.unwrap();
     assert!(!d.allowed);
     assert_eq!(d.remaining, 0);
     // One request a minute: the next one is allowed in (almost) 60 s.
     assert!((59..=60).contains(&d.retry_after_secs), "{d:?}");
     assert!((179..=180).contains(&d.reset_secs), "{d:?}");
     // Another client, and the other budget of the same client, are untouched.
-    assert!(rl.check(Budget::Query, "d").await.unwrap().allowed);
-    assert!(rl.check(Budget::Ingest, "c").await.unwrap().allowed);
+    assert!(rl.check(Budget::Query, &key("d")).await.unwrap().allowed);
+    assert!(rl.check(Budget::Ingest, &key("c")).await.unwrap().allowed);
 }
 
 #[tokio::test]
@@ -85,7 +98,7 @@ async fn no_limit_means_no_decision() {
     let rl = limiter(0, 10, None);
     assert!(!rl.enabled());
     for _ in 0..100 {
-        assert_eq!(rl.check(Budget::Query, "c").await, None);
+        assert_eq!(rl.check(Budget::Query, &key("c")).await, None);
     }
     let only_ingest = RateLimiter::new(
         &RateLimitConfig {
@@ -96,8 +109,8 @@ async fn no_limit_means_no_decision() {
         &Metrics::new(),
     );
     assert!(only_ingest.enabled());
-    assert_eq!(only_ingest.check(Budget::Query, "c").await, None);
-    assert!(only_ingest.check(Budget::Ingest, "c").await.is_some());
+    assert_eq!(only_ingest.check(Budget::Query, &key("c")).await, None);
+    assert!(only_ingest.check(Budget::Ingest, &key("c")).await.is_some());
 }
 
 #[tokio::test]
@@ -109,7 +122,7 @@ async fn the_sustained_rate_holds_after_the_burst() {
     let (mut allowed, mut sent) = (0u32, 0u32);
     while start.elapsed() < Duration::from_millis(300) {
         sent += 1;
-        if rl.check(Budget::Query, "c").await.unwrap().allowed {
+        if rl.check(Budget::Query, &key("c")).await.unwrap().allowed {
             allowed += 1;
         }
         tokio::task::yield_now().await;
@@ -131,7 +144,7 @@ async fn replicas_share_one_budget_in_redis() {
     };
     let a = limiter(1, 5, Some(sa.clone()));
     let b = limiter(1, 5, Some(sb));
-    let client = format!("c{}", std::process::id());
+    let client = key(&format!("c{}", std::process::id()));
     for remaining in (0..5).rev() {
         let r = if remaining % 2 == 0 { &a } else { &b };
         let d = r.check(Budget::Query, &client).await.unwrap();
@@ -147,7 +160,7 @@ async fn replicas_share_one_budget_in_redis() {
     // Budgets and clients are separate in Redis too.
     assert!(a.check(Budget::Ingest, &client).await.unwrap().allowed);
     assert!(
-        b.check(Budget::Query, "someone-else")
+        b.check(Budget::Query, &key("someone-else"))
             .await
             .unwrap()
             .allowed
@@ -179,10 +192,10 @@ async fn redis_down_counts_locally_and_never_refuses_for_it() {
         Some(down),
         &metrics,
     );
-    let d = rl.check(Budget::Query, "c").await.unwrap();
+    let d = rl.check(Budget::Query, &key("c")).await.unwrap();
     assert!(d.allowed && d.local);
-    assert!(rl.check(Budget::Query, "c").await.unwrap().allowed);
+    assert!(rl.check(Budget::Query, &key("c")).await.unwrap().allowed);
     // The local budget still holds.
-    assert!(!rl.check(Budget::Query, "c").await.unwrap().allowed);
+    assert!(!rl.check(Budget::Query, &key("c")).await.unwrap().allowed);
     assert_eq!(metrics.rate_limit_local.get(), 3);
 }
