@@ -24,6 +24,9 @@ pub struct Chunk {
     /// Markdown heading path at the passage's start ("Setup > Linux"); empty
     /// for plain text or before the first heading.
     pub heading: String,
+    /// Byte offset of the passage's start in the document's text (what maps
+    /// it to a page of a paged source).
+    pub offset: usize,
 }
 
 impl Chunk {
@@ -60,14 +63,16 @@ impl Chunker {
         match format {
             DocumentFormat::Text => self
                 .text
-                .chunks(text)
-                .filter(|c| !c.trim().is_empty())
-                .map(|c| Chunk {
+                .chunk_indices(text)
+                .filter(|(_, c)| !c.trim().is_empty())
+                .map(|(offset, c)| Chunk {
                     text: c.to_string(),
                     heading: String::new(),
+                    offset,
                 })
                 .collect(),
-            DocumentFormat::Markdown => {
+            // HTML arrives converted (`service::files`); as Markdown otherwise.
+            DocumentFormat::Markdown | DocumentFormat::Html => {
                 let headings = headings(text);
                 let pieces: Vec<(usize, &str)> = self
                     .markdown
@@ -79,6 +84,7 @@ impl Chunker {
                     .map(|(offset, chunk)| Chunk {
                         heading: heading_path(&headings, offset + body_start(&chunk)),
                         text: chunk,
+                        offset,
                     })
                     .collect()
             }

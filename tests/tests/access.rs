@@ -170,6 +170,13 @@ async fn a_collection_limited_key_cannot_tell_whether_other_collections_exist() 
                 format!("/v1/collections/{c}/documents"),
                 Some(json!({"documents": []})),
             ),
+            ("POST", format!("/v1/collections/{c}/search"), ask()),
+            // The OpenAI route names the collection in its body.
+            (
+                "POST",
+                "/v1/chat/completions".to_string(),
+                Some(json!({"model": c, "messages": [{"role": "user", "content": "q"}]})),
+            ),
         ] {
             let (st, b, _) = s.call_as(Some(&key), m, &path, body).await;
             assert_eq!((st, code(&b)), (403, "forbidden"), "{m} {path}: {b}");
@@ -191,6 +198,10 @@ async fn a_collection_limited_key_cannot_tell_whether_other_collections_exist() 
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["a"]);
+    let (st, b, _) = s.call_as(Some(&key), "GET", "/v1/models", None).await;
+    assert_eq!(st, 200);
+    assert_eq!(b["data"].as_array().map(Vec::len), Some(1), "{b}");
+    assert_eq!(b["data"][0]["id"], "a");
     let other = s.make_key("only-gone", "query", &["gone"]).await;
     let (st, b, _) = s
         .call_as(Some(&other), "GET", "/v1/collections/gone", None)

@@ -41,8 +41,35 @@ pub struct Collection {
     pub created_at: String,
 }
 
-/// `GET /v1/collections`
+/// `GET /v1/collections?limit=&after=`: one page, in name order.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CollectionList {
     pub collections: Vec<Collection>,
+    /// The cursor of the next page (`?after=` this); absent on the last.
+    /// A key limited to collections sees only its own, so its pages may
+    /// hold fewer than `limit`: follow `next` until it is absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
+
+/// `?limit=&after=` of the list routes: cursor (keyset) pagination, stable
+/// while documents are added or removed (a page starts strictly after the
+/// last name or id of the one before; nothing is skipped or repeated).
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema, utoipa::IntoParams,
+)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page, 1 to [`MAX_PAGE_LIMIT`] (default [`DEFAULT_PAGE_LIMIT`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    /// Start after this name or id (the `next` of the previous page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+}
+
+/// Items of a list page when `limit` is not given.
+pub const DEFAULT_PAGE_LIMIT: u32 = 100;
+/// Largest accepted `limit`.
+pub const MAX_PAGE_LIMIT: u32 = 1000;

@@ -14,6 +14,11 @@ pub enum DocumentFormat {
     Text,
     /// Markdown: split on headings, blocks and paragraphs first.
     Markdown,
+    /// HTML: converted to Markdown (headings, lists, tables and code
+    /// blocks kept; scripts and styles dropped), then split as Markdown.
+    /// The document is stored as the converted Markdown. PDF and DOCX
+    /// files are uploaded as files (multipart), not as JSON text.
+    Html,
 }
 
 /// One document to ingest.
@@ -82,18 +87,31 @@ pub struct Document {
     pub chunks: u32,
     /// RFC 3339 time of the last (re-)ingest.
     pub updated_at: String,
+    /// SHA-256 (lowercase hex) of what was sent: an uploaded file's bytes,
+    /// or the JSON text. Absent for documents stored before ragd kept it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// `GET /v1/collections/{name}/documents`: ids and sizes, without text.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DocumentList {
+    /// One page, in id order (see [`crate::PageQuery`]).
     pub documents: Vec<DocumentSummary>,
+    /// The cursor of the next page (`?after=` this); absent on the last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DocumentSummary {
     pub id: String,
     pub chunks: u32,
+    /// Bytes of the stored (indexed) text.
     pub bytes: u64,
     pub updated_at: String,
+    /// As in [`Document::sha256`]: compare a file's hash with it to skip
+    /// unchanged files (`ragctl ingest` does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }

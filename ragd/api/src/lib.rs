@@ -11,6 +11,7 @@
 //! - [`documents`]: ingest, get and delete documents.
 //! - [`query`]: questions, answers, citations and timings.
 //! - [`keys`]: API keys and their scopes.
+//! - [`openai`]: the OpenAI-compatible chat completions and models.
 //! - [`ops`]: health, readiness and the `/status` snapshot.
 //! - [`error`]: the error envelope and its stable codes.
 
@@ -18,6 +19,7 @@ pub mod collections;
 pub mod documents;
 pub mod error;
 pub mod keys;
+pub mod openai;
 pub mod ops;
 pub mod query;
 

@@ -95,6 +95,9 @@ pub struct Citation {
     /// Markdown heading path of the passage ("Setup > Linux"), if any.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub heading: String,
+    /// Page of the source (PDF) the passage starts on, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
     pub text: String,
     #[schema(value_type = Object)]
     pub metadata: Metadata,
@@ -120,6 +123,18 @@ pub struct QueryResponse {
     /// True when served from the query-result cache (timings are then the
     /// original computation's, except `total_ms`).
     pub cached: bool,
+}
+
+/// `POST /v1/collections/{name}/search` (same body as the query route):
+/// the passages only, for clients that bring their own LLM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct SearchResponse {
+    /// Best first, numbered from 1 as a query would cite them.
+    pub passages: Vec<Citation>,
+    /// The retrieval mode used.
+    pub mode: RetrievalMode,
+    /// `generate_ms` is 0: nothing is generated.
+    pub timings: QueryTimings,
 }
 
 /// Names of the Server-Sent Events of a streamed query, in order.

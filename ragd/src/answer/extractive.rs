@@ -173,6 +173,7 @@ mod tests {
             chunk_index: 0,
             score,
             heading: String::new(),
+            page: None,
             text: text.into(),
             metadata: Default::default(),
         }

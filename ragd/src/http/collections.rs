@@ -6,9 +6,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use ragd_api::{Collection, CollectionList, CreateCollection, ErrorBody};
+use ragd_api::{Collection, CollectionList, CreateCollection, ErrorBody, PageQuery};
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiQuery};
 use crate::app::App;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -34,19 +34,21 @@ pub async fn create(
     ))
 }
 
-/// List collections with their document and chunk counts.
+/// List collections with their document and chunk counts, one page at a
+/// time in name order: follow `next` with `?after=`.
 #[utoipa::path(get, path = "/v1/collections", tag = "collections",
-    responses((status = 200, body = CollectionList)))]
+    params(PageQuery),
+    responses((status = 200, body = CollectionList), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(app): State<Arc<App>>,
     caller: Option<Extension<Arc<Caller>>>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<CollectionList>, ApiError> {
-    let mut all = collections::list(&app.backends).await?;
     // A key limited to collections sees only those.
-    if let Some(Extension(caller)) = caller {
-        all.retain(|c| caller.sees(&c.name));
-    }
-    Ok(Json(CollectionList { collections: all }))
+    let visible = |name: &str| caller.as_ref().is_none_or(|Extension(c)| c.sees(name));
+    Ok(Json(
+        collections::page(&app.backends, &page, visible).await?,
+    ))
 }
 
 /// One collection with its counts.

@@ -1,5 +1,5 @@
 //! `/v1/collections/{name}/documents` routes: JSON ingest, multipart
-//! upload of `.txt`/`.md` files, get, list, delete.
+//! upload of files (see [`crate::service::files`]), get, list, delete.
 
 use std::sync::Arc;
 
@@ -8,14 +8,14 @@ use axum::http::{StatusCode, header};
 use axum::routing::get;
 use axum::{Json, Router};
 use ragd_api::{
-    Document, DocumentFormat, DocumentInput, DocumentList, ErrorBody, IngestRequest,
-    IngestResponse, Metadata,
+    Document, DocumentList, ErrorBody, IngestRequest, IngestResponse, Metadata, PageQuery,
 };
 
-use super::extract::{ApiJson, max_body};
+use super::extract::{ApiJson, ApiQuery, max_body};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::service::documents;
+use crate::service::files::{self, Upload};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -27,15 +27,19 @@ pub fn routes() -> Router<Arc<App>> {
 }
 
 /// Ingest documents. Send JSON ([`IngestRequest`]) or `multipart/form-data`
-/// with `.txt`/`.md` files (each file's name becomes its document id) and an
-/// optional `metadata` part holding a JSON object applied to every file.
+/// with files (each file's name becomes its document id, relative paths
+/// kept) and an optional `metadata` part holding a JSON object applied to
+/// every file. Files may be text, Markdown, HTML, PDF or DOCX, or CSV and
+/// JSON Lines (one document per row); see [`crate::service::files`].
 /// Re-ingesting an id replaces that document. The response is sent once the
 /// documents are durable.
 #[utoipa::path(post, path = "/v1/collections/{name}/documents", tag = "documents",
     params(("name" = String, Path, description = "Collection name")),
     request_body(content = IngestRequest, description = "JSON documents, or multipart/form-data files"),
     responses((status = 201, body = IngestResponse), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody, description = "A file of a kind ragd cannot read"),
+        (status = 422, body = ErrorBody)))]
 pub async fn ingest(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
@@ -46,26 +50,33 @@ pub async fn ingest(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let body = if is_multipart {
+    let sources = if is_multipart {
         let limit = max_body(&req);
         let mp = Multipart::from_request(req, &())
             .await
             .map_err(|e| ApiError::BadRequest(e.body_text()))?;
-        read_multipart(mp, limit).await?
+        let (uploads, metadata) = read_multipart(mp, limit).await?;
+        files::from_uploads(uploads, metadata).await?
     } else {
-        ApiJson::<IngestRequest>::from_request(req, &()).await?.0
+        let body = ApiJson::<IngestRequest>::from_request(req, &()).await?.0;
+        files::from_json(body.documents).await?
     };
     // The ingest runs to completion even if the client goes away, so a
     // disconnect can never leave a half-written document.
-    let task = tokio::spawn(async move { documents::ingest(&app.backends, &name, body).await });
+    let task =
+        tokio::spawn(async move { documents::ingest_sources(&app.backends, &name, sources).await });
     let resp = task
         .await
         .map_err(|e| ApiError::Internal(format!("ingest task: {e}")))??;
     Ok((StatusCode::CREATED, Json(resp)))
 }
 
-async fn read_multipart(mut mp: Multipart, limit: u64) -> Result<IngestRequest, ApiError> {
-    let mut documents = Vec::new();
+/// The files of a multipart request and its `metadata` part.
+async fn read_multipart(
+    mut mp: Multipart,
+    limit: u64,
+) -> Result<(Vec<Upload>, Option<Metadata>), ApiError> {
+    let mut uploads = Vec::new();
     let mut metadata: Option<Metadata> = None;
     loop {
         let field = match mp.next_field().await {
@@ -83,6 +94,7 @@ async fn read_multipart(mut mp: Multipart, limit: u64) -> Result<IngestRequest, 
         };
         let part = field.name().unwrap_or_default().to_string();
         let file_name = field.file_name().map(str::to_string);
+        let content_type = field.content_type().map(str::to_string);
         let bytes = field.bytes().await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge { limit }
@@ -102,49 +114,27 @@ async fn read_multipart(mut mp: Multipart, limit: u64) -> Result<IngestRequest, 
                     "unexpected part: send files (with a filename) and an optional 'metadata' part",
                 ));
             }
-            Some(file) => {
-                // Only the final path component, whatever the client sent.
-                let id = file.rsplit(['/', '\\']).next().unwrap_or(&file).to_string();
-                let lower = id.to_ascii_lowercase();
-                let format = if lower.ends_with(".md") || lower.ends_with(".markdown") {
-                    DocumentFormat::Markdown
-                } else if lower.ends_with(".txt") || lower.ends_with(".text") {
-                    DocumentFormat::Text
-                } else {
-                    return Err(ApiError::UnsupportedMediaType(format!(
-                        "{id}: only .txt and .md files can be uploaded"
-                    )));
-                };
-                let text = String::from_utf8(bytes.to_vec())
-                    .map_err(|_| ApiError::invalid(id.clone(), "file is not valid UTF-8 text"))?;
-                documents.push(DocumentInput {
-                    id: Some(id),
-                    text,
-                    metadata: None,
-                    format,
-                });
-            }
+            Some(file) => uploads.push(Upload {
+                id: files::id_of_file_name(&file),
+                content_type,
+                bytes,
+            }),
         }
     }
-    if let Some(m) = metadata {
-        for d in &mut documents {
-            d.metadata = Some(m.clone());
-        }
-    }
-    Ok(IngestRequest { documents })
+    Ok((uploads, metadata))
 }
 
-/// List a collection's documents (ids and sizes, no text).
+/// List a collection's documents (ids and sizes, no text), one page at a
+/// time in id order: follow `next` with `?after=`.
 #[utoipa::path(get, path = "/v1/collections/{name}/documents", tag = "documents",
-    params(("name" = String, Path, description = "Collection name")),
-    responses((status = 200, body = DocumentList), (status = 404, body = ErrorBody)))]
+    params(("name" = String, Path, description = "Collection name"), PageQuery),
+    responses((status = 200, body = DocumentList), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn list(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
+    ApiQuery(page): ApiQuery<PageQuery>,
 ) -> Result<Json<DocumentList>, ApiError> {
-    Ok(Json(DocumentList {
-        documents: documents::list(&app.backends, &name).await?,
-    }))
+    Ok(Json(documents::list(&app.backends, &name, &page).await?))
 }
 
 /// One document with its text and metadata.

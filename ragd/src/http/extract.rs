@@ -28,6 +28,28 @@ where
     }
 }
 
+/// Like `axum::extract::Query`, but a bad query string is 422
+/// `invalid_field` in the API's error envelope (field `query`).
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(rejection) => Err(ApiError::invalid("query", rejection.body_text())),
+        }
+    }
+}
+
 /// The body limit the router installed (recorded as a request extension).
 pub fn max_body(req: &Request) -> u64 {
     req.extensions()

@@ -7,6 +7,7 @@ pub mod documents;
 pub mod extract;
 pub mod keys;
 pub mod middleware;
+pub mod openai;
 pub mod ops;
 pub mod query;
 pub mod tls;
@@ -30,7 +31,8 @@ use crate::error::ApiError;
     paths(
         collections::create, collections::list, collections::get_one, collections::delete,
         documents::ingest, documents::list, documents::get_one, documents::delete,
-        query::handle,
+        query::handle, query::search,
+        openai::chat, openai::models,
         keys::create, keys::list, keys::revoke,
         ops::health, ops::ready, ops::metrics, ops::status,
     ),
@@ -38,6 +40,7 @@ use crate::error::ApiError;
         (name = "collections", description = "Sets of documents embedded by one model"),
         (name = "documents", description = "Ingest, read and delete documents"),
         (name = "query", description = "Questions and cited answers"),
+        (name = "openai", description = "OpenAI-compatible chat completions (a collection is a model)"),
         (name = "keys", description = "API keys (admin keys only)"),
         (name = "operations", description = "Health, readiness, metrics, status"),
     )
@@ -51,6 +54,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(collections::routes())
         .merge(documents::routes())
         .merge(query::routes())
+        .merge(openai::routes())
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             middleware::admit,

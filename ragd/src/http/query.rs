@@ -1,5 +1,6 @@
 //! `POST /v1/collections/{name}/query`: JSON, or Server-Sent Events when the
-//! client sends `Accept: text/event-stream`.
+//! client sends `Accept: text/event-stream`; `POST .../search`: the
+//! passages alone.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use futures::StreamExt;
-use ragd_api::{ErrorBody, QueryRequest, QueryResponse, sse};
+use ragd_api::{ErrorBody, QueryRequest, QueryResponse, SearchResponse, sse};
 
 use super::extract::ApiJson;
 use crate::app::App;
@@ -19,7 +20,9 @@ use crate::error::ApiError;
 use crate::service::query::{self, QueryEvent};
 
 pub fn routes() -> Router<Arc<App>> {
-    Router::new().route("/v1/collections/{name}/query", post(handle))
+    Router::new()
+        .route("/v1/collections/{name}/query", post(handle))
+        .route("/v1/collections/{name}/search", post(search))
 }
 
 fn wants_sse(headers: &HeaderMap) -> bool {
@@ -57,6 +60,23 @@ pub async fn handle(
     Ok(Sse::new(events)
         .keep_alive(KeepAlive::default())
         .into_response())
+}
+
+/// Retrieval only: the passages a query with the same body would cite,
+/// best first, without an answer (for clients that bring their own LLM).
+#[utoipa::path(post, path = "/v1/collections/{name}/search", tag = "query",
+    params(("name" = String, Path, description = "Collection name")),
+    request_body = QueryRequest,
+    responses((status = 200, body = SearchResponse),
+        (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Rate limit reached; retry after Retry-After seconds"),
+        (status = 503, body = ErrorBody)))]
+pub async fn search(
+    State(app): State<Arc<App>>,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<QueryRequest>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    Ok(Json(query::search(&app.backends, &name, req).await?))
 }
 
 /// One query event as an SSE event.

@@ -39,6 +39,9 @@ pub struct NewDocument {
     pub text: String,
     pub metadata: Metadata,
     pub format: DocumentFormat,
+    /// SHA-256 (lowercase hex) of what the client sent: a file's bytes, or
+    /// the text.
+    pub sha256: String,
     pub chunks: Vec<NewChunk>,
 }
 
@@ -49,6 +52,8 @@ pub struct NewChunk {
     pub text: String,
     /// Markdown heading path, empty if none.
     pub heading: String,
+    /// Page of a paged source (PDF) the chunk starts on.
+    pub page: Option<u32>,
 }
 
 /// A stored document.
@@ -62,6 +67,9 @@ pub struct DocumentRow {
     pub chunks: u32,
     pub bytes: u64,
     pub updated_at: String,
+    /// See [`NewDocument::sha256`]; `None` for documents stored before it
+    /// was recorded.
+    pub sha256: Option<String>,
 }
 
 /// A chunk found by point id, with what a citation needs.
@@ -72,6 +80,8 @@ pub struct ChunkRow {
     pub index: u32,
     pub text: String,
     pub heading: String,
+    /// See [`NewChunk::page`].
+    pub page: Option<u32>,
     pub metadata: Metadata,
 }
 
@@ -155,7 +165,14 @@ pub trait MetaStore: KeyStore + Send + Sync {
         key: CollectionKey,
         id: &str,
     ) -> Result<Option<Uuid>, MetaError>;
-    async fn list_documents(&self, key: CollectionKey) -> Result<Vec<DocumentRow>, MetaError>;
+    /// Up to `limit` documents (without their text) whose id is after
+    /// `after`, in id order: one page of a keyset pagination.
+    async fn list_documents(
+        &self,
+        key: CollectionKey,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DocumentRow>, MetaError>;
     /// Returns the version deleted, `None` if the document did not exist.
     /// The deleted version stays pending until its vectors are removed.
     async fn delete_document(

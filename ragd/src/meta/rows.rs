@@ -17,6 +17,7 @@ pub trait Columns {
     fn text(&self, col: &str) -> Result<String, sqlx::Error>;
     fn int(&self, col: &str) -> Result<i64, sqlx::Error>;
     fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error>;
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error>;
 }
 
 impl Columns for sqlx::sqlite::SqliteRow {
@@ -27,6 +28,9 @@ impl Columns for sqlx::sqlite::SqliteRow {
         self.try_get(col)
     }
     fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
+        self.try_get(col)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error> {
         self.try_get(col)
     }
 }
@@ -40,6 +44,10 @@ impl Columns for sqlx::postgres::PgRow {
     }
     fn opt_text(&self, col: &str) -> Result<Option<String>, sqlx::Error> {
         self.try_get(col)
+    }
+    fn opt_int(&self, col: &str) -> Result<Option<i64>, sqlx::Error> {
+        // `page` is INT4 in PostgreSQL.
+        Ok(self.try_get::<Option<i32>, _>(col)?.map(i64::from))
     }
 }
 
@@ -59,7 +67,8 @@ fn parse_meta(s: &str) -> Result<Metadata, MetaError> {
 pub fn format_str(f: DocumentFormat) -> &'static str {
     match f {
         DocumentFormat::Text => "text",
-        DocumentFormat::Markdown => "markdown",
+        // HTML is stored as the Markdown it was converted to.
+        DocumentFormat::Markdown | DocumentFormat::Html => "markdown",
     }
 }
 
@@ -82,7 +91,7 @@ pub fn collection(r: &impl Columns) -> Result<CollectionRow, MetaError> {
     })
 }
 
-/// `id, version, text, metadata, format, chunks, bytes, updated_at`.
+/// `id, version, text, metadata, format, chunks, bytes, updated_at, sha256`.
 pub fn document(r: &impl Columns) -> Result<DocumentRow, MetaError> {
     Ok(DocumentRow {
         id: r.text("id")?,
@@ -93,10 +102,11 @@ pub fn document(r: &impl Columns) -> Result<DocumentRow, MetaError> {
         chunks: r.int("chunks")? as u32,
         bytes: r.int("bytes")? as u64,
         updated_at: r.text("updated_at")?,
+        sha256: r.opt_text("sha256")?,
     })
 }
 
-/// `point_id, doc_id, idx, text, heading, metadata` (the document's).
+/// `point_id, doc_id, idx, text, heading, page, metadata` (the document's).
 pub fn chunk(r: &impl Columns) -> Result<ChunkRow, MetaError> {
     Ok(ChunkRow {
         point_id: parse_uuid(&r.text("point_id")?)?,
@@ -104,6 +114,7 @@ pub fn chunk(r: &impl Columns) -> Result<ChunkRow, MetaError> {
         index: r.int("idx")? as u32,
         text: r.text("text")?,
         heading: r.text("heading")?,
+        page: r.opt_int("page")?.and_then(|p| u32::try_from(p).ok()),
         metadata: parse_meta(&r.text("metadata")?)?,
     })
 }

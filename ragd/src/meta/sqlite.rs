@@ -149,8 +149,9 @@ impl MetaStore for SqliteStore {
             .await?;
         let metadata = serde_json::to_string(&doc.metadata)?;
         sqlx::query(
-            "INSERT INTO documents (collection, id, version, text, metadata, format, chunks, bytes, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO documents
+                (collection, id, version, text, metadata, format, chunks, bytes, updated_at, sha256)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&key)
         .bind(&doc.id)
@@ -161,12 +162,13 @@ impl MetaStore for SqliteStore {
         .bind(doc.chunks.len() as i64)
         .bind(doc.text.len() as i64)
         .bind(now_rfc3339())
+        .bind(&doc.sha256)
         .execute(&mut *tx)
         .await?;
-        // SQLite allows 32766 bound variables; 6 per row.
+        // SQLite allows 32766 bound variables; 7 per row.
         for batch in doc.chunks.chunks(1000) {
             let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO chunks (point_id, collection, doc_id, idx, text, heading) ",
+                "INSERT INTO chunks (point_id, collection, doc_id, idx, text, heading, page) ",
             );
             qb.push_values(batch, |mut b, c| {
                 b.push_bind(c.point_id.to_string())
@@ -174,7 +176,8 @@ impl MetaStore for SqliteStore {
                     .push_bind(&doc.id)
                     .push_bind(c.index as i64)
                     .push_bind(&c.text)
-                    .push_bind(&c.heading);
+                    .push_bind(&c.heading)
+                    .push_bind(c.page.map(i64::from));
             });
             qb.build().execute(&mut *tx).await?;
         }
@@ -226,12 +229,19 @@ impl MetaStore for SqliteStore {
         rows::version(row)
     }
 
-    async fn list_documents(&self, key: CollectionKey) -> Result<Vec<DocumentRow>, MetaError> {
+    async fn list_documents(
+        &self,
+        key: CollectionKey,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DocumentRow>, MetaError> {
         let rows = sqlx::query(
-            "SELECT id, version, '' AS text, metadata, format, chunks, bytes, updated_at
-             FROM documents WHERE collection = ? ORDER BY id",
+            "SELECT id, version, '' AS text, metadata, format, chunks, bytes, updated_at, sha256
+             FROM documents WHERE collection = ? AND id > ? ORDER BY id LIMIT ?",
         )
         .bind(key.to_string())
+        .bind(after.unwrap_or(""))
+        .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(rows::document).collect()
@@ -340,7 +350,7 @@ impl MetaStore for SqliteStore {
         // collection (3 ms at 10k chunks) instead of looking up the few
         // point ids by primary key (0.1 ms).
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT c.point_id, c.doc_id, c.idx, c.text, c.heading, d.metadata
+            "SELECT c.point_id, c.doc_id, c.idx, c.text, c.heading, c.page, d.metadata
              FROM chunks c JOIN documents d ON d.collection = c.collection AND d.id = c.doc_id
              WHERE +c.collection = ",
         );

@@ -6,7 +6,7 @@ use crate::config::DEFAULT_EMBEDDER;
 use crate::error::ApiError;
 use crate::key::CollectionKey;
 use crate::meta::{CollectionRow, now_rfc3339};
-use ragd_api::{Collection, CreateCollection};
+use ragd_api::{Collection, CollectionList, CreateCollection, PageQuery};
 
 /// Collection names: 1-64 of `[A-Za-z0-9._-]`, starting with a letter or digit.
 pub fn validate_name(name: &str) -> Result<(), ApiError> {
@@ -78,13 +78,36 @@ pub async fn create(b: &Backends, req: CreateCollection) -> Result<Collection, A
     describe(b, row).await
 }
 
-pub async fn list(b: &Backends) -> Result<Vec<Collection>, ApiError> {
-    let rows = b.meta.list_collections().await?;
-    let mut out = Vec::with_capacity(rows.len());
+/// Every collection as the metadata store has it, in name order, without
+/// counting anything (what `/v1/models` shows).
+pub async fn rows(b: &Backends) -> Result<Vec<CollectionRow>, ApiError> {
+    Ok(b.meta.list_collections().await?)
+}
+
+/// One page of the collections `visible` lets through, in name order
+/// (see [`PageQuery`]). Collections are few: the names are listed whole
+/// and only the page's collections are counted.
+pub async fn page(
+    b: &Backends,
+    page: &PageQuery,
+    visible: impl Fn(&str) -> bool,
+) -> Result<CollectionList, ApiError> {
+    let limit = super::page_limit(page)?;
+    let after = page.after.as_deref().unwrap_or("");
+    let mut rows: Vec<_> = b
+        .meta
+        .list_collections()
+        .await?
+        .into_iter()
+        .filter(|r| r.name.as_str() > after && visible(&r.name))
+        .take(limit as usize + 1)
+        .collect();
+    let next = super::next_cursor(&mut rows, limit, |r| &r.name);
+    let mut collections = Vec::with_capacity(rows.len());
     for row in rows {
-        out.push(describe(b, row).await?);
+        collections.push(describe(b, row).await?);
     }
-    Ok(out)
+    Ok(CollectionList { collections, next })
 }
 
 /// One collection, with its vector count (see [`Collection::vectors`]).

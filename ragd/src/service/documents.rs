@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use ragd_api::{
-    Document, DocumentFormat, DocumentInput, DocumentSummary, IngestRequest, IngestResponse,
-    IngestTimings, IngestedDocument,
+    Document, DocumentFormat, DocumentInput, DocumentList, DocumentSummary, IngestRequest,
+    IngestResponse, IngestTimings, IngestedDocument, PageQuery,
 };
 use tracing::{Instrument, info_span};
 use uuid::Uuid;
@@ -157,24 +157,65 @@ fn validate_metadata(m: &ragd_api::Metadata, field: &str) -> Result<(), ApiError
     Ok(())
 }
 
-fn validate(req: &IngestRequest) -> Result<(), ApiError> {
-    if req.documents.is_empty() {
+/// One document to ingest as the pipeline takes it: the API's input (its
+/// text already extracted when it came as a file, see [`super::files`]),
+/// and what only the original knows.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub input: DocumentInput,
+    /// SHA-256 (lowercase hex) of what the client sent, when that was not
+    /// `input.text` itself (a file); of the text otherwise.
+    pub sha256: Option<String>,
+    /// Page starts of a paged source (PDF): (page from 1, byte offset in
+    /// `input.text`), ascending.
+    pub pages: Vec<(u32, usize)>,
+}
+
+impl From<DocumentInput> for Source {
+    fn from(input: DocumentInput) -> Source {
+        Source {
+            input,
+            sha256: None,
+            pages: Vec::new(),
+        }
+    }
+}
+
+impl Source {
+    fn sha256(&self) -> String {
+        self.sha256
+            .clone()
+            .unwrap_or_else(|| super::files::sha256_hex(self.input.text.as_bytes()))
+    }
+}
+
+/// The page that byte `offset` of a text falls on, from its page starts.
+fn page_at(pages: &[(u32, usize)], offset: usize) -> Option<u32> {
+    pages
+        .iter()
+        .take_while(|(_, start)| *start <= offset)
+        .last()
+        .map(|(page, _)| *page)
+}
+
+fn validate(docs: &[Source]) -> Result<(), ApiError> {
+    if docs.is_empty() {
         return Err(ApiError::invalid(
             "documents",
             "must hold at least one document",
         ));
     }
-    if req.documents.len() > MAX_DOCUMENTS {
+    if docs.len() > MAX_DOCUMENTS {
         return Err(ApiError::invalid(
             "documents",
             format!(
                 "at most {MAX_DOCUMENTS} documents per request, got {}",
-                req.documents.len()
+                docs.len()
             ),
         ));
     }
     let mut seen = HashSet::new();
-    for (i, d) in req.documents.iter().enumerate() {
+    for (i, d) in docs.iter().map(|s| &s.input).enumerate() {
         if let Some(id) = &d.id {
             validate_doc_id(id, &format!("documents[{i}].id"))?;
             if !seen.insert(id.as_str()) {
@@ -211,6 +252,8 @@ struct Prepared {
     chunk: Chunk,
     indexed: String,
     sparse: Sparse,
+    /// The source's page the chunk starts on (paged sources).
+    page: Option<u32>,
 }
 
 pub async fn ingest(
@@ -218,7 +261,18 @@ pub async fn ingest(
     collection: &str,
     req: IngestRequest,
 ) -> Result<IngestResponse, ApiError> {
-    match ingest_into(b, collection, req).await {
+    let sources = super::files::from_json(req.documents).await?;
+    ingest_sources(b, collection, sources).await
+}
+
+/// Ingest documents already made into [`Source`]s (uploaded files are
+/// extracted by [`super::files`] first).
+pub async fn ingest_sources(
+    b: &Backends,
+    collection: &str,
+    sources: Vec<Source>,
+) -> Result<IngestResponse, ApiError> {
+    match ingest_into(b, collection, sources).await {
         // The collection was deleted while this ingest ran (found by the
         // API fuzzer): its stores refuse the writes. That is a 404, not a
         // backend failure; nothing of the ingest remains with the collection.
@@ -240,18 +294,17 @@ async fn gone(b: &Backends, collection: &str) -> bool {
 async fn ingest_into(
     b: &Backends,
     collection: &str,
-    req: IngestRequest,
+    sources: Vec<Source>,
 ) -> Result<IngestResponse, ApiError> {
     let started = Instant::now();
-    validate(&req)?;
+    validate(&sources)?;
     let coll = resolve(b, collection).await?;
     let embedder = embedder_for(b, &coll)?;
     let _running = Running::start(&b.doc_locks.running);
-    let docs: Vec<DocumentInput> = req
-        .documents
+    let docs: Vec<Source> = sources
         .into_iter()
         .map(|mut d| {
-            d.id.get_or_insert_with(|| Uuid::new_v4().to_string());
+            d.input.id.get_or_insert_with(|| Uuid::new_v4().to_string());
             d
         })
         .collect();
@@ -286,9 +339,11 @@ async fn ingest_into(
 }
 
 /// Each document's chunks, with their BM25 vectors.
-async fn chunk_all(b: &Backends, docs: &[DocumentInput]) -> Result<Vec<Vec<Prepared>>, ApiError> {
-    let texts: Vec<(String, DocumentFormat)> =
-        docs.iter().map(|d| (d.text.clone(), d.format)).collect();
+async fn chunk_all(b: &Backends, docs: &[Source]) -> Result<Vec<Vec<Prepared>>, ApiError> {
+    let texts: Vec<(String, DocumentFormat, Vec<(u32, usize)>)> = docs
+        .iter()
+        .map(|d| (d.input.text.clone(), d.input.format, d.pages.clone()))
+        .collect();
     let chunker = b.chunker.clone();
     let bm25 = b.bm25.clone();
     let chunked = b
@@ -296,7 +351,7 @@ async fn chunk_all(b: &Backends, docs: &[DocumentInput]) -> Result<Vec<Vec<Prepa
         .run_batch(move || {
             texts
                 .iter()
-                .map(|(text, format)| {
+                .map(|(text, format, pages)| {
                     chunker
                         .split(text, *format)
                         .into_iter()
@@ -304,6 +359,7 @@ async fn chunk_all(b: &Backends, docs: &[DocumentInput]) -> Result<Vec<Vec<Prepa
                             let indexed = chunk.indexed_text();
                             let sparse = bm25.document(&indexed);
                             Prepared {
+                                page: page_at(pages, chunk.offset),
                                 chunk,
                                 indexed,
                                 sparse,
@@ -350,14 +406,16 @@ async fn embed_all(
 
 /// The vector points and metadata rows of the new versions.
 fn to_writes(
-    docs: Vec<DocumentInput>,
+    docs: Vec<Source>,
     chunked: Vec<Vec<Prepared>>,
     vectors: Vec<Vec<f32>>,
 ) -> (Vec<ChunkPoint>, Vec<NewDocument>) {
     let mut vectors = vectors.into_iter();
     let mut points = Vec::with_capacity(vectors.len());
     let mut new_docs = Vec::with_capacity(docs.len());
-    for (doc, chunks) in docs.into_iter().zip(chunked) {
+    for (source, chunks) in docs.into_iter().zip(chunked) {
+        let sha256 = source.sha256();
+        let doc = source.input;
         let version = Uuid::new_v4();
         let id = doc.id.unwrap_or_default();
         let metadata = doc.metadata.unwrap_or_default();
@@ -378,6 +436,7 @@ fn to_writes(
                 index: i as u32,
                 text: p.chunk.text,
                 heading: p.chunk.heading,
+                page: p.page,
             });
         }
         new_docs.push(NewDocument {
@@ -386,6 +445,7 @@ fn to_writes(
             text: doc.text,
             metadata,
             format: doc.format,
+            sha256,
             chunks: new_chunks,
         });
     }
@@ -460,22 +520,36 @@ pub async fn get(b: &Backends, collection: &str, id: &str) -> Result<Document, A
         format: d.format,
         chunks: d.chunks,
         updated_at: d.updated_at,
+        sha256: d.sha256,
     })
 }
 
-pub async fn list(b: &Backends, collection: &str) -> Result<Vec<DocumentSummary>, ApiError> {
+/// One page of a collection's documents (see [`PageQuery`]).
+pub async fn list(
+    b: &Backends,
+    collection: &str,
+    page: &PageQuery,
+) -> Result<DocumentList, ApiError> {
+    let limit = super::page_limit(page)?;
     let coll = resolve(b, collection).await?;
-    Ok(b.meta
-        .list_documents(coll.key)
-        .await?
-        .into_iter()
-        .map(|d| DocumentSummary {
-            id: d.id,
-            chunks: d.chunks,
-            bytes: d.bytes,
-            updated_at: d.updated_at,
-        })
-        .collect())
+    let mut rows = b
+        .meta
+        .list_documents(coll.key, page.after.as_deref(), limit + 1)
+        .await?;
+    let next = super::next_cursor(&mut rows, limit, |d| &d.id);
+    Ok(DocumentList {
+        documents: rows
+            .into_iter()
+            .map(|d| DocumentSummary {
+                id: d.id,
+                chunks: d.chunks,
+                bytes: d.bytes,
+                updated_at: d.updated_at,
+                sha256: d.sha256,
+            })
+            .collect(),
+        next,
+    })
 }
 
 pub async fn delete(b: &Backends, collection: &str, id: &str) -> Result<(), ApiError> {

@@ -12,6 +12,7 @@
 
 pub mod collections;
 pub mod documents;
+pub mod files;
 pub mod keys;
 pub mod query;
 pub mod sweep;
@@ -121,4 +122,26 @@ pub fn embedder_for(b: &Backends, c: &CollectionRow) -> Result<Arc<dyn Embedder>
 /// Milliseconds since `t`.
 pub fn ms_since(t: std::time::Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0
+}
+
+/// A list page's `limit`, checked (default [`ragd_api::DEFAULT_PAGE_LIMIT`]).
+pub fn page_limit(page: &ragd_api::PageQuery) -> Result<u32, ApiError> {
+    match page.limit {
+        None => Ok(ragd_api::DEFAULT_PAGE_LIMIT),
+        Some(n @ 1..=ragd_api::MAX_PAGE_LIMIT) => Ok(n),
+        Some(n) => Err(ApiError::invalid(
+            "limit",
+            format!("must be 1 to {}, got {n}", ragd_api::MAX_PAGE_LIMIT),
+        )),
+    }
+}
+
+/// Cut `rows` (fetched with one more than `limit`) to the page; the cursor
+/// of the next page when there is one.
+pub fn next_cursor<T>(rows: &mut Vec<T>, limit: u32, key: impl Fn(&T) -> &str) -> Option<String> {
+    if rows.len() <= limit as usize {
+        return None;
+    }
+    rows.truncate(limit as usize);
+    rows.last().map(|r| key(r).to_string())
 }

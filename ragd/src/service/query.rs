@@ -24,7 +24,9 @@ use std::time::Instant;
 use tracing::{Instrument, info_span};
 
 use futures::stream::{self, BoxStream, StreamExt};
-use ragd_api::{Citation, MAX_TOP_K, QueryRequest, QueryResponse, QueryTimings, RetrievalMode};
+use ragd_api::{
+    Citation, MAX_TOP_K, QueryRequest, QueryResponse, QueryTimings, RetrievalMode, SearchResponse,
+};
 
 use super::{embedder_for, ms_since, resolve};
 use crate::answer::AnswerStream;
@@ -164,6 +166,8 @@ impl Answering {
 /// A validated query.
 struct Prepared {
     question: String,
+    /// What is embedded and matched: the question, after its context.
+    retrieval_text: String,
     top_k: usize,
     filter: MetaFilter,
     mode: RetrievalMode,
@@ -178,8 +182,19 @@ pub async fn query(
     collection: &str,
     req: QueryRequest,
 ) -> Result<Outcome, ApiError> {
+    query_in_context(b, collection, req, None).await
+}
+
+/// [`query`], with `context` (an earlier turn of a conversation) added to
+/// what is retrieved with: the answer is still written for the question.
+pub async fn query_in_context(
+    b: &Arc<Backends>,
+    collection: &str,
+    req: QueryRequest,
+    context: Option<&str>,
+) -> Result<Outcome, ApiError> {
     let started = Instant::now();
-    let p = prepare(b, req)?;
+    let p = prepare(b, req, context)?;
     let (hit, ticket) = b
         .cache
         .get(collection, p.canonical.clone())
@@ -219,6 +234,29 @@ pub async fn query(
     }))
 }
 
+/// Retrieval only (`POST .../search`): the passages a query would cite,
+/// no answer. Not cached: nothing is generated, so there is little to save.
+pub async fn search(
+    b: &Arc<Backends>,
+    collection: &str,
+    req: QueryRequest,
+) -> Result<SearchResponse, ApiError> {
+    let started = Instant::now();
+    let p = prepare(b, req, None)?;
+    shed_when_saturated(b)?;
+    let r = retrieve(b, collection, &p).await?;
+    Ok(SearchResponse {
+        passages: r.citations,
+        mode: p.mode,
+        timings: QueryTimings {
+            embed_ms: r.embed_ms,
+            search_ms: r.search_ms,
+            generate_ms: 0.0,
+            total_ms: ms_since(started),
+        },
+    })
+}
+
 /// Refuse an uncached question at once while the CPU queue already holds
 /// more work than `server.max_queue_wait_ms`: it would only be answered
 /// late, and make every question behind it late too.
@@ -237,7 +275,7 @@ fn shed_when_saturated(b: &Backends) -> Result<(), ApiError> {
     })
 }
 
-fn prepare(b: &Backends, req: QueryRequest) -> Result<Prepared, ApiError> {
+fn prepare(b: &Backends, req: QueryRequest, context: Option<&str>) -> Result<Prepared, ApiError> {
     let question = req.question.trim().to_string();
     if question.is_empty() {
         return Err(ApiError::invalid("question", "must not be empty"));
@@ -259,10 +297,23 @@ fn prepare(b: &Backends, req: QueryRequest) -> Result<Prepared, ApiError> {
         None => MetaFilter::default(),
     };
     let mode = req.mode.unwrap_or(b.retrieval.mode);
+    let context = context.map(str::trim).filter(|c| !c.is_empty());
+    let retrieval_text = match context {
+        // Bounded like the question, cut on a character boundary.
+        Some(c) => {
+            let mut end = c.len().min(MAX_QUESTION_BYTES);
+            while !c.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}\n{question}", &c[..end])
+        }
+        None => question.clone(),
+    };
     // serde_json maps are ordered, so equal filters serialise equally.
-    let canonical = serde_json::json!([question, req.top_k, req.filter, mode]).to_string();
+    let canonical = serde_json::json!([question, req.top_k, req.filter, mode, context]).to_string();
     Ok(Prepared {
         canonical,
+        retrieval_text,
         question,
         top_k: req.top_k as usize,
         filter,
@@ -307,6 +358,7 @@ async fn retrieve(b: &Backends, collection: &str, p: &Prepared) -> Result<Retrie
             chunk_index: c.index,
             score: hit.score,
             heading: c.heading,
+            page: c.page,
             text: c.text,
             metadata: c.metadata,
         })
@@ -335,7 +387,7 @@ async fn search_query(
     };
     let sparse = match p.mode {
         RetrievalMode::Dense => None,
-        RetrievalMode::Sparse | RetrievalMode::Hybrid => Some(b.bm25.query(&p.question)),
+        RetrievalMode::Sparse | RetrievalMode::Hybrid => Some(b.bm25.query(&p.retrieval_text)),
     };
     Ok(SearchQuery {
         dense,
@@ -356,7 +408,7 @@ async fn embed_question(
     let model = embedder.model().to_string();
     if let Some(vector) = b
         .embedding_cache
-        .get(&model, embedder.dimensions(), &p.question)
+        .get(&model, embedder.dimensions(), &p.retrieval_text)
         .instrument(info_span!("cache", op = "embedding_get"))
         .await
     {
@@ -364,7 +416,7 @@ async fn embed_question(
     }
     let t = Instant::now();
     let vector = embedder
-        .embed(vec![p.question.clone()], Lane::Interactive)
+        .embed(vec![p.retrieval_text.clone()], Lane::Interactive)
         .instrument(info_span!("embed", embedder = %coll.embedder, texts = 1))
         .await?
         .pop()
@@ -376,7 +428,7 @@ async fn embed_question(
         })
         .observe(t.elapsed().as_secs_f64());
     b.embedding_cache
-        .put(&model, &p.question, &vector)
+        .put(&model, &p.retrieval_text, &vector)
         .instrument(info_span!("cache", op = "embedding_put"))
         .await;
     Ok(vector)

@@ -67,11 +67,17 @@ impl PgStore {
             let idx: Vec<i32> = doc.chunks.iter().map(|c| c.index as i32).collect();
             let texts: Vec<&str> = doc.chunks.iter().map(|c| c.text.as_str()).collect();
             let headings: Vec<&str> = doc.chunks.iter().map(|c| c.heading.as_str()).collect();
+            let pages: Vec<Option<i32>> = doc
+                .chunks
+                .iter()
+                .map(|c| c.page.and_then(|p| i32::try_from(p).ok()))
+                .collect();
             // One statement whatever the number of chunks (no bind limit).
             sqlx::query(
-                "INSERT INTO chunks (point_id, collection, doc_id, idx, text, heading)
-                 SELECT u.p::uuid, $1::uuid, $2, u.i, u.t, u.h
-                 FROM UNNEST($3::text[], $4::int4[], $5::text[], $6::text[]) AS u(p, i, t, h)",
+                "INSERT INTO chunks (point_id, collection, doc_id, idx, text, heading, page)
+                 SELECT u.p::uuid, $1::uuid, $2, u.i, u.t, u.h, u.g
+                 FROM UNNEST($3::text[], $4::int4[], $5::text[], $6::text[], $7::int4[])
+                    AS u(p, i, t, h, g)",
             )
             .bind(key)
             .bind(&doc.id)
@@ -79,6 +85,7 @@ impl PgStore {
             .bind(idx)
             .bind(texts)
             .bind(headings)
+            .bind(pages)
             .persistent(self.pg.persistent())
             .execute(&mut *tx)
             .await
@@ -190,7 +197,7 @@ impl PgStore {
         let version = doc.version.to_string();
         let (chunks, bytes) = (doc.chunks.len() as i64, doc.text.len() as i64);
         let format = rows::format_str(doc.format);
-        // The document row's values, $1 to $8, for the update and the insert.
+        // The document row's values, $1 to $9, for the update and the insert.
         let row = |q: PgQuery<'a>| {
             q.bind(key)
                 .bind(&doc.id)
@@ -200,6 +207,7 @@ impl PgStore {
                 .bind(format)
                 .bind(chunks)
                 .bind(bytes)
+                .bind(&doc.sha256)
         };
         for _ in 0..PUT_TURNS {
             let previous = sqlx::query_scalar::<_, String>(
@@ -215,7 +223,7 @@ impl PgStore {
             if previous.is_some() {
                 row(sqlx::query(
                     "UPDATE documents SET version = $3::uuid, text = $4, metadata = $5::jsonb,
-                        format = $6, chunks = $7, bytes = $8,
+                        format = $6, chunks = $7, bytes = $8, sha256 = $9,
                         updated_at = date_trunc('second', now())
                      WHERE collection = $1::uuid AND id = $2",
                 ))
@@ -234,8 +242,9 @@ impl PgStore {
             }
             let inserted = row(sqlx::query(
                 "INSERT INTO documents
-                    (collection, id, version, text, metadata, format, chunks, bytes, updated_at)
-                 VALUES ($1::uuid, $2, $3::uuid, $4, $5::jsonb, $6, $7, $8,
+                    (collection, id, version, text, metadata, format, chunks, bytes, sha256,
+                     updated_at)
+                 VALUES ($1::uuid, $2, $3::uuid, $4, $5::jsonb, $6, $7, $8, $9,
                     date_trunc('second', now()))
                  ON CONFLICT (collection, id) DO NOTHING",
             ))
@@ -254,7 +263,7 @@ impl PgStore {
 
 /// The chunk columns [`rows::chunk`] reads, joined with their document.
 const CHUNK_QUERY: &str = "SELECT c.point_id::text AS point_id, c.doc_id, c.idx::int8 AS idx,
-        c.text, c.heading, d.metadata::text AS metadata
+        c.text, c.heading, c.page, d.metadata::text AS metadata
      FROM chunks c JOIN documents d ON d.collection = c.collection AND d.id = c.doc_id
      WHERE c.collection = $1::uuid AND c.point_id = ANY($2::uuid[])";
 
@@ -357,7 +366,7 @@ impl MetaStore for PgStore {
     ) -> Result<Option<DocumentRow>, MetaError> {
         let sql = concat!(
             "SELECT id, version::text AS version, text, metadata::text AS metadata, format,
-                chunks, bytes, ",
+                chunks, bytes, sha256, ",
             rfc3339!("updated_at"),
             " FROM documents WHERE collection = $1::uuid AND id = $2"
         );
@@ -387,16 +396,29 @@ impl MetaStore for PgStore {
         rows::version(row)
     }
 
-    async fn list_documents(&self, key: CollectionKey) -> Result<Vec<DocumentRow>, MetaError> {
+    async fn list_documents(
+        &self,
+        key: CollectionKey,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DocumentRow>, MetaError> {
+        // `COLLATE "C"`: byte order, as SQLite sorts, whatever the
+        // database's locale (a cursor must mean the same on both).
         let sql = concat!(
             "SELECT id, version::text AS version, '' AS text, metadata::text AS metadata,
-                format, chunks, bytes, ",
+                format, chunks, bytes, sha256, ",
             rfc3339!("updated_at"),
-            " FROM documents WHERE collection = $1::uuid ORDER BY id"
+            " FROM documents WHERE collection = $1::uuid AND id COLLATE \"C\" > $2
+              ORDER BY id COLLATE \"C\" LIMIT $3"
         );
         let found = self
             .pg
-            .fetch_all(sqlx::query(sql).bind(key.to_string()))
+            .fetch_all(
+                sqlx::query(sql)
+                    .bind(key.to_string())
+                    .bind(after.unwrap_or(""))
+                    .bind(limit as i64),
+            )
             .await?;
         found.iter().map(rows::document).collect()
     }

@@ -36,6 +36,7 @@ fn document(id: &str, chunks: usize) -> NewDocument {
         text: format!("text of {id} with {chunks} chunks"),
         metadata,
         format: DocumentFormat::Markdown,
+        sha256: format!("{:064x}", chunks),
         chunks: (0..chunks)
             .map(|i| NewChunk {
                 point_id: Uuid::new_v4(),
@@ -46,6 +47,7 @@ fn document(id: &str, chunks: usize) -> NewDocument {
                 } else {
                     String::new()
                 },
+                page: (i > 0).then_some(i as u32),
             })
             .collect(),
     }
@@ -70,6 +72,7 @@ async fn documents_put_get_replace_delete() {
         assert_eq!(row.metadata, d1.metadata);
         assert_eq!(row.format, DocumentFormat::Markdown);
         assert_eq!(row.chunks, 3);
+        assert_eq!(row.sha256.as_deref(), Some(d1.sha256.as_str()));
         assert_eq!(row.bytes, d1.text.len() as u64);
         assert!(row.updated_at.ends_with('Z'), "{}", row.updated_at);
         assert_eq!(s.collection_counts(c.key).await.unwrap(), (1, 3));
@@ -88,11 +91,26 @@ async fn documents_put_get_replace_delete() {
         s.put_document(c.key, &document("another", 1))
             .await
             .unwrap();
-        let list = s.list_documents(c.key).await.unwrap();
+        let list = s.list_documents(c.key, None, 100).await.unwrap();
         let ids: Vec<&str> = list.iter().map(|d| d.id.as_str()).collect();
         assert_eq!(ids, vec!["another", "doc"]);
         assert!(list.iter().all(|d| d.text.is_empty()));
         assert_eq!(list[1].version, d2.version);
+        assert_eq!(list[1].sha256.as_deref(), Some(d2.sha256.as_str()));
+        // Pages: one past the cursor, in byte order.
+        let page = s.list_documents(c.key, Some("another"), 1).await.unwrap();
+        assert_eq!(page.len(), 1);
+        assert_eq!(page[0].id, "doc");
+        let points: Vec<Uuid> = d2.chunks.iter().map(|c| c.point_id).collect();
+        let mut pages: Vec<Option<u32>> = s
+            .chunks_by_points(c.key, &points)
+            .await
+            .unwrap()
+            .iter()
+            .map(|c| c.page)
+            .collect();
+        pages.sort();
+        assert_eq!(pages, [None, Some(1)], "chunk pages round-trip");
 
         assert!(s.delete_document(c.key, "doc").await.unwrap().is_some());
         assert!(s.delete_document(c.key, "doc").await.unwrap().is_none());
@@ -202,7 +220,7 @@ async fn concurrent_puts_of_one_document_from_two_replicas() {
                     .all(|r| winner.chunks.iter().any(|w| w.point_id == r.point_id))
             );
         }
-        let docs = a.list_documents(c.key).await.unwrap();
+        let docs = a.list_documents(c.key, None, 100).await.unwrap();
         let total: u64 = docs.iter().map(|d| d.chunks as u64).sum();
         assert_eq!(a.collection_counts(c.key).await.unwrap(), (4, total));
         a.close().await;
