@@ -71,7 +71,7 @@ run() {
   if echo "$out" | grep -q "Non-2xx"; then echo "authcost: non-2xx answers in the $1 run:" >&2; echo "$out" >&2; exit 1; fi
   local total; total=$(echo "$out" | awk '/requests in/{print $1}')
   local rps; rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
-  python3 -c "import sys; t,n,tick=map(float,sys.argv[1:]); print(f'{float(sys.argv[4]):.0f} {t/tick/n*1e6:.2f}')" \
+  python3 -c "import sys; t,n,tick,rps=map(float,sys.argv[1:]); print(f'{rps:.0f} {t/tick/n*1e6:.2f}')" \
     $((t1 - t0)) "$total" "$TICK" "$rps"
 }
 
