@@ -46,9 +46,9 @@ log "building (first build takes a while: the embedded vector engine is large)"
 cargo build --workspace --tests
 log "running tests (embedded defaults; scale-out tests on PostgreSQL + Redis)"
 cargo test --workspace -- --test-threads=2
-log "running the HTTP, access, interface and format suites again on PostgreSQL + Redis"
+log "running the HTTP, access, interface, format and job suites again on PostgreSQL + Redis"
 # (--workspace keeps the feature set of the build above: no rebuild)
-RAGKIT_TEST_BACKENDS=postgres+redis cargo test --workspace --test http --test access --test interfaces --test formats -- --test-threads=2
+RAGKIT_TEST_BACKENDS=postgres+redis cargo test --workspace --test http --test access --test interfaces --test formats --test jobs -- --test-threads=2
 log "checking the deployment files (compose, nginx, alert rules, images, Kubernetes)"
 # Offline: installs promtool, nginx-light, a venv with kubernetes-validate;
 # builds an image from the debug ragd above and runs it on 127.0.0.1.

@@ -32,6 +32,8 @@ pub enum ApiError {
     CollectionNotFound(String),
     #[error("document {doc:?} does not exist in collection {collection:?}")]
     DocumentNotFound { collection: String, doc: String },
+    #[error("no job {0:?} (ended jobs are kept for a week)")]
+    JobNotFound(String),
     #[error("no route for {0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -117,6 +119,7 @@ impl ApiError {
             KeyExists(_) => (StatusCode::CONFLICT, codes::KEY_EXISTS),
             KeyNotFound(_) => (StatusCode::NOT_FOUND, codes::KEY_NOT_FOUND),
             CollectionNotFound(_) => (StatusCode::NOT_FOUND, codes::COLLECTION_NOT_FOUND),
+            JobNotFound(_) => (StatusCode::NOT_FOUND, codes::JOB_NOT_FOUND),
             DocumentNotFound { .. } => (StatusCode::NOT_FOUND, codes::DOCUMENT_NOT_FOUND),
             NotFound(_) => (StatusCode::NOT_FOUND, codes::NOT_FOUND),
             MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, codes::METHOD_NOT_ALLOWED),

@@ -533,3 +533,142 @@ async fn a_restart_sweeps_the_vectors_interrupted_writes_left() {
     assert!(kept.text.starts_with("Glaciers"));
     app.close().await;
 }
+
+/// An asynchronous ingest (`?wait=false`) answered 202 is never dropped:
+/// SIGKILLed at a random moment after the 202 (before the job starts,
+/// between batches, or mid-batch), ragd resumes the job after a restart,
+/// and it ends `succeeded` with every document readable and the stores
+/// agreeing. `RAGKIT_CRASH_KILLS` kills (default 4), as above.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_job_survives_sigkill() {
+    if shared_backends() && shared_services().is_none() {
+        return;
+    }
+    let kills: u64 = std::env::var("RAGKIT_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let mut rng = Rng(std::process::id() as u64 * 7919 | 1);
+    let dir = tempfile::tempdir().unwrap();
+    if shared_backends() {
+        ragkit_tests::pg_database(&shared_name(dir.path())).await;
+    }
+    let port = ragkit_tests::free_port();
+    let config = write_config(dir.path(), port);
+    let log = dir.path().join("ragd.log");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    let mut ragd = Ragd::start(&config, port, &log, &http).await;
+    let created = http
+        .post(format!("{}/v1/collections", ragd.base))
+        .json(&json!({"name": "jobs"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    const DOCS: u64 = 48; // three batches
+    let mut total = 0;
+    for round in 0..kills {
+        let docs: Vec<Value> = (0..DOCS)
+            .map(|i| {
+                json!({"id": format!("r{round}-{i}"),
+                       "text": format!("Job round {round} document {i}: {}", marker(round * 1000 + i))})
+            })
+            .collect();
+        let resp = http
+            .post(format!(
+                "{}/v1/collections/jobs/documents?wait=false",
+                ragd.base
+            ))
+            .json(&json!({ "documents": docs }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 202, "{}", ragd.log_tail());
+        let job: Value = resp.json().await.unwrap();
+        let id = job["id"].as_str().unwrap().to_string();
+        // 0 to 1.5 s after the 202: any moment of the job's life.
+        tokio::time::sleep(Duration::from_millis(rng.below(1500))).await;
+        ragd.kill();
+        ragd = Ragd::start(&config, port, &log, &http).await;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let job = loop {
+            let j: Value = http
+                .get(format!("{}/v1/jobs/{id}", ragd.base))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if j["state"] == "succeeded" || j["state"] == "failed" {
+                break j;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job {id} did not end: {j}\n{}",
+                ragd.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        assert_eq!(
+            job["state"],
+            "succeeded",
+            "round {round}: {job}\n{}",
+            ragd.log_tail()
+        );
+        assert_eq!(
+            (job["done"].as_u64(), job["documents"].as_u64()),
+            (Some(DOCS), Some(DOCS))
+        );
+        for i in [0, DOCS / 2, DOCS - 1] {
+            let doc: Value = http
+                .get(format!(
+                    "{}/v1/collections/jobs/documents/r{round}-{i}",
+                    ragd.base
+                ))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(
+                doc["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains(&marker(round * 1000 + i))),
+                "round {round}, document {i}: {doc}"
+            );
+        }
+        total += DOCS;
+        // Every job's documents, no more, and as many vectors as chunks
+        // (with embedded vectors following PostgreSQL's log, once this
+        // replica has caught up).
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let c: Value = http
+                .get(format!("{}/v1/collections/jobs", ragd.base))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert_eq!(c["documents"].as_u64(), Some(total), "{c}");
+            if c["vectors"] == c["chunks"] {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "vectors and chunks disagree: {c}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        eprintln!(
+            "job kill {}/{kills}: job {id} resumed and succeeded",
+            round + 1
+        );
+    }
+}

@@ -39,6 +39,9 @@ pub mod codes {
     pub const COLLECTION_NOT_FOUND: &str = "collection_not_found";
     /// 404: no such document in the collection.
     pub const DOCUMENT_NOT_FOUND: &str = "document_not_found";
+    /// 404: no such asynchronous ingest job (or one that ended over a
+    /// week ago).
+    pub const JOB_NOT_FOUND: &str = "job_not_found";
     /// 404: no such route.
     pub const NOT_FOUND: &str = "not_found";
     /// 405: the route exists but not with this method.

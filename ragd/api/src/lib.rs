@@ -10,6 +10,7 @@
 //! - [`collections`]: create/list/get/delete collections.
 //! - [`documents`]: ingest, get and delete documents.
 //! - [`query`]: questions, answers, citations and timings.
+//! - [`jobs`]: asynchronous ingests.
 //! - [`keys`]: API keys and their scopes.
 //! - [`openai`]: the OpenAI-compatible chat completions and models.
 //! - [`ops`]: health, readiness and the `/status` snapshot.
@@ -18,6 +19,7 @@
 pub mod collections;
 pub mod documents;
 pub mod error;
+pub mod jobs;
 pub mod keys;
 pub mod openai;
 pub mod ops;
@@ -26,6 +28,7 @@ pub mod query;
 pub use collections::*;
 pub use documents::*;
 pub use error::*;
+pub use jobs::*;
 pub use keys::*;
 pub use ops::*;
 pub use query::*;

@@ -14,6 +14,7 @@ use crate::embed::bm25::Bm25;
 use crate::meta::MetaStore;
 use crate::metrics::Metrics;
 use crate::service::documents::DocLocks;
+use crate::service::jobs::Jobs;
 use crate::vectors::VectorStore;
 
 /// What kind of deployment the stores form, decided once from the
@@ -61,12 +62,17 @@ pub struct Backends {
     pub retrieval: RetrievalConfig,
     /// Per-document ingest locks and the count of ingests running.
     pub doc_locks: DocLocks,
+    /// This process's runner of asynchronous ingests.
+    pub jobs: Arc<Jobs>,
     pub metrics: Arc<Metrics>,
 }
 
 impl Backends {
     /// Make everything written durable and close the stores.
     pub async fn close(&self) {
+        // The job runner finishes its batch and lets go of the stores; the
+        // job resumes at the next start.
+        self.jobs.stop().await;
         self.vectors.close().await;
         self.meta.close().await;
     }

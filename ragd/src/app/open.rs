@@ -20,6 +20,7 @@ use crate::meta::sqlite::SqliteStore;
 use crate::metrics::Metrics;
 use crate::pg::Pg;
 use crate::service::documents::DocLocks;
+use crate::service::jobs::{self, Jobs};
 use crate::service::sweep;
 use crate::vectors::VectorStore;
 use crate::vectors::edge::EdgeStore;
@@ -171,6 +172,7 @@ impl App {
             },
             retrieval: config.retrieval.clone(),
             doc_locks: DocLocks::new(),
+            jobs: Arc::new(Jobs::new()),
             metrics: metrics.clone(),
         };
         let app = App {
@@ -206,6 +208,10 @@ impl App {
             );
         }
         tokio::spawn(sweep::run(Arc::downgrade(&self.backends), grace));
+        // Jobs after the sweep: a resumed job writes into a clean store.
+        let b = &self.backends;
+        tokio::spawn(jobs::run(Arc::downgrade(b), b.jobs.clone()));
+        tokio::spawn(jobs::beat(b.meta.clone(), b.jobs.clone()));
         Ok(())
     }
 

@@ -50,6 +50,8 @@ pub fn need(method: &Method, route: Option<&str>) -> Need {
         {
             Ingest
         }
+        // The state of writes: for those who may write.
+        Some("/v1/jobs/{id}") => Ingest,
         _ => Query,
     };
     Need::Key(scope)

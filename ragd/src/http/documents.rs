@@ -5,17 +5,19 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use ragd_api::{
-    Document, DocumentList, ErrorBody, IngestRequest, IngestResponse, Metadata, PageQuery,
+    Document, DocumentList, ErrorBody, IngestQuery, IngestRequest, IngestResponse, Job, Metadata,
+    PageQuery,
 };
 
 use super::extract::{ApiJson, ApiQuery, max_body};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::service::documents;
 use crate::service::files::{self, Upload};
+use crate::service::{documents, jobs};
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
@@ -32,19 +34,23 @@ pub fn routes() -> Router<Arc<App>> {
 /// every file. Files may be text, Markdown, HTML, PDF or DOCX, or CSV and
 /// JSON Lines (one document per row); see [`crate::service::files`].
 /// Re-ingesting an id replaces that document. The response is sent once the
-/// documents are durable.
+/// documents are durable; with `?wait=false`, 202 with a job as soon as the
+/// job is durable (follow it at `GET /v1/jobs/{id}`, also in `Location`).
 #[utoipa::path(post, path = "/v1/collections/{name}/documents", tag = "documents",
-    params(("name" = String, Path, description = "Collection name")),
+    params(("name" = String, Path, description = "Collection name"), IngestQuery),
     request_body(content = IngestRequest, description = "JSON documents, or multipart/form-data files"),
-    responses((status = 201, body = IngestResponse), (status = 400, body = ErrorBody),
+    responses((status = 201, body = IngestResponse),
+        (status = 202, body = Job, description = "Accepted as a job (?wait=false)"),
+        (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody, description = "A file of a kind ragd cannot read"),
         (status = 422, body = ErrorBody)))]
 pub async fn ingest(
     State(app): State<Arc<App>>,
     Path(name): Path<String>,
+    ApiQuery(query): ApiQuery<IngestQuery>,
     req: Request,
-) -> Result<(StatusCode, Json<IngestResponse>), ApiError> {
+) -> Result<Response, ApiError> {
     let is_multipart = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -61,6 +67,16 @@ pub async fn ingest(
         let body = ApiJson::<IngestRequest>::from_request(req, &()).await?.0;
         files::from_json(body.documents).await?
     };
+    if query.wait == Some(false) {
+        let job = jobs::submit(&app.backends, &name, sources).await?;
+        let location = format!("/v1/jobs/{}", job.id);
+        return Ok((
+            StatusCode::ACCEPTED,
+            [(header::LOCATION, location)],
+            Json(job),
+        )
+            .into_response());
+    }
     // The ingest runs to completion even if the client goes away, so a
     // disconnect can never leave a half-written document.
     let task =
@@ -68,7 +84,7 @@ pub async fn ingest(
     let resp = task
         .await
         .map_err(|e| ApiError::Internal(format!("ingest task: {e}")))??;
-    Ok((StatusCode::CREATED, Json(resp)))
+    Ok((StatusCode::CREATED, Json(resp)).into_response())
 }
 
 /// The files of a multipart request and its `metadata` part.

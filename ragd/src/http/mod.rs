@@ -5,6 +5,7 @@ pub mod auth;
 pub mod collections;
 pub mod documents;
 pub mod extract;
+pub mod jobs;
 pub mod keys;
 pub mod middleware;
 pub mod openai;
@@ -31,6 +32,7 @@ use crate::error::ApiError;
     paths(
         collections::create, collections::list, collections::get_one, collections::delete,
         documents::ingest, documents::list, documents::get_one, documents::delete,
+        jobs::get_one,
         query::handle, query::search,
         openai::chat, openai::models,
         keys::create, keys::list, keys::revoke,
@@ -55,6 +57,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(documents::routes())
         .merge(query::routes())
         .merge(openai::routes())
+        .merge(jobs::routes())
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             middleware::admit,

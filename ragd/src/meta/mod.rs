@@ -6,7 +6,9 @@
 //!   replicas.
 //! - [`rows`]: decoding rows, the same for both.
 //! - [`keys`]: API keys ([`KeyStore`]), which both stores also hold.
+//! - [`jobs`]: asynchronous ingest jobs ([`JobStore`]), likewise.
 
+pub mod jobs;
 pub mod keys;
 pub mod postgres;
 mod rows;
@@ -17,6 +19,7 @@ use ragd_api::{DocumentFormat, Metadata, PoolStatus};
 use uuid::Uuid;
 
 use crate::key::CollectionKey;
+pub use jobs::{JobRow, JobStore};
 pub use keys::{KeyRow, KeyStore};
 
 /// A collection row.
@@ -134,7 +137,7 @@ pub struct PendingVersion {
 
 /// A metadata store backend.
 #[async_trait]
-pub trait MetaStore: KeyStore + Send + Sync {
+pub trait MetaStore: KeyStore + JobStore + Send + Sync {
     /// `sqlite`, `postgres`.
     fn kind(&self) -> &'static str;
 

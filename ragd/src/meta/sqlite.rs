@@ -458,6 +458,124 @@ impl super::KeyStore for SqliteStore {
     }
 }
 
+#[async_trait]
+impl super::JobStore for SqliteStore {
+    async fn create_job(&self, j: &super::JobRow, sources: &str) -> Result<(), MetaError> {
+        sqlx::query(
+            "INSERT INTO jobs (id, collection, state, sources, documents, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&j.id)
+        .bind(&j.collection)
+        .bind(j.state.as_str())
+        .bind(sources)
+        .bind(j.documents as i64)
+        .bind(&j.created_at)
+        .bind(&j.updated_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn get_job(&self, id: &str) -> Result<Option<super::JobRow>, MetaError> {
+        let sql = format!("SELECT {} FROM jobs WHERE id = ?", super::jobs::JOB_COLUMNS);
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(super::jobs::job_row).transpose()
+    }
+
+    async fn claim_job(
+        &self,
+        owner: &str,
+        stale_before: i64,
+    ) -> Result<Option<(super::JobRow, String)>, MetaError> {
+        // One statement: SQLite runs writers one at a time.
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', owner = ?, heartbeat = ?, updated_at = ?
+             WHERE id = (SELECT id FROM jobs
+                         WHERE state = 'queued' OR (state = 'running' AND heartbeat < ?)
+                         ORDER BY created_at, id LIMIT 1)
+             RETURNING {}, sources",
+            super::jobs::JOB_COLUMNS
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(super::jobs::unix_now())
+            .bind(now_rfc3339())
+            .bind(stale_before)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => Ok(Some((super::jobs::job_row(&r)?, r.try_get("sources")?))),
+        }
+    }
+
+    async fn job_progress(
+        &self,
+        id: &str,
+        owner: &str,
+        done: u32,
+        chunks: u32,
+    ) -> Result<bool, MetaError> {
+        let res = sqlx::query(
+            "UPDATE jobs SET done = ?, chunks = ?, heartbeat = ?, updated_at = ?
+             WHERE id = ? AND owner = ? AND state = 'running'",
+        )
+        .bind(done as i64)
+        .bind(chunks as i64)
+        .bind(super::jobs::unix_now())
+        .bind(now_rfc3339())
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    async fn finish_job(
+        &self,
+        id: &str,
+        owner: &str,
+        state: ragd_api::JobState,
+        error: Option<&str>,
+    ) -> Result<bool, MetaError> {
+        let res = sqlx::query(
+            "UPDATE jobs SET state = ?, error = ?, sources = '', owner = NULL, updated_at = ?
+             WHERE id = ? AND owner = ? AND state = 'running'",
+        )
+        .bind(state.as_str())
+        .bind(error)
+        .bind(now_rfc3339())
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected() == 1)
+    }
+
+    async fn beat_jobs(&self, owner: &str) -> Result<(), MetaError> {
+        sqlx::query("UPDATE jobs SET heartbeat = ? WHERE owner = ? AND state = 'running'")
+            .bind(super::jobs::unix_now())
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn forget_jobs(&self, before: &str) -> Result<u64, MetaError> {
+        let res = sqlx::query(
+            "DELETE FROM jobs WHERE state IN ('succeeded', 'failed') AND updated_at < ?",
+        )
+        .bind(before)
+        .execute(&self.pool)
+        .await?;
+        Ok(res.rows_affected())
+    }
+}
+
 /// Seconds since the Unix epoch (the `since` column of `pending_vectors`).
 fn unix_now() -> i64 {
     std::time::SystemTime::now()

@@ -160,7 +160,7 @@ fn validate_metadata(m: &ragd_api::Metadata, field: &str) -> Result<(), ApiError
 /// One document to ingest as the pipeline takes it: the API's input (its
 /// text already extracted when it came as a file, see [`super::files`]),
 /// and what only the original knows.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Source {
     pub input: DocumentInput,
     /// SHA-256 (lowercase hex) of what the client sent, when that was not
@@ -198,7 +198,9 @@ fn page_at(pages: &[(u32, usize)], offset: usize) -> Option<u32> {
         .map(|(page, _)| *page)
 }
 
-fn validate(docs: &[Source]) -> Result<(), ApiError> {
+/// Check documents as an ingest takes them (1 to [`MAX_DOCUMENTS`], ids,
+/// text, metadata): 422 naming the field.
+pub(crate) fn validate(docs: &[Source]) -> Result<(), ApiError> {
     if docs.is_empty() {
         return Err(ApiError::invalid(
             "documents",

@@ -13,6 +13,7 @@
 pub mod collections;
 pub mod documents;
 pub mod files;
+pub mod jobs;
 pub mod keys;
 pub mod query;
 pub mod sweep;

@@ -14,7 +14,8 @@ use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
 use super::{
-    ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, PendingVersion, rows,
+    ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, PendingVersion,
+    now_rfc3339, rows,
 };
 use crate::key::CollectionKey;
 use crate::pg::{Pg, PgError, PgQuery, Retryable, retry};
@@ -611,6 +612,151 @@ impl super::KeyStore for PgStore {
             .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(name).bind(at))
             .await?;
         row.as_ref().map(super::keys::key_row).transpose()
+    }
+}
+
+#[async_trait]
+impl super::JobStore for PgStore {
+    async fn create_job(&self, j: &super::JobRow, sources: &str) -> Result<(), MetaError> {
+        self.pg
+            .execute(
+                sqlx::query(
+                    "INSERT INTO jobs
+                        (id, collection, state, sources, documents, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&j.id)
+                .bind(&j.collection)
+                .bind(j.state.as_str())
+                .bind(sources)
+                .bind(j.documents as i64)
+                .bind(&j.created_at)
+                .bind(&j.updated_at),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn get_job(&self, id: &str) -> Result<Option<super::JobRow>, MetaError> {
+        let sql = format!(
+            "SELECT {} FROM jobs WHERE id = $1",
+            super::jobs::JOB_COLUMNS
+        );
+        let row = self
+            .pg
+            .fetch_optional(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id))
+            .await?;
+        row.as_ref().map(super::jobs::job_row).transpose()
+    }
+
+    async fn claim_job(
+        &self,
+        owner: &str,
+        stale_before: i64,
+    ) -> Result<Option<(super::JobRow, String)>, MetaError> {
+        // SKIP LOCKED: two replicas claiming at once take different jobs.
+        let sql = format!(
+            "UPDATE jobs SET state = 'running', owner = $1, heartbeat = $2, updated_at = $3
+             WHERE id = (SELECT id FROM jobs
+                         WHERE state = 'queued' OR (state = 'running' AND heartbeat < $4)
+                         ORDER BY created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+             RETURNING {}, sources",
+            super::jobs::JOB_COLUMNS
+        );
+        let row = self
+            .pg
+            .fetch_optional(
+                sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(owner)
+                    .bind(super::jobs::unix_now())
+                    .bind(now_rfc3339())
+                    .bind(stale_before),
+            )
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(r) => {
+                let sources: String = sqlx::Row::try_get(&r, "sources").map_err(PgError::from)?;
+                Ok(Some((super::jobs::job_row(&r)?, sources)))
+            }
+        }
+    }
+
+    async fn job_progress(
+        &self,
+        id: &str,
+        owner: &str,
+        done: u32,
+        chunks: u32,
+    ) -> Result<bool, MetaError> {
+        let n = self
+            .pg
+            .execute(
+                sqlx::query(
+                    "UPDATE jobs SET done = $1, chunks = $2, heartbeat = $3, updated_at = $4
+                     WHERE id = $5 AND owner = $6 AND state = 'running'",
+                )
+                .bind(done as i64)
+                .bind(chunks as i64)
+                .bind(super::jobs::unix_now())
+                .bind(now_rfc3339())
+                .bind(id)
+                .bind(owner),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn finish_job(
+        &self,
+        id: &str,
+        owner: &str,
+        state: ragd_api::JobState,
+        error: Option<&str>,
+    ) -> Result<bool, MetaError> {
+        let n = self
+            .pg
+            .execute(
+                sqlx::query(
+                    "UPDATE jobs SET state = $1, error = $2, sources = '', owner = NULL,
+                        updated_at = $3
+                     WHERE id = $4 AND owner = $5 AND state = 'running'",
+                )
+                .bind(state.as_str())
+                .bind(error)
+                .bind(now_rfc3339())
+                .bind(id)
+                .bind(owner),
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
+    async fn beat_jobs(&self, owner: &str) -> Result<(), MetaError> {
+        self.pg
+            .execute(
+                sqlx::query(
+                    "UPDATE jobs SET heartbeat = $1 WHERE owner = $2 AND state = 'running'",
+                )
+                .bind(super::jobs::unix_now())
+                .bind(owner),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn forget_jobs(&self, before: &str) -> Result<u64, MetaError> {
+        let n = self
+            .pg
+            .execute(
+                sqlx::query(
+                    "DELETE FROM jobs
+                     WHERE state IN ('succeeded', 'failed') AND updated_at < $1",
+                )
+                .bind(before),
+            )
+            .await?;
+        Ok(n)
     }
 }
 
