@@ -15,14 +15,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Against a ragd with API keys, set RAGKIT_API_KEY to an admin key: every
 /// request to ragd sends it as "Authorization: Bearer <key>".
 /// ragd replicas are the running containers of the compose service named by
-/// --service, plus every --target URL.
+/// --service, plus every --target URL. `ingest` sends a folder's files to
+/// the first --target (default http://127.0.0.1:8080).
 #[derive(Debug, Parser)]
 #[command(
     name = "ragctl",
     version,
     about,
     long_about,
-    after_help = "Examples:\n  ragctl status                       one snapshot, human readable\n  ragctl status --json | jq .alerts   the same for scripts\n  ragctl top --refresh 2              live console (press ? for keys)\n  ragctl scale ragd=4 --dry-run       show what would change\n  ragctl scale ragd=4                 scale up, wait for /ready\n  ragctl plan sweep --collection docs --out points.json\n  ragctl plan fit points.json --users 2000 --think-time 5 --p95 300"
+    after_help = "Examples:\n  ragctl status                       one snapshot, human readable\n  ragctl status --json | jq .alerts   the same for scripts\n  ragctl top --refresh 2              live console (press ? for keys)\n  ragctl scale ragd=4 --dry-run       show what would change\n  ragctl scale ragd=4                 scale up, wait for /ready\n  ragctl plan sweep --collection docs --out points.json\n  ragctl plan fit points.json --users 2000 --think-time 5 --p95 300\n  ragctl ingest ./docs --collection docs --create"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -42,6 +43,7 @@ impl Cli {
     pub fn wants_json(&self) -> bool {
         match &self.command {
             Command::Status { json, .. } | Command::Scale { json, .. } => *json,
+            Command::Ingest(a) => a.json,
             Command::Plan {
                 command: PlanCommand::Fit { format, .. },
             } => *format == Format::Json,
@@ -55,7 +57,8 @@ impl Cli {
 pub struct ScopeArgs {
     /// Base URL of a ragd replica to probe, besides those found in Docker.
     /// Repeat or separate with commas. When none is given and Docker shows
-    /// no replica, http://127.0.0.1:8080 is probed.
+    /// no replica, http://127.0.0.1:8080 is probed. `ingest` and `plan
+    /// sweep` use the first one (default http://127.0.0.1:8080).
     #[arg(long, global = true, env = "RAGCTL_TARGET", value_delimiter = ',')]
     pub target: Vec<String>,
     /// Compose service whose containers are ragd replicas.
@@ -160,6 +163,42 @@ pub enum Command {
         #[arg(long, default_value_t = 30, value_name = "SECONDS")]
         stop_timeout: u32,
     },
+    /// Bulk-ingest a folder (or one file) into a collection of a running
+    /// ragd; files ragd already holds unchanged are skipped.
+    ///
+    /// Walks DIR recursively as ripgrep does: .gitignore and .ignore files
+    /// are honoured (also outside a git repository), hidden files and
+    /// folders are skipped. Without --glob, files whose extension ragd reads
+    /// are taken: .txt .text .md .markdown .html .htm .pdf .docx .csv
+    /// .jsonl .ndjson. Each file's document id is its path relative to DIR
+    /// with `/` separators (for a single file: its name).
+    ///
+    /// Before sending, the collection's documents are listed: a file whose
+    /// SHA-256 equals the one ragd holds for its id is skipped, so a run
+    /// stopped with Ctrl-C resumes where it stopped when run again (--force
+    /// sends everything). Files go as multipart/form-data uploads of at most
+    /// 16 files and 8 MiB (a larger file goes alone), --concurrency uploads
+    /// at a time. When ragd refuses an upload (415 unsupported format, 422
+    /// corrupt file, 413 too large...), its files are sent again one by one
+    /// so each failure is reported with its file and ragd's reason; 429 and
+    /// 503 are retried after Retry-After (5 times at most), an upload with
+    /// no answer 3 times.
+    ///
+    /// Progress (files/s, chunks/s, ETA, failures) is drawn on stderr when
+    /// it is a terminal. Ctrl-C stops starting uploads, lets those in flight
+    /// finish and prints the summary (a second Ctrl-C abandons them). The
+    /// summary on stdout counts files found, skipped, ingested (documents
+    /// and chunks) and failed, with every failure as `path: reason`.
+    ///
+    /// Exit status: 0 all sent, 1 some file failed, 2 bad usage (DIR
+    /// missing...), 3 ragd unreachable, 4 collection missing (without
+    /// --create), 130 interrupted.
+    ///
+    /// With RAGKIT_API_KEY set, every request sends it as a bearer key (a
+    /// key allowed to ingest into the collection, and to create it with
+    /// --create).
+    #[command(after_help = INGEST_EXAMPLES)]
+    Ingest(IngestArgs),
     /// Capacity planning: measure throughput vs concurrency, fit the USL, size the deployment.
     Plan {
         #[command(subcommand)]
@@ -179,6 +218,58 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out_dir: Option<PathBuf>,
     },
+}
+
+const INGEST_EXAMPLES: &str = "Examples:
+  ragctl ingest ./docs --collection docs --create
+      every readable file under ./docs into `docs`, creating it if missing
+  ragctl ingest ./docs --collection docs --dry-run
+      what would be sent and what skipped as unchanged; sends nothing
+  ragctl ingest ./site --collection web --glob '*.html' --glob '!drafts/**'
+      only HTML files, none under drafts/
+  ragctl --target http://ragd:8080 ingest ./manuals --collection manuals --concurrency 8
+      another ragd, 8 uploads at a time
+  ragctl ingest ./docs --collection docs --json | jq '.failures[]'
+      the summary as JSON, e.g. each failure's path, status, code, message
+  ragctl ingest ./docs --collection docs --force
+      send every file again, also those ragd holds unchanged";
+
+/// `ingest`'s own options (the ragd is the first global --target).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Ingest options")]
+pub struct IngestArgs {
+    /// Folder to walk recursively, or a single file.
+    #[arg(value_name = "DIR", help_heading = "Arguments")]
+    pub dir: PathBuf,
+    /// Collection to ingest into.
+    #[arg(long, short = 'c')]
+    pub collection: String,
+    /// Take the files matching this glob (gitignore syntax, relative to DIR)
+    /// instead of those with a known extension; `!GLOB` leaves out matching
+    /// files. Repeat for several. Globs choose among the files the walk
+    /// finds: hidden and ignored files stay out.
+    #[arg(long = "glob", short = 'g', value_name = "GLOB")]
+    pub globs: Vec<String>,
+    /// Uploads in flight at a time (1 to 64).
+    #[arg(long, default_value_t = crate::ingest::DEFAULT_CONCURRENCY, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Create the collection (default embedder) if it does not exist.
+    #[arg(long)]
+    pub create: bool,
+    /// Send every file, also those ragd already holds unchanged.
+    #[arg(long)]
+    pub force: bool,
+    /// Walk and compare hashes, print what would be sent or skipped, send
+    /// nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the summary as one JSON object (no progress bar): found,
+    /// skipped, ingested, documents, chunks, failed, elapsed_secs,
+    /// files_per_sec, chunks_per_sec and failures [{path, status, code,
+    /// message}].
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::cli::{Cli, Format, ScopeArgs, ThresholdArgs};
+use crate::cli::{Cli, Format, IngestArgs, ScopeArgs, ThresholdArgs};
 use crate::error::Error;
 use crate::snapshot::{self, Scope, Thresholds};
-use crate::{docker, plan, report, scale, tui};
+use crate::{docker, ingest, plan, report, scale, tui};
 
 impl From<&ScopeArgs> for Scope {
     fn from(a: &ScopeArgs) -> Scope {
@@ -263,6 +263,73 @@ pub(crate) async fn plan_sweep(s: &plan::Sweep, out: Option<&Path>) -> Result<()
             println!("{text}");
             Ok(())
         }
+    }
+}
+
+/// `ingest`'s flags as [`ingest::Options`]: the ragd is the first
+/// `--target` (else ragd's default address), and must be an http(s) URL.
+pub(crate) fn ingest_options(scope: &Scope, a: &IngestArgs) -> Result<ingest::Options, Error> {
+    let target = scope
+        .targets
+        .first()
+        .map_or(snapshot::DEFAULT_TARGET, String::as_str);
+    let url = reqwest::Url::parse(target)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.has_host())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--target {target}: expected a ragd base URL such as http://127.0.0.1:8080"
+            ))
+        })?;
+    let collection = a.collection.trim();
+    if collection.is_empty() {
+        return Err(Error::Usage("--collection must not be empty".into()));
+    }
+    Ok(ingest::Options {
+        dir: a.dir.clone(),
+        collection: collection.to_string(),
+        target: url,
+        globs: a.globs.clone(),
+        concurrency: usize::from(a.concurrency.max(1)),
+        create: a.create,
+        force: a.force,
+        dry_run: a.dry_run,
+    })
+}
+
+/// `ingest`: run it with Ctrl-C wired in, print the summary (text or JSON),
+/// fail when a file failed or the run was interrupted.
+pub(crate) async fn ingest(opts: ingest::Options, as_json: bool) -> Result<(), Error> {
+    use std::io::IsTerminal;
+    let (tx, mut interrupts) = tokio::sync::mpsc::unbounded_channel();
+    let signals = tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if tx.send(()).is_err() {
+                break;
+            }
+        }
+    });
+    let progress = ingest::Progress::new(!as_json && std::io::stderr().is_terminal());
+    let result = ingest::run(&opts, &progress, &mut interrupts).await;
+    progress.finish();
+    signals.abort();
+    let summary = result?;
+    if as_json {
+        println!("{}", json(&summary));
+    } else {
+        print!("{}", ingest::summary::text(&summary));
+    }
+    if summary.interrupted {
+        Err(Error::Interrupted {
+            not_sent: summary.not_sent,
+        })
+    } else if summary.failed > 0 {
+        Err(Error::IngestFailed {
+            failed: summary.failed,
+            attempted: summary.found,
+        })
+    } else {
+        Ok(())
     }
 }
 

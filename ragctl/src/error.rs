@@ -5,6 +5,11 @@
 //! - [`ScaleError`]: why one replica's step of `scale` failed (the command
 //!   goes on with the others and reports each step).
 //! - [`ReadyError`]: why a started replica did not become ready.
+//!
+//! `ingest` reports each file's failure in its summary (see
+//! [`crate::ingest::Failure`]); the command then fails as a whole with
+//! [`Error::IngestFailed`] or [`Error::Interrupted`], which
+//! [`Error::reported`] marks as already printed.
 
 use std::fmt;
 use std::time::Duration;
@@ -41,6 +46,32 @@ pub enum Error {
     NotReady(String),
     #[error("{path}: {reason}")]
     File { path: String, reason: String },
+    /// ragd does not answer at all (connection refused, timeout...).
+    #[error("cannot reach ragd at {url}: {reason}")]
+    RagdUnreachable { url: String, reason: String },
+    /// ragd answered a request the command cannot do without (listing,
+    /// creating) with an error.
+    #[error("{what}: ragd answered {status} {code}: {message}")]
+    Ragd {
+        /// The request, e.g. `GET /v1/collections/docs/documents`.
+        what: String,
+        status: u16,
+        /// The envelope's `code`, or `http_error` without an envelope.
+        code: String,
+        message: String,
+    },
+    /// `ingest` into a collection that does not exist, without `--create`.
+    #[error("collection {collection} does not exist on {url}: create it with --create")]
+    CollectionNotFound { collection: String, url: String },
+    /// `ingest` ran to its end but some files failed (each is in the
+    /// summary already printed).
+    #[error("{failed} of {attempted} files failed; each is in the summary with its reason")]
+    IngestFailed { failed: usize, attempted: usize },
+    /// Ctrl-C stopped `ingest`; the summary says what was done.
+    #[error(
+        "interrupted: {not_sent} files not sent; run the same command again to resume (unchanged files are skipped)"
+    )]
+    Interrupted { not_sent: usize },
 }
 
 /// ` in project X`, or nothing.
@@ -68,6 +99,11 @@ impl Error {
             Error::Plan(_) => "plan",
             Error::NotReady(_) => "not_ready",
             Error::File { .. } => "file",
+            Error::RagdUnreachable { .. } => "ragd_unreachable",
+            Error::Ragd { .. } => "ragd_error",
+            Error::CollectionNotFound { .. } => "collection_not_found",
+            Error::IngestFailed { .. } => "ingest_failed",
+            Error::Interrupted { .. } => "interrupted",
         }
     }
 
@@ -75,11 +111,21 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => 2,
-            Error::DockerUnreachable { .. } => 3,
-            Error::UnknownService { .. } | Error::AmbiguousProject { .. } => 4,
+            Error::DockerUnreachable { .. } | Error::RagdUnreachable { .. } => 3,
+            Error::UnknownService { .. }
+            | Error::AmbiguousProject { .. }
+            | Error::CollectionNotFound { .. } => 4,
             Error::NotReady(_) => 5,
+            // 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
+            Error::Interrupted { .. } => 130,
             _ => 1,
         }
+    }
+
+    /// Whether the command already printed its report (with `--json`, a
+    /// JSON document), so `main` must not print a second one on stdout.
+    pub fn reported(&self) -> bool {
+        matches!(self, Error::IngestFailed { .. } | Error::Interrupted { .. })
     }
 }
 

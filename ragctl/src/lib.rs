@@ -13,6 +13,8 @@
 //!   actions: restart, stop, scale, logs).
 //! - [`scale`]: compose-compatible scaling through the Docker API.
 //! - [`usl`], [`plan`]: USL fit, Little's law sizing, the measuring sweep.
+//! - [`ingest`]: bulk ingest of a folder into a running ragd (walk, compare
+//!   hashes, upload in batches, report per file).
 //! - [`error`]: the typed errors, each with a stable code.
 //! - `commands`: one function per command (flags to typed values, print).
 //!
@@ -23,6 +25,7 @@ mod commands;
 pub mod docker;
 pub mod error;
 pub mod host;
+pub mod ingest;
 pub mod metrics;
 pub mod plan;
 pub mod ragd;
@@ -111,6 +114,10 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             let sweep =
                 commands::sweep_request(&scope, collection, url, question, unique, levels, step)?;
             commands::plan_sweep(&sweep, out.as_deref()).await
+        }
+        Command::Ingest(args) => {
+            let opts = commands::ingest_options(&scope, &args)?;
+            commands::ingest(opts, args.json).await
         }
         Command::Completions { shell } => commands::completions(shell),
         Command::Man { out_dir } => commands::man(out_dir.as_deref()),

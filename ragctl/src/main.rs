@@ -21,7 +21,7 @@ fn main() -> ExitCode {
     match rt.block_on(ragctl::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if json {
+            if json && !e.reported() {
                 println!(
                     "{}",
                     serde_json::json!({"error": {"code": e.code(), "message": e.to_string()}})

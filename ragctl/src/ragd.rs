@@ -42,6 +42,12 @@ pub struct Probe {
 /// with `[auth] enabled` shows `/status` and `/metrics` to admins only),
 /// every request sends it as `Authorization: Bearer`.
 pub fn client() -> reqwest::Client {
+    client_with(Duration::from_secs(1), Some(Duration::from_secs(3)))
+}
+
+/// [`client`] with other timeouts: `ingest` waits for uploads that take as
+/// long as embedding their text does, and sets a timeout per request.
+pub fn client_with(connect: Duration, total: Option<Duration>) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     if let Some(key) = ragd_api::api_key_from_env()
         && let Ok(mut v) = reqwest::header::HeaderValue::from_str(&format!("Bearer {key}"))
@@ -49,16 +55,18 @@ pub fn client() -> reqwest::Client {
         v.set_sensitive(true);
         headers.insert(reqwest::header::AUTHORIZATION, v);
     }
-    reqwest::Client::builder()
+    let mut b = reqwest::Client::builder()
         .default_headers(headers)
-        .connect_timeout(Duration::from_secs(1))
-        .timeout(Duration::from_secs(3))
-        .no_proxy()
-        .build()
-        .unwrap_or_default()
+        .connect_timeout(connect)
+        .no_proxy();
+    if let Some(t) = total {
+        b = b.timeout(t);
+    }
+    b.build().unwrap_or_default()
 }
 
-fn short(e: &reqwest::Error) -> String {
+/// A transport error in a few words, without the URL (the caller names it).
+pub fn short(e: &reqwest::Error) -> String {
     if e.is_connect() {
         "connection refused or unreachable".into()
     } else if e.is_timeout() {

@@ -126,7 +126,7 @@ pub async fn from_uploads(
             .await?;
             sources.extend(
                 rows.into_iter()
-                    .map(|row| row_source(&upload.id, row, &metadata)),
+                    .map(|row| row_source(&upload.id, &sha256, row, &metadata)),
             );
             continue;
         }
@@ -199,15 +199,16 @@ fn document_source(
     }
 }
 
-/// One row of a CSV or JSON Lines file as a document.
-fn row_source(file: &str, row: Row, metadata: &Option<Metadata>) -> Source {
+/// One row of a CSV or JSON Lines file as a document. Its `sha256` is the
+/// whole file's, so that a bulk ingest can tell an unchanged file from the
+/// rows it became (`ragctl ingest` skips a file whose rows all carry it).
+fn row_source(file: &str, file_sha256: &str, row: Row, metadata: &Option<Metadata>) -> Source {
     let key = row.id.clone().unwrap_or_else(|| row.number.to_string());
     let mut fields = row.fields;
     // The request's metadata is the client's word: it wins over a field.
     if let Some(m) = metadata {
         fields.extend(m.clone());
     }
-    let sha256 = sha256_hex(row.text.as_bytes());
     Source {
         input: DocumentInput {
             id: Some(format!("{file}#{key}")),
@@ -215,7 +216,7 @@ fn row_source(file: &str, row: Row, metadata: &Option<Metadata>) -> Source {
             metadata: Some(fields),
             format: DocumentFormat::Text,
         },
-        sha256: Some(sha256),
+        sha256: Some(file_sha256.to_string()),
         pages: Vec::new(),
     }
 }
