@@ -150,8 +150,16 @@ async fn a_restart_resumes_a_job_where_it_stopped() {
     // Stop while the job runs (eight batches: seconds).
     tokio::time::sleep(Duration::from_millis(300)).await;
     s.stop().await;
+    let restarted = Instant::now();
     let s = Server::start(dir.path()).await;
     let end = ended(&s, &id).await;
+    // Given back at the stop, so not held until its heartbeat is stale
+    // (30 s with shared stores).
+    assert!(
+        restarted.elapsed() < Duration::from_secs(25),
+        "resumed only after {:?}",
+        restarted.elapsed()
+    );
     assert_eq!(
         (end["state"].as_str(), end["done"].as_u64()),
         (Some("succeeded"), Some(120)),

@@ -75,6 +75,9 @@ pub trait JobStore: Send + Sync {
         state: JobState,
         error: Option<&str>,
     ) -> Result<bool, MetaError>;
+    /// Give back a job `owner` runs (it stops before the end): queued
+    /// again, any runner may claim it at once.
+    async fn release_job(&self, id: &str, owner: &str) -> Result<(), MetaError>;
     /// Beat every job `owner` runs.
     async fn beat_jobs(&self, owner: &str) -> Result<(), MetaError>;
     /// Delete the ended jobs last updated before `before` (RFC 3339).

@@ -556,6 +556,19 @@ impl super::JobStore for SqliteStore {
         Ok(res.rows_affected() == 1)
     }
 
+    async fn release_job(&self, id: &str, owner: &str) -> Result<(), MetaError> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', owner = NULL, updated_at = ?
+             WHERE id = ? AND owner = ? AND state = 'running'",
+        )
+        .bind(now_rfc3339())
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     async fn beat_jobs(&self, owner: &str) -> Result<(), MetaError> {
         sqlx::query("UPDATE jobs SET heartbeat = ? WHERE owner = ? AND state = 'running'")
             .bind(super::jobs::unix_now())

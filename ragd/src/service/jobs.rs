@@ -15,7 +15,8 @@
 //!   on a single node, where the one process is its only runner; after
 //!   [`STALE_AFTER`] without a heartbeat with shared stores) and resumes
 //!   after its last recorded batch. Writing a batch again is harmless: an
-//!   ingest of an id replaces it.
+//!   ingest of an id replaces it. A graceful stop finishes the batch in
+//!   flight and gives the job back (queued), so it resumes at once.
 //! - A batch failing for a reason that may pass (a backend down, the
 //!   server busy) is retried with backoff; one the client caused (a
 //!   collection deleted meanwhile, a document refused) fails the job with
@@ -216,11 +217,15 @@ async fn run_one(b: &Backends, jobs: &Jobs, job: JobRow, sources: &str) {
     let (mut done, mut chunks) = (job.done, job.chunks);
     for batch in sources[(job.done as usize).min(sources.len())..].chunks(BATCH) {
         if jobs.stopping() {
-            return; // resumes at the next start
+            release(b, &job.id, &owner).await;
+            return;
         }
         let written = match write_batch(b, jobs, &job.collection, batch).await {
             Ok(n) => n,
-            Err(_) if jobs.stopping() => return,
+            Err(_) if jobs.stopping() => {
+                release(b, &job.id, &owner).await;
+                return;
+            }
             Err(e) => {
                 let (_, code) = e.status_and_code();
                 let msg = format!("{code}: {e}");
@@ -250,6 +255,17 @@ async fn run_one(b: &Backends, jobs: &Jobs, job: JobRow, sources: &str) {
         .await
     {
         tracing::warn!(job = %job.id, error = %e, "job end not recorded; it will run again");
+    }
+}
+
+/// Give a job back on the way out, so that it resumes at once (on this
+/// replica's next start or on another one) instead of after
+/// [`STALE_AFTER`]. If this fails, the heartbeat's end still frees it.
+async fn release(b: &Backends, id: &str, owner: &str) {
+    if let Err(e) = b.meta.release_job(id, owner).await {
+        tracing::warn!(job = %id, error = %e, "job not given back; it resumes once its heartbeat is stale");
+    } else {
+        tracing::info!(job = %id, "stopping: job given back, it resumes where it stopped");
     }
 }
 

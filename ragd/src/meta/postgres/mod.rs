@@ -732,6 +732,21 @@ impl super::JobStore for PgStore {
         Ok(n == 1)
     }
 
+    async fn release_job(&self, id: &str, owner: &str) -> Result<(), MetaError> {
+        self.pg
+            .execute(
+                sqlx::query(
+                    "UPDATE jobs SET state = 'queued', owner = NULL, updated_at = $1
+                     WHERE id = $2 AND owner = $3 AND state = 'running'",
+                )
+                .bind(now_rfc3339())
+                .bind(id)
+                .bind(owner),
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn beat_jobs(&self, owner: &str) -> Result<(), MetaError> {
         self.pg
             .execute(
