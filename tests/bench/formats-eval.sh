@@ -19,13 +19,8 @@ if ! "$VENV/bin/python" -c 'import docx, reportlab' 2>/dev/null; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q python-docx reportlab
 fi
-WORK=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-B=http://127.0.0.1:$PORT
-RUST_LOG=warn "$BIN/ragd" serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" 2>"$WORK/ragd.log" &
-PID=$!
-trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 300); do curl -sf $B/health >/dev/null && break; sleep 0.1; done
+source tests/scratch-ragd.sh
+scratch_ragd "$BIN/ragd"
 "$VENV/bin/python" tests/bench/formats_eval.py "$WORK/out" docs/eval/questions.jsonl
 for f in md html docx pdf; do
   "$BIN/ragctl" --target $B ingest "$WORK/out/$f" --collection "fmt-$f" --create --json >"$WORK/ingest-$f.json"

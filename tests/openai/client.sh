@@ -21,13 +21,8 @@ if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import openai' 2>/dev
   "$VENV/bin/pip" install -q 'openai>=1.40,<3'
 fi
 
-WORK=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-B=http://127.0.0.1:$PORT
-RUST_LOG=warn "$BIN" serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" 2>"$WORK/ragd.log" &
-PID=$!
-trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-for _ in $(seq 300); do curl -sf $B/health >/dev/null && break; sleep 0.1; done
+source tests/scratch-ragd.sh
+scratch_ragd "$BIN"
 curl -sf $B/v1/collections -H 'content-type: application/json' -d '{"name":"kb"}' >/dev/null
 curl -sf $B/v1/collections/kb/documents -H 'content-type: application/json' -d '{"documents":[
   {"id":"volcano","text":"Mount Etna in Sicily is an active volcano. It erupts every few years."},

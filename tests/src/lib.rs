@@ -186,6 +186,26 @@ impl Server {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
+    /// POST `body` to `path` asking for Server-Sent Events; checks the
+    /// 200 and the content type, returns the whole stream.
+    pub async fn stream(&self, path: &str, body: Value) -> String {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .header("accept", "text/event-stream")
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(resp.status(), 200, "{path}");
+        let content_type = resp.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(
+            content_type.starts_with("text/event-stream"),
+            "{content_type}"
+        );
+        resp.text().await.expect("stream body")
+    }
+
     /// The `/metrics` text.
     pub async fn metrics(&self) -> String {
         let resp = self.client.get(self.url("/metrics")).send().await;

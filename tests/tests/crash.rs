@@ -164,6 +164,67 @@ impl Drop for Ragd {
     }
 }
 
+/// The number of kills (`RAGKIT_CRASH_KILLS`, default 4).
+fn kills() -> u64 {
+    std::env::var("RAGKIT_CRASH_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4)
+}
+
+/// What a SIGKILL test runs on: a data directory (with its own PostgreSQL
+/// database on shared backends), a free port, the configuration, the log
+/// file, an HTTP client; and the first `ragd serve` on them, with
+/// `collection` created.
+struct Rig {
+    _dir: tempfile::TempDir,
+    port: u16,
+    config: PathBuf,
+    log: PathBuf,
+    http: reqwest::Client,
+}
+
+impl Rig {
+    async fn new() -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        if shared_backends() {
+            ragkit_tests::pg_database(&shared_name(dir.path())).await;
+        }
+        let port = ragkit_tests::free_port();
+        let config = write_config(dir.path(), port);
+        let log = dir.path().join("ragd.log");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        Rig {
+            _dir: dir,
+            port,
+            config,
+            log,
+            http,
+        }
+    }
+
+    async fn start(&self) -> Ragd {
+        Ragd::start(&self.config, self.port, &self.log, &self.http).await
+    }
+
+    /// The first start, with `collection` created.
+    async fn first_start(&self, collection: &str) -> Ragd {
+        let ragd = self.start().await;
+        let created = self
+            .http
+            .post(format!("{}/v1/collections", ragd.base))
+            .json(&json!({ "name": collection }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+        ragd
+    }
+}
+
 /// A small xorshift generator: the test needs no statistical quality, and
 /// the seed printed on failure replays the same writes.
 struct Rng(u64);
@@ -353,10 +414,7 @@ async fn acknowledged_writes_survive_sigkill() {
     if shared_backends() && shared_services().is_none() {
         return;
     }
-    let kills: usize = std::env::var("RAGKIT_CRASH_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
+    let kills = kills() as usize;
     let seed: u64 = std::env::var("RAGKIT_CRASH_SEED")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -368,17 +426,8 @@ async fn acknowledged_writes_survive_sigkill() {
                 | 1
         });
     eprintln!("crash test: {kills} kills, seed {seed} (RAGKIT_CRASH_SEED replays it)");
-    let dir = tempfile::tempdir().unwrap();
-    if shared_backends() {
-        ragkit_tests::pg_database(&shared_name(dir.path())).await;
-    }
-    let port = ragkit_tests::free_port();
-    let config = write_config(dir.path(), port);
-    let log = dir.path().join("ragd.log");
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
+    let rig = Rig::new().await;
+    let http = rig.http.clone();
     let known = Arc::new(Mutex::new(
         (0..IDS)
             .map(|i| {
@@ -394,14 +443,7 @@ async fn acknowledged_writes_survive_sigkill() {
     let mut rng = Rng(seed);
     let (mut total_acked, mut total_sent) = (0, 0);
 
-    let mut ragd = Ragd::start(&config, port, &log, &http).await;
-    let created = http
-        .post(format!("{}/v1/collections", ragd.base))
-        .json(&json!({"name": COLLECTION}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
+    let mut ragd = rig.first_start(COLLECTION).await;
 
     for round in 1..=kills {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -427,7 +469,7 @@ async fn acknowledged_writes_survive_sigkill() {
             total_acked += a;
             total_sent += s;
         }
-        ragd = Ragd::start(&config, port, &log, &http).await;
+        ragd = rig.start().await;
         let present = verify(round, &ragd.base, &http, &known).await;
         eprintln!(
             "kill {round}/{kills}: {present} documents present and checked; \
@@ -544,30 +586,11 @@ async fn an_accepted_job_survives_sigkill() {
     if shared_backends() && shared_services().is_none() {
         return;
     }
-    let kills: u64 = std::env::var("RAGKIT_CRASH_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(4);
+    let kills = kills();
     let mut rng = Rng(std::process::id() as u64 * 7919 | 1);
-    let dir = tempfile::tempdir().unwrap();
-    if shared_backends() {
-        ragkit_tests::pg_database(&shared_name(dir.path())).await;
-    }
-    let port = ragkit_tests::free_port();
-    let config = write_config(dir.path(), port);
-    let log = dir.path().join("ragd.log");
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap();
-    let mut ragd = Ragd::start(&config, port, &log, &http).await;
-    let created = http
-        .post(format!("{}/v1/collections", ragd.base))
-        .json(&json!({"name": "jobs"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 201);
+    let rig = Rig::new().await;
+    let http = rig.http.clone();
+    let mut ragd = rig.first_start("jobs").await;
     const DOCS: u64 = 48; // three batches
     let mut total = 0;
     for round in 0..kills {
@@ -592,7 +615,7 @@ async fn an_accepted_job_survives_sigkill() {
         // 0 to 1.5 s after the 202: any moment of the job's life.
         tokio::time::sleep(Duration::from_millis(rng.below(1500))).await;
         ragd.kill();
-        ragd = Ragd::start(&config, port, &log, &http).await;
+        ragd = rig.start().await;
         let deadline = Instant::now() + Duration::from_secs(120);
         let job = loop {
             let j: Value = http

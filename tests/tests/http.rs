@@ -528,22 +528,12 @@ async fn excess_load_is_shed_with_503_and_retry_after() {
 async fn answers_stream_as_server_sent_events() {
     let (_dir, s) = server_with_corpus().await;
     for round in 0..2 {
-        let resp = s
-            .client
-            .post(s.url("/v1/collections/kb/query"))
-            .header("accept", "text/event-stream")
-            .json(&json!({"question": "How long should sourdough dough rise?"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
-        assert!(
-            resp.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/event-stream")
-        );
-        let body = resp.text().await.unwrap();
+        let body = s
+            .stream(
+                "/v1/collections/kb/query",
+                json!({"question": "How long should sourdough dough rise?"}),
+            )
+            .await;
         let events: Vec<&str> = body
             .lines()
             .filter_map(|l| l.strip_prefix("event: "))

@@ -283,24 +283,16 @@ async fn chat_completions_answer_the_last_user_turn_with_citations() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_streamed_chat_completion_is_openai_chunks_then_done() {
     let (_dir, s) = server_with_corpus().await;
-    let resp = reqwest::Client::new()
-        .post(s.url("/v1/chat/completions"))
-        .json(&json!({
-            "model": "kb",
-            "stream": true,
-            "messages": [{"role": "user", "content": "What does the borrow checker prevent?"}]
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert!(
-        resp.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/event-stream")
-    );
-    let body = resp.text().await.unwrap();
+    let body = s
+        .stream(
+            "/v1/chat/completions",
+            json!({
+                "model": "kb",
+                "stream": true,
+                "messages": [{"role": "user", "content": "What does the borrow checker prevent?"}]
+            }),
+        )
+        .await;
     let data: Vec<&str> = body
         .lines()
         .filter_map(|l| l.strip_prefix("data: "))
