@@ -225,6 +225,11 @@ impl Rig {
     }
 }
 
+/// GET `url`, its JSON body.
+async fn get_json(http: &reqwest::Client, url: String) -> Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 /// A small xorshift generator: the test needs no statistical quality, and
 /// the seed printed on failure replays the same writes.
 struct Rng(u64);
@@ -618,14 +623,7 @@ async fn an_accepted_job_survives_sigkill() {
         ragd = rig.start().await;
         let deadline = Instant::now() + Duration::from_secs(120);
         let job = loop {
-            let j: Value = http
-                .get(format!("{}/v1/jobs/{id}", ragd.base))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let j: Value = get_json(&http, format!("{}/v1/jobs/{id}", ragd.base)).await;
             if j["state"] == "succeeded" || j["state"] == "failed" {
                 break j;
             }
@@ -647,17 +645,11 @@ async fn an_accepted_job_survives_sigkill() {
             (Some(DOCS), Some(DOCS))
         );
         for i in [0, DOCS / 2, DOCS - 1] {
-            let doc: Value = http
-                .get(format!(
-                    "{}/v1/collections/jobs/documents/r{round}-{i}",
-                    ragd.base
-                ))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let doc: Value = get_json(
+                &http,
+                format!("{}/v1/collections/jobs/documents/r{round}-{i}", ragd.base),
+            )
+            .await;
             assert!(
                 doc["text"]
                     .as_str()
@@ -671,14 +663,7 @@ async fn an_accepted_job_survives_sigkill() {
         // replica has caught up).
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            let c: Value = http
-                .get(format!("{}/v1/collections/jobs", ragd.base))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let c: Value = get_json(&http, format!("{}/v1/collections/jobs", ragd.base)).await;
             assert_eq!(c["documents"].as_u64(), Some(total), "{c}");
             if c["vectors"] == c["chunks"] {
                 break;
