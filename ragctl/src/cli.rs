@@ -128,11 +128,19 @@ pub enum Command {
     /// CPU and memory are `docker stats --no-stream` figures (memory without
     /// the page cache); NET and BLOCK I/O are totals since the container
     /// started. Replica rates are measured over --interval. Exit status is 0
-    /// even when something is down: read `alerts`.
+    /// even when something is down (read `alerts`), unless --check.
+    ///
+    /// For scripts and cron: `ragctl status --check --json > snap.json ||
+    /// page-someone` (exit status 1 when any alert fires).
     Status {
         /// Print JSON instead of tables.
         #[arg(long)]
         json: bool,
+        /// Exit with status 1 when any alert fires (a replica down or not
+        /// ready, a threshold crossed, an unhealthy container); the report
+        /// is printed either way.
+        #[arg(long)]
+        check: bool,
         /// Seconds between the two /metrics scrapes that rates are computed from.
         #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
         interval: f64,

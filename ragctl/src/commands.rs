@@ -54,6 +54,7 @@ fn json<T: serde::Serialize>(v: &T) -> String {
 pub(crate) async fn status(
     scope: &Scope,
     as_json: bool,
+    check: bool,
     interval: f64,
     thresholds: &ThresholdArgs,
 ) -> Result<(), Error> {
@@ -63,6 +64,11 @@ pub(crate) async fn status(
         println!("{}", json(&snap));
     } else {
         print!("{}", report::status_text(&snap));
+    }
+    if check && !snap.alerts.is_empty() {
+        return Err(Error::AlertsFiring {
+            alerts: snap.alerts.len(),
+        });
     }
     Ok(())
 }

@@ -72,6 +72,9 @@ pub enum Error {
         "interrupted: {not_sent} files not sent; run the same command again to resume (unchanged files are skipped)"
     )]
     Interrupted { not_sent: usize },
+    /// `status --check` found alerts (each is in the report printed).
+    #[error("{alerts} alert(s) firing; each is in the report above")]
+    AlertsFiring { alerts: usize },
 }
 
 /// ` in project X`, or nothing.
@@ -104,6 +107,7 @@ impl Error {
             Error::CollectionNotFound { .. } => "collection_not_found",
             Error::IngestFailed { .. } => "ingest_failed",
             Error::Interrupted { .. } => "interrupted",
+            Error::AlertsFiring { .. } => "alerts_firing",
         }
     }
 
@@ -125,7 +129,10 @@ impl Error {
     /// Whether the command already printed its report (with `--json`, a
     /// JSON document), so `main` must not print a second one on stdout.
     pub fn reported(&self) -> bool {
-        matches!(self, Error::IngestFailed { .. } | Error::Interrupted { .. })
+        matches!(
+            self,
+            Error::IngestFailed { .. } | Error::Interrupted { .. } | Error::AlertsFiring { .. }
+        )
     }
 }
 

@@ -47,9 +47,10 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Status {
             json,
+            check,
             interval,
             thresholds,
-        } => commands::status(&scope, json, interval, &thresholds).await,
+        } => commands::status(&scope, json, check, interval, &thresholds).await,
         Command::Top {
             refresh,
             thresholds,

@@ -83,6 +83,23 @@ fn status_without_docker_and_with_ragd_down() {
     let t = stdout(&o);
     assert!(t.contains("Docker unavailable: cannot reach"), "{t}");
     assert!(t.contains("DOWN"), "{t}");
+    // --check: the same report, and exit status 1 because an alert fires.
+    let o = ragctl(
+        &[
+            "status",
+            "--check",
+            "--json",
+            "--interval",
+            "0.2",
+            "--target",
+            &dead,
+        ],
+        &[NO_DOCKER],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(&stdout(&o)).expect("one JSON report, no second error");
+    assert!(v["alerts"].to_string().contains("down"), "{v}");
+    assert!(stderr(&o).contains("alert(s) firing"), "{}", stderr(&o));
 }
 
 #[test]
@@ -109,6 +126,24 @@ fn status_reads_a_live_ragd() {
         r["requests_per_sec"], 0.0,
         "the console's own polling is not counted"
     );
+    // Nothing fires on a healthy replica: --check exits 0.
+    let o = ragctl(
+        // (the host's CPU alert off: other tests may load it meanwhile)
+        &[
+            "status",
+            "--check",
+            "--cpu-alert",
+            "100",
+            "--mem-alert",
+            "100",
+            "--interval",
+            "0.2",
+            "--target",
+            &ragd.url,
+        ],
+        &[NO_DOCKER],
+    );
+    assert!(o.status.success(), "{}\n{}", stdout(&o), stderr(&o));
     let pools = r["pools"].as_array().unwrap();
     assert!(
         pools
