@@ -405,6 +405,44 @@ async fn scale_and_status_against_real_docker() {
     let names: Vec<&str> = list.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, [first.as_str()]);
     assert!(ready(&url1).await);
+
+    // To 0 and back: the first replica is kept stopped, and is what the
+    // scale-up starts again and clones.
+    let scale = |n: &str| {
+        ragctl(
+            &[
+                "--project",
+                &project,
+                "scale",
+                &format!("ragd={n}"),
+                "--stop-timeout",
+                "10",
+            ],
+            &[],
+        )
+    };
+    let o = scale("0");
+    assert!(
+        o.status.success(),
+        "scale to 0 failed:\n{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    assert!(stdout(&o).contains("kept, stopped"), "{}", stdout(&o));
+    let list = project_containers(&d, &project).await;
+    assert_eq!(list.len(), 1);
+    assert!(!list[0].running(), "{:?}", list[0]);
+    assert!(!ready(&url1).await, "a replica scaled to 0 answers no more");
+    let o = scale("2");
+    assert!(
+        o.status.success(),
+        "scale 0 -> 2 failed:\n{}\n{}",
+        stdout(&o),
+        stderr(&o)
+    );
+    let list = project_containers(&d, &project).await;
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert!(list.iter().all(|c| c.running()), "{list:?}");
     eprintln!("docker test took {:.1} s", started.elapsed().as_secs_f64());
 }
 

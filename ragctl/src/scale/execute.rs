@@ -37,6 +37,11 @@ pub async fn execute(d: &Docker, p: &ScalePlan, req: &ScaleRequest) -> Result<Ve
         .iter()
         .zip(&p.remove_ids)
         .map(|(name, id)| remove_one(d, name, id, req.stop_timeout));
+    let stops = p
+        .stop
+        .iter()
+        .zip(&p.stop_ids)
+        .map(|(name, id)| stop_one(d, name, id, req.stop_timeout));
     let starts = p
         .start
         .iter()
@@ -46,12 +51,13 @@ pub async fn execute(d: &Docker, p: &ScalePlan, req: &ScaleRequest) -> Result<Ve
         .create
         .iter()
         .map(|n| create_one(d, template.as_ref(), n, req));
-    let (r, s, c) = tokio::join!(
+    let (r, x, s, c) = tokio::join!(
         futures::future::join_all(removals),
+        futures::future::join_all(stops),
         futures::future::join_all(starts),
         futures::future::join_all(creates)
     );
-    Ok(r.into_iter().chain(s).chain(c).collect())
+    Ok(r.into_iter().chain(x).chain(s).chain(c).collect())
 }
 
 /// The step of one replica, from when it began and how it ended (the URL
@@ -84,7 +90,24 @@ async fn remove_one(d: &Docker, name: &str, id: &str, stop_timeout: u32) -> Step
     step(name, "removed", started, res)
 }
 
+/// Stop and keep (scale to 0).
+async fn stop_one(d: &Docker, name: &str, id: &str, stop_timeout: u32) -> Step {
+    let started = Instant::now();
+    let res = stop(d, id, stop_timeout).await.map(|()| None);
+    step(name, "stopped", started, res)
+}
+
 async fn stop_and_remove(d: &Docker, id: &str, stop_timeout: u32) -> Result<(), ScaleError> {
+    stop(d, id, stop_timeout).await?;
+    let rm = RemoveContainerOptionsBuilder::default().build();
+    d.remove_container(id, Some(rm))
+        .await
+        .map_err(|e| ScaleError::Docker(explain(&e)))
+}
+
+/// The image's stop signal, SIGKILL after `stop_timeout` s; an already
+/// stopped container is fine.
+async fn stop(d: &Docker, id: &str, stop_timeout: u32) -> Result<(), ScaleError> {
     let stop = StopContainerOptionsBuilder::default()
         .t(stop_timeout as i32)
         .build();
@@ -96,10 +119,7 @@ async fn stop_and_remove(d: &Docker, id: &str, stop_timeout: u32) -> Result<(), 
         }) => {}
         Err(e) => return Err(ScaleError::Docker(explain(&e))),
     }
-    let rm = RemoveContainerOptionsBuilder::default().build();
-    d.remove_container(id, Some(rm))
-        .await
-        .map_err(|e| ScaleError::Docker(explain(&e)))
+    Ok(())
 }
 
 /// Start a stopped replica again and wait for its `/ready`.

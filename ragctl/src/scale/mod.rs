@@ -12,7 +12,9 @@
 //!   replica is started and counts only once its `/ready` answers 200.
 //! - Scaling down stops the highest numbers first (the image's stop signal,
 //!   SIGTERM for ragd, which drains in-flight requests, then SIGKILL after
-//!   `--stop-timeout`) and removes them.
+//!   `--stop-timeout`) and removes them. Scaling to 0 keeps the lowest
+//!   numbered replica, stopped: it is what a later scale-up starts again
+//!   and clones (with none left there would be nothing to clone).
 //! - A Docker Swarm service of that name is scaled through the service API.
 //!
 //! [`plan`] computes what would change without changing anything
@@ -108,6 +110,8 @@ pub struct ScalePlan {
     pub start: Vec<String>,
     /// Highest numbers first.
     pub remove: Vec<String>,
+    /// Stopped but kept (scale to 0: the template of a later scale-up).
+    pub stop: Vec<String>,
     pub notes: Vec<String>,
     #[serde(skip)]
     template_id: Option<String>,
@@ -115,6 +119,8 @@ pub struct ScalePlan {
     remove_ids: Vec<String>,
     #[serde(skip)]
     start_ids: Vec<String>,
+    #[serde(skip)]
+    stop_ids: Vec<String>,
     #[serde(skip)]
     swarm_version: Option<u64>,
 }
@@ -132,10 +138,12 @@ impl ScalePlan {
             create: Vec::new(),
             start: Vec::new(),
             remove: Vec::new(),
+            stop: Vec::new(),
             notes: Vec::new(),
             template_id: None,
             remove_ids: Vec::new(),
             start_ids: Vec::new(),
+            stop_ids: Vec::new(),
             swarm_version: None,
         }
     }

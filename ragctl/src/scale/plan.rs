@@ -104,14 +104,29 @@ fn one_project(replicas: &[ContainerInfo], req: &ScaleRequest) -> Result<String,
         .unwrap_or_else(|| req.project.clone().unwrap_or_default()))
 }
 
-/// Scaling down: the highest numbers go first. `replicas` is sorted.
+/// Scaling down: the highest numbers go first. `replicas` is sorted. To 0,
+/// the lowest-numbered one is stopped and kept, as the template of a later
+/// scale-up.
 fn plan_removals(p: &mut ScalePlan, replicas: &[ContainerInfo]) {
     if p.desired >= p.current {
         return;
     }
-    for c in replicas.iter().rev().take((p.current - p.desired) as usize) {
+    let keep = p.desired.max(1) as usize;
+    for c in replicas.iter().skip(keep).rev() {
         p.remove.push(c.name.clone());
         p.remove_ids.push(c.id.clone());
+    }
+    if p.desired == 0
+        && let Some(first) = replicas.first()
+    {
+        if first.running() {
+            p.stop.push(first.name.clone());
+            p.stop_ids.push(first.id.clone());
+        }
+        p.notes.push(format!(
+            "{} is kept, stopped: a later scale-up starts it again and clones it",
+            first.name
+        ));
     }
 }
 

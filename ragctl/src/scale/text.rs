@@ -49,7 +49,15 @@ pub fn plan_text(p: &ScalePlan, dry_run: bool) -> String {
     for r in &p.remove {
         out += &format!("  stop and remove {r}\n");
     }
-    if p.create.is_empty() && p.remove.is_empty() && p.start.is_empty() && p.mode == "compose" {
+    for s in &p.stop {
+        out += &format!("  stop   {s}\n");
+    }
+    if p.create.is_empty()
+        && p.remove.is_empty()
+        && p.start.is_empty()
+        && p.stop.is_empty()
+        && p.mode == "compose"
+    {
         out += "  nothing to do\n";
     }
     for n in &p.notes {
