@@ -17,6 +17,16 @@ fn shipped(name: &str) -> Profile {
     Profile::load(&p).unwrap_or_else(|e| panic!("{e}"))
 }
 
+#[test]
+fn a_profile_is_found_without_its_extension_as_people_type_it() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../profiles");
+    let bare = Profile::load(&dir.join("1000-users")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bare.name, shipped("1000-users").name);
+    // A name that is neither is still an error naming what was asked.
+    let e = Profile::load(&dir.join("no-such-profile")).unwrap_err();
+    assert!(e.to_string().contains("no-such-profile"), "{e}");
+}
+
 fn mins(m: u64) -> Duration {
     Duration::from_secs(m * 60)
 }

@@ -135,8 +135,16 @@ pub struct Profile {
 }
 
 impl Profile {
-    /// Read and validate a profile file.
+    /// Read and validate a profile file. A path without an extension that
+    /// names no file is tried with `.toml` (`loadgen run
+    /// profiles/1000-users`, as people type it).
     pub fn load(path: &Path) -> Result<Profile, ProfileError> {
+        let with_toml = path.with_extension("toml");
+        let path = if !path.exists() && path.extension().is_none() && with_toml.exists() {
+            with_toml.as_path()
+        } else {
+            path
+        };
         let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
             file: path.to_path_buf(),
             key: String::new(),
