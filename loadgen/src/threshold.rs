@@ -1,5 +1,7 @@
 //! SLO thresholds: `"p95 < 300ms"`, `"error_rate < 0.1%"`, `"rps >= 500"`,
-//! optionally scoped to one transaction (`"query: p95 < 2s"`), and their
+//! optionally scoped to one transaction (`"query: p95 < 2s"`) or one stage
+//! of the profile (`"sustained load: rps >= 500"`, judged on that stage's
+//! figures alone, as k6 scopes thresholds to tagged requests), and their
 //! verdicts (PASS/FAIL with the margin to the limit).
 //!
 //! k6 users' spellings (`p(95)<300`, `avg<200`, `http_req_failed<0.01`,
@@ -51,7 +53,8 @@ pub enum Op {
 /// One pass/fail rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Threshold {
-    /// Transaction it applies to; `None` for all requests.
+    /// Transaction or stage it applies to (a transaction first, when a
+    /// name is both); `None` for all requests of the run.
     pub scope: Option<String>,
     pub metric: Metric,
     pub op: Op,
@@ -61,7 +64,7 @@ pub struct Threshold {
     pub text: String,
 }
 
-const FORM: &str = "expected \"[TRANSACTION:] METRIC OP VALUE\", where METRIC is p50|p90|p95|p99|p999|max|mean|ttfb_p50|ttfb_p95|ttfb_p99|error_rate|success_rate|rps, OP is <, <=, > or >=, and VALUE a latency (\"300ms\", \"2s\"), a percentage (\"0.1%\") or a rate (\"500\", \"500/s\"); e.g. \"p95 < 300ms\", \"query: error_rate < 0.1%\"";
+const FORM: &str = "expected \"[TRANSACTION or STAGE:] METRIC OP VALUE\", where METRIC is p50|p90|p95|p99|p999|max|mean|ttfb_p50|ttfb_p95|ttfb_p99|error_rate|success_rate|rps, OP is <, <=, > or >=, and VALUE a latency (\"300ms\", \"2s\"), a percentage (\"0.1%\") or a rate (\"500\", \"500/s\"); e.g. \"p95 < 300ms\", \"query: error_rate < 0.1%\", \"sustained load: rps >= 500\"";
 
 fn parse_metric(m: &str) -> Option<Metric> {
     let pct = |s: &str| -> Option<u32> {
@@ -109,8 +112,8 @@ pub enum ThresholdError {
     PercentageOutOfRange { rule: String },
     #[error("{rule:?}: {value:?} is not a request rate such as \"500\" or \"500/s\"; {FORM}")]
     NotARate { rule: String, value: String },
-    /// The transaction before `:` is empty or has spaces.
-    #[error("{rule:?}: the transaction before ':' is empty or has spaces; {FORM}")]
+    /// The transaction or stage before `:` is empty.
+    #[error("{rule:?}: the transaction or stage before ':' is empty; {FORM}")]
     BadScope { rule: String },
     /// A bare number where our spelling needs a latency with its unit
     /// (`p95 < 300` would be read as 300 seconds by some tools, 300 ms by k6).
@@ -164,7 +167,7 @@ fn parse_ours(written: &str, rule: &str) -> Result<Threshold, ThresholdError> {
     })?;
     let limit = parse_limit(written, metric, value_s)?;
     if let Some(sc) = &scope
-        && (sc.is_empty() || sc.contains(char::is_whitespace))
+        && sc.is_empty()
     {
         return Err(ThresholdError::BadScope {
             rule: written.into(),
@@ -575,7 +578,7 @@ mod tests {
         ] {
             let e = bad.parse::<Threshold>().unwrap_err().to_string();
             assert!(
-                e.contains("expected \"[TRANSACTION:] METRIC OP VALUE\""),
+                e.contains("expected \"[TRANSACTION or STAGE:] METRIC OP VALUE\""),
                 "{bad}: {e}"
             );
         }

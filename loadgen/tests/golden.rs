@@ -374,7 +374,7 @@ fn report_and_rule_errors() {
         "error_rate < 101%",
         "rps > lots",
         ": p95 < 1s",
-        "my txn: p95 < 1s",
+        "query p95 < 1s",
         "p95 < 300",
         "min<10",
         "p(42)<300",

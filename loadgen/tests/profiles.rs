@@ -49,7 +49,14 @@ fn thousand_users_replays_the_k6_stages() {
     );
     assert_eq!(p.planned(), mins(30));
     let th: Vec<&str> = p.thresholds.iter().map(|t| t.text.as_str()).collect();
-    assert_eq!(th, ["p95 < 300ms", "success_rate > 95%", "rps >= 500"]);
+    assert_eq!(
+        th,
+        [
+            "p95 < 300ms",
+            "success_rate > 95%",
+            "sustained load: rps >= 500"
+        ]
+    );
     assert!(p.questions.len() >= 20, "a realistic question set");
     assert!(p.think_max >= p.think_min && !p.think_max.is_zero());
 }
@@ -188,7 +195,7 @@ fn bad_profiles_get_clear_errors() {
         (
             format!("{head}thresholds = [\"query: p95 < 1s\"]\n{stage}{scen}"),
             "thresholds[0]",
-            "not one of the scenarios",
+            "neither a scenario (health) nor a stage",
         ),
         (
             format!("model = \"open\"\n{stage}[[scenarios]]\nkind = \"query\"\n"),

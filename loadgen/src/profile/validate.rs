@@ -34,7 +34,7 @@ impl Profile {
         let stages = stages::stages(model, raw.stages.unwrap_or_default())?;
         let scenarios = scenarios::scenarios(raw.scenarios.unwrap_or_default())?;
         let (questions, questions_file) = questions(dir, raw.questions, &scenarios)?;
-        let thresholds = thresholds(raw.thresholds.unwrap_or_default(), &scenarios)?;
+        let thresholds = thresholds(raw.thresholds.unwrap_or_default(), &scenarios, &stages)?;
         let stop_on_breach = stop_on_breach(raw.stop_on_breach, &thresholds)?;
         let setup_corpus = raw.setup.and_then(|s| s.corpus).map(|c| dir.join(c));
         Ok(Profile {
@@ -197,24 +197,27 @@ fn questions(
 }
 
 /// `thresholds`: rules that parse, each naming (if any) one of the
-/// scenarios.
-fn thresholds(v: Vec<String>, scenarios: &[Scenario]) -> Result<Vec<Threshold>, Invalid> {
+/// scenarios or one of the stages.
+fn thresholds(
+    v: Vec<String>,
+    scenarios: &[Scenario],
+    stages: &[super::Stage],
+) -> Result<Vec<Threshold>, Invalid> {
     let mut thresholds = Vec::new();
     for (i, t) in v.iter().enumerate() {
         let key = format!("thresholds[{i}]");
         let th: Threshold = t.parse().map_err(|e| invalid(&key, format!("{e}")))?;
         if let Some(scope) = &th.scope
             && !scenarios.iter().any(|s| &s.name == scope)
+            && !stages.iter().any(|s| &s.name == scope)
         {
+            let names = |it: &mut dyn Iterator<Item = &str>| it.collect::<Vec<_>>().join(", ");
             return Err(invalid(
                 key,
                 format!(
-                    "names transaction {scope:?}, which is not one of the scenarios ({})",
-                    scenarios
-                        .iter()
-                        .map(|s| s.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "names {scope:?}, which is neither a scenario ({}) nor a stage ({})",
+                    names(&mut scenarios.iter().map(|s| s.name.as_str())),
+                    names(&mut stages.iter().map(|s| s.name.as_str())),
                 ),
             ));
         }

@@ -40,7 +40,7 @@ impl Report {
         let slo_break = slo_break(&meta, &stages);
         let timeline = timeline(acc);
         let coordinated_omission = co_summary(&meta, &total);
-        let verdicts = judge_all(&thresholds, &total, &transactions);
+        let verdicts = judge_all(&thresholds, &total, &transactions, &stages);
         let passed = verdicts.iter().all(|v| v.pass);
         Report {
             schema: SCHEMA.into(),

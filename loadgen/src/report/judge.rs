@@ -7,8 +7,8 @@ use crate::stats::Acc;
 use crate::threshold::{Metric, Threshold, Verdict, fmt_num};
 
 use super::Meta;
-use super::Stats;
 use super::build::{figures_of, stats_of};
+use super::{StageStats, Stats};
 
 /// The thresholds of `meta`, re-parsed from their text; throughput limits
 /// (`rps`) are multiplied by `meta.user_scale`, since throughput follows
@@ -54,7 +54,8 @@ pub fn judge_so_far(
         .zip(txns)
         .map(|(n, a)| figures_of(n, a, secs))
         .collect();
-    judge_all(thresholds, &total, &per_txn)
+    // Stage-scoped rules are judged when the report is built.
+    judge_all(thresholds, &total, &per_txn, &[])
 }
 
 /// The observed value of a threshold's metric in some stats.
@@ -74,14 +75,23 @@ pub fn observe(t: &Threshold, s: &Stats) -> Option<f64> {
 }
 
 /// Judge every threshold on the run's figures: all requests, or the
-/// transaction a rule names.
-pub(super) fn judge_all(thresholds: &[Threshold], total: &Stats, txns: &[Stats]) -> Vec<Verdict> {
+/// transaction a rule names, or the stage it names (that stage's figures
+/// alone: `"sustained load: rps >= 500"` leaves the warm-up out).
+pub(super) fn judge_all(
+    thresholds: &[Threshold],
+    total: &Stats,
+    txns: &[Stats],
+    stages: &[StageStats],
+) -> Vec<Verdict> {
     thresholds
         .iter()
         .map(|t| {
             let s = match &t.scope {
                 None => Some(total),
-                Some(n) => txns.iter().find(|x| &x.name == n),
+                Some(n) => txns
+                    .iter()
+                    .find(|x| &x.name == n)
+                    .or_else(|| stages.iter().map(|s| &s.stats).find(|x| &x.name == n)),
             };
             t.judge(s.and_then(|s| observe(t, s)))
         })
@@ -98,4 +108,60 @@ pub fn judge_stage(thresholds: &[Threshold], acc: &Acc, secs: f64) -> Vec<Verdic
         .filter(|t| t.scope.is_none() && t.metric != Metric::Rps)
         .map(|t| t.judge(observe(t, &s)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` successful requests of 2 ms each over `secs` seconds.
+    fn stats(name: &str, n: u64, secs: f64) -> Stats {
+        let mut a = Acc::default();
+        for _ in 0..n {
+            a.count += 1;
+            a.ok += 1;
+            a.latency.saturating_record(2_000);
+            a.service.saturating_record(2_000);
+        }
+        stats_of(name, &a, secs)
+    }
+
+    fn stage(name: &str, n: u64, secs: f64) -> StageStats {
+        StageStats {
+            stats: stats(name, n, secs),
+            start_s: 0.0,
+            end_s: secs,
+            load_from: 0.0,
+            load_to: 0.0,
+            achieved_arrival_rate: None,
+            first_send_us: None,
+            last_send_us: None,
+            verdicts: vec![],
+        }
+    }
+
+    #[test]
+    fn a_stage_scoped_rule_is_judged_on_that_stage_alone() {
+        // A 100 s warm-up at 100 req/s, then 100 s at 600 req/s: the run
+        // averages 350 req/s, the sustained stage 600.
+        let warm = stage("warm up", 10_000, 100.0);
+        let held = stage("sustained load", 60_000, 100.0);
+        let total = stats("all", 70_000, 200.0);
+        let rules: Vec<Threshold> = [
+            "rps >= 500",
+            "sustained load: rps >= 500",
+            "warm up: rps >= 500",
+        ]
+        .iter()
+        .map(|r| r.parse().unwrap())
+        .collect();
+        let v = judge_all(&rules, &total, &[], &[warm, held]);
+        let passes: Vec<bool> = v.iter().map(|v| v.pass).collect();
+        assert_eq!(passes, [false, true, false], "{v:?}");
+        assert_eq!(v[1].observed, Some(600.0));
+        // A name that is neither a transaction nor a stage of this run: no data.
+        let odd: Threshold = "cool down: rps >= 1".parse().unwrap();
+        let v = judge_all(&[odd], &total, &[], &[]);
+        assert!(!v[0].pass && v[0].observed.is_none(), "{v:?}");
+    }
 }
