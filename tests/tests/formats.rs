@@ -138,7 +138,11 @@ async fn every_format_round_trips_to_a_cited_answer() {
         .collect();
     assert!(!pages.is_empty(), "PDF citations carry a page: {a}");
     let (_, doc) = s
-        .call("GET", "/v1/collections/kb/documents/reports%2Forchard.pdf", None)
+        .call(
+            "GET",
+            "/v1/collections/kb/documents/reports%2Forchard.pdf",
+            None,
+        )
         .await;
     assert_eq!(doc["metadata"]["title"], "Orchard report", "{doc}");
     // Small pages share a chunk: the one holding "Pear" starts on page 1 or 2.

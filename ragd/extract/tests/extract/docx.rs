@@ -2,8 +2,8 @@
 
 use ragd_extract::{ExtractError, Format, Limits, extract};
 
-use ragd_extract::fixtures::{docx, para, zip};
 use crate::{err, ok};
+use ragd_extract::fixtures::{docx, para, zip};
 
 fn list_item(level: u8, text: &str) -> String {
     format!(

@@ -2,8 +2,8 @@
 
 use ragd_extract::{ExtractError, Format, Limits, extract};
 
-use ragd_extract::fixtures::pdf;
 use crate::{err, ok};
+use ragd_extract::fixtures::pdf;
 
 fn three_pages() -> Vec<u8> {
     pdf(
