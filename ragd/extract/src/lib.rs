@@ -43,6 +43,17 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in declaration order.
+    pub const ALL: [Format; 7] = [
+        Format::Text,
+        Format::Markdown,
+        Format::Html,
+        Format::Pdf,
+        Format::Docx,
+        Format::Csv,
+        Format::Jsonl,
+    ];
+
     /// From a name as a user writes it in JSON or a query string: "text" or
     /// "txt", "markdown" or "md", "html" or "htm", "pdf", "docx", "csv",
     /// "jsonl" or "ndjson" (case-insensitive).
@@ -82,16 +93,8 @@ impl Format {
     pub fn from_file_name(name: &str) -> Option<Format> {
         let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
         let (_, ext) = base.rsplit_once('.')?;
-        Some(match ext.to_ascii_lowercase().as_str() {
-            "txt" | "text" => Format::Text,
-            "md" | "markdown" => Format::Markdown,
-            "html" | "htm" => Format::Html,
-            "pdf" => Format::Pdf,
-            "docx" => Format::Docx,
-            "csv" => Format::Csv,
-            "jsonl" | "ndjson" => Format::Jsonl,
-            _ => return None,
-        })
+        // The extensions are the names a user writes (.txt, .md, .htm...).
+        Format::from_name(ext)
     }
 
     /// From the first bytes: `%PDF-` is PDF, a zip (`PK\x03\x04`) is taken
@@ -180,9 +183,15 @@ impl Extracted {
         if offset > self.text.len() {
             return None;
         }
-        let i = self.pages.partition_point(|&(_, start)| start <= offset);
-        self.pages.get(i.checked_sub(1)?).map(|&(page, _)| page)
+        page_at(&self.pages, offset)
     }
+}
+
+/// The page that byte `offset` falls on, from page starts as in
+/// [`Extracted::pages`] (`None` before the first or without pages).
+pub fn page_at(pages: &[(u32, usize)], offset: usize) -> Option<u32> {
+    let i = pages.partition_point(|&(_, start)| start <= offset);
+    pages.get(i.checked_sub(1)?).map(|&(page, _)| page)
 }
 
 /// One row of a CSV or JSON Lines file, as its own document.

@@ -63,7 +63,13 @@ pub fn id_of(key: &str) -> Option<&str> {
 
 /// What is stored: the lowercase hex SHA-256 of the whole key.
 pub fn hash(key: &str) -> String {
-    hex(&Sha256::digest(key.as_bytes()))
+    sha256_hex(key.as_bytes())
+}
+
+/// SHA-256 as lowercase hex: the stored form of a key, and of what an
+/// ingest was sent (`crate::service::files`).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 /// Whether `key` hashes to `stored`, compared in constant time.

@@ -32,5 +32,5 @@ pub async fn get_one(
     if caller.is_some_and(|Extension(c)| !c.sees(&job.collection)) {
         return Err(ApiError::JobNotFound(id));
     }
-    Ok(Json(job.info()))
+    Ok(Json(job))
 }

@@ -122,7 +122,7 @@ pub async fn chat(
     let outcome =
         query::query_in_context(&app.backends, &a.collection, q, a.context.as_deref()).await?;
     let id = format!("chatcmpl-{}", uuid::Uuid::new_v4().simple());
-    let created = unix_now();
+    let created = crate::meta::unix_now().max(0) as u64;
     let model = req.model;
     if !req.stream {
         let r = outcome.collect().await?;
@@ -195,13 +195,6 @@ pub async fn chat(
 
 fn data<T: serde::Serialize>(v: &T) -> Event {
     Event::default().data(serde_json::to_string(v).unwrap_or_else(|_| "null".into()))
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// The collections the caller may ask, as OpenAI models (`id` is the

@@ -6,6 +6,9 @@
 //! beats while it runs. A job whose heartbeat is older than the claimer's
 //! bound is claimed again: a crashed runner's job resumes after its last
 //! recorded batch. Progress and the end are written only by the owner.
+//!
+//! A stored job, without its documents, is the API's [`Job`]: nothing of
+//! it is private.
 
 use async_trait::async_trait;
 use ragd_api::{Job, JobState};
@@ -13,42 +16,12 @@ use ragd_api::{Job, JobState};
 use super::MetaError;
 use super::rows::Columns;
 
-/// A stored job, without its documents.
-#[derive(Debug, Clone, PartialEq)]
-pub struct JobRow {
-    pub id: String,
-    pub collection: String,
-    pub state: JobState,
-    pub documents: u32,
-    pub done: u32,
-    pub chunks: u32,
-    pub error: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl JobRow {
-    pub fn info(&self) -> Job {
-        Job {
-            id: self.id.clone(),
-            collection: self.collection.clone(),
-            state: self.state,
-            documents: self.documents,
-            done: self.done,
-            chunks: self.chunks,
-            error: self.error.clone(),
-            created_at: self.created_at.clone(),
-            updated_at: self.updated_at.clone(),
-        }
-    }
-}
-
 /// The job table of a metadata store.
 #[async_trait]
 pub trait JobStore: Send + Sync {
     /// Store a new job (state `queued`) with its documents (JSON).
-    async fn create_job(&self, job: &JobRow, sources: &str) -> Result<(), MetaError>;
-    async fn get_job(&self, id: &str) -> Result<Option<JobRow>, MetaError>;
+    async fn create_job(&self, job: &Job, sources: &str) -> Result<(), MetaError>;
+    async fn get_job(&self, id: &str) -> Result<Option<Job>, MetaError>;
     /// Claim the oldest job that is queued, or running with a heartbeat
     /// before `stale_before` (Unix seconds): it is now running, owned by
     /// `owner`. Returns it with its documents.
@@ -56,7 +29,7 @@ pub trait JobStore: Send + Sync {
         &self,
         owner: &str,
         stale_before: i64,
-    ) -> Result<Option<(JobRow, String)>, MetaError>;
+    ) -> Result<Option<(Job, String)>, MetaError>;
     /// Record the progress of a job `owner` runs, and beat. `false`: the
     /// job is no longer `owner`'s (claimed by another runner).
     async fn job_progress(
@@ -89,9 +62,9 @@ pub(super) const JOB_COLUMNS: &str =
     "id, collection, state, documents, done, chunks, error, created_at, updated_at";
 
 /// Decode a row of [`JOB_COLUMNS`].
-pub(super) fn job_row(r: &impl Columns) -> Result<JobRow, MetaError> {
+pub(super) fn job_row(r: &impl Columns) -> Result<Job, MetaError> {
     let state = r.text("state")?;
-    Ok(JobRow {
+    Ok(Job {
         id: r.text("id")?,
         collection: r.text("collection")?,
         state: state
@@ -104,12 +77,4 @@ pub(super) fn job_row(r: &impl Columns) -> Result<JobRow, MetaError> {
         created_at: r.text("created_at")?,
         updated_at: r.text("updated_at")?,
     })
-}
-
-/// Seconds since the Unix epoch (heartbeats).
-pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }

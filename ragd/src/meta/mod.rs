@@ -19,7 +19,7 @@ use ragd_api::{DocumentFormat, Metadata, PoolStatus};
 use uuid::Uuid;
 
 use crate::key::CollectionKey;
-pub use jobs::{JobRow, JobStore};
+pub use jobs::JobStore;
 pub use keys::{KeyRow, KeyStore};
 
 /// A collection row.
@@ -227,6 +227,15 @@ pub trait MetaStore: KeyStore + JobStore + Send + Sync {
     async fn health(&self) -> Result<(), MetaError>;
 
     async fn close(&self);
+}
+
+/// Seconds since the Unix epoch (pending versions' `since`, job
+/// heartbeats, OpenAI `created` fields).
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// RFC 3339 UTC timestamp with second precision, for display and ordering.

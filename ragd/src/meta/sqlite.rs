@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, PendingVersion,
-    now_rfc3339, rows,
+    now_rfc3339, rows, unix_now,
 };
 use crate::key::CollectionKey;
 
@@ -460,7 +460,7 @@ impl super::KeyStore for SqliteStore {
 
 #[async_trait]
 impl super::JobStore for SqliteStore {
-    async fn create_job(&self, j: &super::JobRow, sources: &str) -> Result<(), MetaError> {
+    async fn create_job(&self, j: &ragd_api::Job, sources: &str) -> Result<(), MetaError> {
         sqlx::query(
             "INSERT INTO jobs (id, collection, state, sources, documents, created_at, updated_at)
              VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -477,7 +477,7 @@ impl super::JobStore for SqliteStore {
         Ok(())
     }
 
-    async fn get_job(&self, id: &str) -> Result<Option<super::JobRow>, MetaError> {
+    async fn get_job(&self, id: &str) -> Result<Option<ragd_api::Job>, MetaError> {
         let sql = format!("SELECT {} FROM jobs WHERE id = ?", super::jobs::JOB_COLUMNS);
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
@@ -490,7 +490,7 @@ impl super::JobStore for SqliteStore {
         &self,
         owner: &str,
         stale_before: i64,
-    ) -> Result<Option<(super::JobRow, String)>, MetaError> {
+    ) -> Result<Option<(ragd_api::Job, String)>, MetaError> {
         // One statement: SQLite runs writers one at a time.
         let sql = format!(
             "UPDATE jobs SET state = 'running', owner = ?, heartbeat = ?, updated_at = ?
@@ -502,7 +502,7 @@ impl super::JobStore for SqliteStore {
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(owner)
-            .bind(super::jobs::unix_now())
+            .bind(unix_now())
             .bind(now_rfc3339())
             .bind(stale_before)
             .fetch_optional(&self.pool)
@@ -526,7 +526,7 @@ impl super::JobStore for SqliteStore {
         )
         .bind(done as i64)
         .bind(chunks as i64)
-        .bind(super::jobs::unix_now())
+        .bind(unix_now())
         .bind(now_rfc3339())
         .bind(id)
         .bind(owner)
@@ -571,7 +571,7 @@ impl super::JobStore for SqliteStore {
 
     async fn beat_jobs(&self, owner: &str) -> Result<(), MetaError> {
         sqlx::query("UPDATE jobs SET heartbeat = ? WHERE owner = ? AND state = 'running'")
-            .bind(super::jobs::unix_now())
+            .bind(unix_now())
             .bind(owner)
             .execute(&self.pool)
             .await?;
@@ -587,14 +587,6 @@ impl super::JobStore for SqliteStore {
         .await?;
         Ok(res.rows_affected())
     }
-}
-
-/// Seconds since the Unix epoch (the `since` column of `pending_vectors`).
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// Inside `tx`: record that the vectors of `version` may exist unreferenced.

@@ -189,15 +189,6 @@ impl Source {
     }
 }
 
-/// The page that byte `offset` of a text falls on, from its page starts.
-fn page_at(pages: &[(u32, usize)], offset: usize) -> Option<u32> {
-    pages
-        .iter()
-        .take_while(|(_, start)| *start <= offset)
-        .last()
-        .map(|(page, _)| *page)
-}
-
 /// Check documents as an ingest takes them (1 to [`MAX_DOCUMENTS`], ids,
 /// text, metadata): 422 naming the field.
 pub(crate) fn validate(docs: &[Source]) -> Result<(), ApiError> {
@@ -361,7 +352,7 @@ async fn chunk_all(b: &Backends, docs: &[Source]) -> Result<Vec<Vec<Prepared>>, 
                             let indexed = chunk.indexed_text();
                             let sparse = bm25.document(&indexed);
                             Prepared {
-                                page: page_at(pages, chunk.offset),
+                                page: ragd_extract::page_at(pages, chunk.offset),
                                 chunk,
                                 indexed,
                                 sparse,

@@ -17,7 +17,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use ragd_api::{DocumentFormat, DocumentInput, Metadata};
 use ragd_extract::{ExtractError, Extracted, Format, Limits, Row};
-use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use super::documents::Source;
@@ -43,16 +42,9 @@ pub struct Upload {
     pub bytes: Bytes,
 }
 
-/// SHA-256 of `bytes`, lowercase hex.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    let mut hex = String::with_capacity(64);
-    for b in digest {
-        use std::fmt::Write;
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
-}
+/// SHA-256 of `bytes`, lowercase hex (the one implementation, shared with
+/// the API keys' stored hashes).
+pub use crate::auth::secret::sha256_hex;
 
 /// A file name as a document id (see [`Upload::id`]).
 pub fn id_of_file_name(name: &str) -> String {

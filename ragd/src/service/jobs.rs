@@ -34,7 +34,7 @@ use super::documents::{Source, ingest_sources, validate};
 use super::resolve;
 use crate::app::{Backends, Topology};
 use crate::error::ApiError;
-use crate::meta::{JobRow, MetaStore, now_rfc3339};
+use crate::meta::{MetaStore, now_rfc3339, unix_now};
 
 /// Documents written per batch (and per progress record).
 pub const BATCH: usize = 16;
@@ -106,7 +106,7 @@ pub async fn submit(b: &Backends, collection: &str, sources: Vec<Source>) -> Res
         })
         .collect();
     let now = now_rfc3339();
-    let row = JobRow {
+    let job = Job {
         id: Uuid::new_v4().to_string(),
         collection: collection.to_string(),
         state: JobState::Queued,
@@ -119,13 +119,13 @@ pub async fn submit(b: &Backends, collection: &str, sources: Vec<Source>) -> Res
     };
     let json = serde_json::to_string(&sources)
         .map_err(|e| ApiError::Internal(format!("job documents: {e}")))?;
-    b.meta.create_job(&row, &json).await?;
+    b.meta.create_job(&job, &json).await?;
     b.jobs.wake.notify_one();
-    Ok(row.info())
+    Ok(job)
 }
 
 /// One job, as `GET /v1/jobs/{id}` shows it.
-pub async fn get(b: &Backends, id: &str) -> Result<JobRow, ApiError> {
+pub async fn get(b: &Backends, id: &str) -> Result<Job, ApiError> {
     b.meta
         .get_job(id)
         .await?
@@ -149,7 +149,7 @@ pub async fn run(backends: Weak<Backends>, jobs: Arc<Jobs>) {
         // a time, so a job found running belongs to a process that died.
         let stale_before = match b.topology {
             Topology::SingleNode => i64::MAX,
-            Topology::SharedStores => crate::meta::jobs::unix_now() - STALE_AFTER.as_secs() as i64,
+            Topology::SharedStores => unix_now() - STALE_AFTER.as_secs() as i64,
         };
         let claimed = b.meta.claim_job(&jobs.owner, stale_before).await;
         let idle = match claimed {
@@ -198,7 +198,7 @@ async fn forget_old(b: &Backends) {
 }
 
 /// Write the documents of `job` from its first unrecorded batch on.
-async fn run_one(b: &Backends, jobs: &Jobs, job: JobRow, sources: &str) {
+async fn run_one(b: &Backends, jobs: &Jobs, job: Job, sources: &str) {
     let owner = jobs.owner.clone();
     let sources: Vec<Source> = match serde_json::from_str(sources) {
         Ok(s) => s,

@@ -2,16 +2,6 @@
 
 use ragd_extract::Format;
 
-const ALL: [Format; 7] = [
-    Format::Text,
-    Format::Markdown,
-    Format::Html,
-    Format::Pdf,
-    Format::Docx,
-    Format::Csv,
-    Format::Jsonl,
-];
-
 #[test]
 fn names_and_aliases() {
     for (name, format) in [
@@ -33,14 +23,14 @@ fn names_and_aliases() {
         assert_eq!(Format::from_name(name), None, "{name}");
     }
     // Each canonical name reads back as its format.
-    for format in ALL {
+    for format in Format::ALL {
         assert_eq!(Format::from_name(format.name()), Some(format));
     }
 }
 
 #[test]
 fn only_csv_and_jsonl_are_rows() {
-    let rows: Vec<Format> = ALL.into_iter().filter(|f| f.is_rows()).collect();
+    let rows: Vec<Format> = Format::ALL.into_iter().filter(|f| f.is_rows()).collect();
     assert_eq!(rows, [Format::Csv, Format::Jsonl]);
 }
 

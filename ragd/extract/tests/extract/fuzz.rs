@@ -8,16 +8,6 @@ use ragd_extract::{ExtractError, Format, Limits, extract, rows};
 
 use ragd_extract::fixtures::{docx, para, pdf};
 
-const FORMATS: [Format; 7] = [
-    Format::Text,
-    Format::Markdown,
-    Format::Html,
-    Format::Pdf,
-    Format::Docx,
-    Format::Csv,
-    Format::Jsonl,
-];
-
 /// Valid files to mangle, with their formats: parsers get further into
 /// these than into noise.
 static SAMPLES: LazyLock<Vec<(Format, Vec<u8>)>> = LazyLock::new(|| {
@@ -41,7 +31,7 @@ static SAMPLES: LazyLock<Vec<(Format, Vec<u8>)>> = LazyLock::new(|| {
 /// A format and bytes to read as it: noise, noise behind magic bytes, or a
 /// valid sample of that format with a few bytes changed and its end cut.
 fn input() -> impl Strategy<Value = (Format, Vec<u8>)> {
-    let format = prop::sample::select(FORMATS.to_vec());
+    let format = prop::sample::select(Format::ALL.to_vec());
     let magic = prop::sample::select(vec![&b"%PDF-1.4\n"[..], b"PK\x03\x04", b"<html>", b""]);
     let noise = || prop::collection::vec(any::<u8>(), 0..2048);
     prop_oneof![

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::{
     ChunkRow, CollectionRow, DocumentRow, MetaError, MetaStore, NewDocument, PendingVersion,
-    now_rfc3339, rows,
+    now_rfc3339, rows, unix_now,
 };
 use crate::key::CollectionKey;
 use crate::pg::{Pg, PgError, PgQuery, Retryable, retry};
@@ -617,7 +617,7 @@ impl super::KeyStore for PgStore {
 
 #[async_trait]
 impl super::JobStore for PgStore {
-    async fn create_job(&self, j: &super::JobRow, sources: &str) -> Result<(), MetaError> {
+    async fn create_job(&self, j: &ragd_api::Job, sources: &str) -> Result<(), MetaError> {
         self.pg
             .execute(
                 sqlx::query(
@@ -637,7 +637,7 @@ impl super::JobStore for PgStore {
         Ok(())
     }
 
-    async fn get_job(&self, id: &str) -> Result<Option<super::JobRow>, MetaError> {
+    async fn get_job(&self, id: &str) -> Result<Option<ragd_api::Job>, MetaError> {
         let sql = format!(
             "SELECT {} FROM jobs WHERE id = $1",
             super::jobs::JOB_COLUMNS
@@ -653,7 +653,7 @@ impl super::JobStore for PgStore {
         &self,
         owner: &str,
         stale_before: i64,
-    ) -> Result<Option<(super::JobRow, String)>, MetaError> {
+    ) -> Result<Option<(ragd_api::Job, String)>, MetaError> {
         // SKIP LOCKED: two replicas claiming at once take different jobs.
         let sql = format!(
             "UPDATE jobs SET state = 'running', owner = $1, heartbeat = $2, updated_at = $3
@@ -668,7 +668,7 @@ impl super::JobStore for PgStore {
             .fetch_optional(
                 sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(owner)
-                    .bind(super::jobs::unix_now())
+                    .bind(unix_now())
                     .bind(now_rfc3339())
                     .bind(stale_before),
             )
@@ -698,7 +698,7 @@ impl super::JobStore for PgStore {
                 )
                 .bind(done as i64)
                 .bind(chunks as i64)
-                .bind(super::jobs::unix_now())
+                .bind(unix_now())
                 .bind(now_rfc3339())
                 .bind(id)
                 .bind(owner),
@@ -753,7 +753,7 @@ impl super::JobStore for PgStore {
                 sqlx::query(
                     "UPDATE jobs SET heartbeat = $1 WHERE owner = $2 AND state = 'running'",
                 )
-                .bind(super::jobs::unix_now())
+                .bind(unix_now())
                 .bind(owner),
             )
             .await?;
