@@ -32,6 +32,8 @@
 //! Machinery
 //! - [`chunk`]: cutting documents into passages.
 //! - [`cpu`]: the bounded pool for CPU-heavy work.
+//! - [`cpus`]: the CPUs the pools are sized for (the cgroup quota, kept
+//!   fractional, else the cores).
 //! - [`ratelimit`]: per-client request rate limits.
 //! - [`metrics`]: Prometheus metrics (with the standard `process_*` series).
 //! - [`telemetry`]: logs (text or JSON) and optional OpenTelemetry traces.
@@ -51,6 +53,7 @@ pub mod cache;
 pub mod chunk;
 pub mod config;
 pub mod cpu;
+pub mod cpus;
 pub mod demo;
 pub mod embed;
 pub mod error;

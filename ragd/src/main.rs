@@ -252,7 +252,7 @@ fn main() -> ExitCode {
         // The few element-wise kernels that still use rayon's global pool
         // must not all queue behind one thread.
         let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .num_threads(ragd::cpus::budget().async_threads())
             .build_global();
     }
     let cli = Cli::parse();
@@ -315,7 +315,10 @@ fn main() -> ExitCode {
             }
         };
     }
+    // One async worker per CPU of the budget: a quarter-core container gets
+    // one, not one per host core (see ragd::cpus).
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(ragd::cpus::budget().async_threads())
         .enable_all()
         .build()
     {

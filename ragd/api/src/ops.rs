@@ -97,6 +97,16 @@ pub struct ConfigSummary {
     pub max_in_flight: u32,
     pub max_body_bytes: u64,
     pub cpu_threads: u32,
+    /// The CPUs ragd sized its pools for: its cgroup CPU quota when it has
+    /// one (0.25 under `docker run --cpus 0.25`), else its cores.
+    #[serde(default)]
+    pub cpus: f64,
+    /// Where `cpus` came from: `cgroup CPU quota` or `cores`.
+    #[serde(default)]
+    pub cpus_source: String,
+    /// Async worker threads (one per CPU of the budget, rounded up).
+    #[serde(default)]
+    pub async_threads: u32,
 }
 
 /// A pool of connections or workers, with its real occupancy.

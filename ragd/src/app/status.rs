@@ -163,6 +163,10 @@ impl App {
             max_in_flight: c.server.max_in_flight,
             max_body_bytes: c.server.max_body_bytes,
             cpu_threads: self.backends.cpu.threads() as u32,
+            cpus: crate::cpus::budget().cpus,
+            cpus_source: crate::cpus::budget().source.as_str().into(),
+            async_threads: tokio::runtime::Handle::try_current()
+                .map_or(0, |h| h.metrics().num_workers() as u32),
         }
     }
 

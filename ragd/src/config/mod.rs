@@ -376,14 +376,12 @@ impl Config {
         Ok(())
     }
 
-    /// Threads for CPU-heavy work, resolving 0 to two per core.
+    /// Threads for CPU-heavy work, resolving 0 to two per CPU of the
+    /// process's budget (its cgroup quota when it has one, see
+    /// [`crate::cpus`]).
     pub fn cpu_threads(&self) -> usize {
         match self.server.cpu_threads {
-            0 => {
-                2 * std::thread::available_parallelism()
-                    .map(|n| n.get())
-                    .unwrap_or(1)
-            }
+            0 => crate::cpus::budget().cpu_threads(),
             n => n as usize,
         }
     }

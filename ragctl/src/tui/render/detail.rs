@@ -271,10 +271,16 @@ fn draw_status(r: &ReplicaView, f: &mut Frame, area: Rect) {
                         .join(", ")
                 )),
                 Line::from(format!(
-                    "listen {} · max_in_flight {} · cpu_threads {} · requests {} (in flight {}, shed {}, 5xx {})",
+                    "listen {} · max_in_flight {} · cpu_threads {}{} · requests {} (in flight {}, shed {}, 5xx {})",
                     c.listen,
                     c.max_in_flight,
                     c.cpu_threads,
+                    // Older ragd versions do not report their CPU budget.
+                    if c.cpus > 0.0 {
+                        format!(" for {} CPUs ({})", c.cpus, c.cpus_source)
+                    } else {
+                        String::new()
+                    },
                     s.requests.total,
                     s.requests.in_flight,
                     s.requests.shed,
