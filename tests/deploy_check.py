@@ -30,8 +30,9 @@ def rel(path):
 
 # --- compose -----------------------------------------------------------------
 def check_compose(rendered):
-    """Every service: healthcheck, pinned image, loopback-only ports, waits
-    for healthy dependencies; no password left in the file itself."""
+    """Every service: healthcheck, CPU and memory limits, pinned image,
+    loopback-only ports, waits for healthy dependencies; no password left in
+    the file itself."""
     for path in rendered:
         doc = yaml.safe_load(open(path))
         label = os.path.basename(path)
@@ -39,6 +40,13 @@ def check_compose(rendered):
             where = f"{label}: service {name}"
             if not svc.get("healthcheck") or svc["healthcheck"].get("disable"):
                 problem(where, "no healthcheck")
+            # Limits make every percentage (docker stats, ragctl top, loadgen's
+            # cpu/memory thresholds) a share of the container's own budget.
+            limits = (svc.get("deploy") or {}).get("resources", {}).get("limits", {})
+            if not (svc.get("cpus") or limits.get("cpus")):
+                problem(where, "no CPU limit (cpus)")
+            if not (svc.get("mem_limit") or limits.get("memory")):
+                problem(where, "no memory limit (mem_limit)")
             image = svc.get("image", "")
             tag = image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else ""
             if not tag or tag == "latest":
