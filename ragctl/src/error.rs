@@ -77,6 +77,18 @@ pub enum Error {
     AlertsFiring { alerts: usize },
 }
 
+impl From<ragkit_docker::DockerError> for Error {
+    /// The shared crate's errors keep their codes and messages here.
+    fn from(e: ragkit_docker::DockerError) -> Error {
+        match e {
+            ragkit_docker::DockerError::Unreachable { address, reason } => {
+                Error::DockerUnreachable { address, reason }
+            }
+            ragkit_docker::DockerError::Engine(m) => Error::Docker(m),
+        }
+    }
+}
+
 /// ` in project X`, or nothing.
 #[derive(Debug)]
 pub struct ProjectHint(pub Option<String>);

@@ -2,9 +2,12 @@
 //!
 //! Layout:
 //! - [`cli`]: the command line (clap), parsed by the thin `main`.
-//! - [`stats`]: `docker stats` arithmetic on engine stats documents.
+//! - [`stats`]: `docker stats` arithmetic on engine stats documents
+//!   (re-exported from `ragkit-docker`, which loadgen uses too).
 //! - [`metrics`]: ragd `/metrics` parsing; rates and P95 between scrapes.
-//! - [`docker`]: the engine through bollard (list, stats, events).
+//! - [`docker`]: the engine through bollard (list, stats, events, limits,
+//!   logs), re-exported from `ragkit-docker`; its `DockerError` becomes
+//!   [`Error::DockerUnreachable`] or [`Error::Docker`].
 //! - [`ragd`]: probing replicas (`/ready`, `/status`, `/metrics`).
 //! - [`host`]: the host's CPU, memory and load (sysinfo).
 //! - [`snapshot`]: one picture of all three, thresholds and alerts (`status`).
@@ -22,7 +25,6 @@
 
 pub mod cli;
 mod commands;
-pub mod docker;
 pub mod error;
 pub mod host;
 pub mod ingest;
@@ -32,11 +34,11 @@ pub mod ragd;
 pub mod report;
 pub mod scale;
 pub mod snapshot;
-pub mod stats;
 pub mod tui;
 pub mod usl;
 
 pub use error::Error;
+pub use ragkit_docker::{docker, stats};
 
 use cli::{Cli, Command, PlanCommand};
 use snapshot::Scope;

@@ -4,165 +4,28 @@
 //!
 //! Skipped (with a message) only when there is no Docker socket. Everything
 //! created carries a unique project name and is removed on drop, also when
-//! an assertion fails.
+//! an assertion fails (the image, container and cleanup helpers are
+//! `ragkit_tests::docker`, shared with loadgen's Docker tests).
 
 mod common;
 
-use std::collections::HashMap;
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
 use bollard::models::{ContainerCreateBody, NetworkCreateRequest};
-use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, CreateImageOptionsBuilder, InspectContainerOptions,
-    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, RemoveImageOptionsBuilder,
+use bollard::query_parameters::{CreateContainerOptionsBuilder, InspectContainerOptions};
+use ragkit_tests::docker::{
+    Cleanup, build_image, docker_present, project_containers, ready, skip_message, start_replica,
+    wait_ready,
 };
-use futures::StreamExt;
-use ragctl::docker::ContainerInfo;
 use serde_json::{Value, json};
 
 use common::{ragctl, stderr, stdout};
 
-fn docker_present() -> bool {
-    std::env::var_os("DOCKER_HOST").is_some() || Path::new("/var/run/docker.sock").exists()
-}
-
-/// Removes the project's containers, its network and the image, whatever happens.
-struct Cleanup {
-    project: String,
-    network: String,
-    image: String,
-}
-
-async fn cleanup(project: &str, network: &str, image: &str) {
-    let Ok(d) = Docker::connect_with_defaults() else {
-        return;
-    };
-    let Ok(d) = d.negotiate_version().await else {
-        return;
-    };
-    let filters = HashMap::from([(
-        "label".to_string(),
-        vec![format!("com.docker.compose.project={project}")],
-    )]);
-    if let Ok(list) = d
-        .list_containers(Some(
-            ListContainersOptionsBuilder::default()
-                .all(true)
-                .filters(&filters)
-                .build(),
-        ))
-        .await
-    {
-        for c in list {
-            if let Some(id) = c.id {
-                let _ = d
-                    .remove_container(
-                        &id,
-                        Some(
-                            RemoveContainerOptionsBuilder::default()
-                                .force(true)
-                                .v(true)
-                                .build(),
-                        ),
-                    )
-                    .await;
-            }
-        }
-    }
-    let _ = d.remove_network(network).await;
-    let _ = d
-        .remove_image(
-            image,
-            Some(RemoveImageOptionsBuilder::default().force(true).build()),
-            None,
-        )
-        .await;
-}
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let (p, n, i) = (
-            self.project.clone(),
-            self.network.clone(),
-            self.image.clone(),
-        );
-        let _ = std::thread::spawn(move || {
-            tokio::runtime::Runtime::new()
-                .unwrap()
-                .block_on(cleanup(&p, &n, &i))
-        })
-        .join();
-    }
-}
-
-/// `docker import` of a root filesystem holding ragd and the libraries
-/// `ldd` lists.
-async fn build_image(d: &Docker, repo: &str, tag: &str) {
-    let bin = common::ragd_bin();
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("rootfs");
-    for sub in ["data", "tmp"] {
-        std::fs::create_dir_all(root.join(sub)).unwrap();
-    }
-    std::fs::copy(&bin, root.join("ragd")).unwrap();
-    let ldd = Command::new("ldd").arg(&bin).output().expect("ldd runs");
-    for lib in String::from_utf8_lossy(&ldd.stdout)
-        .split_whitespace()
-        .filter(|w| w.starts_with('/'))
-    {
-        let dest = root.join(lib.trim_start_matches('/'));
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::copy(lib, &dest).unwrap_or_else(|e| panic!("copy {lib}: {e}"));
-    }
-    let tar = dir.path().join("rootfs.tar");
-    let st = Command::new("tar")
-        .arg("-C")
-        .arg(&root)
-        .arg("-cf")
-        .arg(&tar)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success(), "tar failed");
-    let bytes = std::fs::read(&tar).unwrap();
-    let opts = CreateImageOptionsBuilder::default()
-        .from_src("-")
-        .repo(repo)
-        .tag(tag)
-        .changes(vec![
-            r#"ENTRYPOINT ["/ragd"]"#.to_string(),
-            r#"CMD ["serve","--listen","0.0.0.0:8080","--data-dir","/data"]"#.to_string(),
-            // ragd refuses a non-loopback address without API keys unless
-            // told so; the port is published on 127.0.0.1 only.
-            "ENV RAGD_AUTH__ALLOW_UNAUTHENTICATED=true".to_string(),
-            "EXPOSE 8080".to_string(),
-        ])
-        .build();
-    let mut s = d.create_image(Some(opts), Some(bollard::body_full(bytes.into())), None);
-    while let Some(r) = s.next().await {
-        r.expect("image import");
-    }
-}
-
-async fn project_containers(d: &Docker, project: &str) -> Vec<ContainerInfo> {
-    ragctl::docker::list(d, Some(project)).await.unwrap()
-}
-
-async fn ready(url: &str) -> bool {
-    reqwest::get(format!("{url}/ready"))
-        .await
-        .is_ok_and(|r| r.status().is_success())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cleanup_runs_even_when_a_test_fails() {
     if !docker_present() {
-        eprintln!(
-            "SKIPPED: /var/run/docker.sock is absent (and DOCKER_HOST unset); the Docker tests need an engine"
-        );
+        eprintln!("{}", skip_message());
         return;
     }
     let project = format!("ragctlfail{}", std::process::id());
@@ -202,9 +65,7 @@ async fn cleanup_runs_even_when_a_test_fails() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scale_and_status_against_real_docker() {
     if !docker_present() {
-        eprintln!(
-            "SKIPPED: /var/run/docker.sock is absent (and DOCKER_HOST unset); the Docker tests need an engine"
-        );
+        eprintln!("{}", skip_message());
         return;
     }
     let started = Instant::now();
@@ -446,66 +307,6 @@ async fn scale_and_status_against_real_docker() {
     eprintln!("docker test took {:.1} s", started.elapsed().as_secs_f64());
 }
 
-/// Start one ragd replica labelled as compose's `PROJECT-ragd-1` on its own
-/// network, published on an ephemeral loopback port; wait for `/ready`.
-async fn start_replica(d: &Docker, project: &str, network: &str, image: &str) -> String {
-    let net: NetworkCreateRequest = serde_json::from_value(json!({
-        "Name": network,
-        "Labels": {"com.docker.compose.project": project, "com.docker.compose.network": "default"}
-    }))
-    .unwrap();
-    d.create_network(net).await.expect("network");
-    let name = format!("{project}-ragd-1");
-    let body: ContainerCreateBody = serde_json::from_value(json!({
-        "Image": image,
-        "Labels": {
-            "com.docker.compose.project": project,
-            "com.docker.compose.service": "ragd",
-            "com.docker.compose.container-number": "1",
-            "com.docker.compose.oneoff": "False"
-        },
-        "ExposedPorts": {"8080/tcp": {}},
-        "HostConfig": {
-            "NetworkMode": network,
-            "Memory": 1_073_741_824i64,
-            "PidsLimit": 512,
-            "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
-        }
-    }))
-    .unwrap();
-    let c = d
-        .create_container(
-            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
-            body,
-        )
-        .await
-        .expect("create replica");
-    d.start_container(
-        &c.id,
-        None::<bollard::query_parameters::StartContainerOptions>,
-    )
-    .await
-    .expect("start replica");
-    wait_ready(d, project).await;
-    c.id
-}
-
-/// The project's first container answers `/ready` (its port may change
-/// across a restart: re-read it each time).
-async fn wait_ready(d: &Docker, project: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let list = project_containers(d, project).await;
-        if let Some(url) = list.first().and_then(|c| c.url_for_port(8080))
-            && ready(&url).await
-        {
-            return;
-        }
-        assert!(Instant::now() < deadline, "replica not ready: {list:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 async fn inspect_state(d: &Docker, id: &str) -> Value {
     let v = serde_json::to_value(
         d.inspect_container(id, None::<InspectContainerOptions>)
@@ -530,9 +331,7 @@ async fn top_restarts_stops_and_reads_logs_against_real_docker() {
     use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
     if !docker_present() {
-        eprintln!(
-            "SKIPPED: /var/run/docker.sock is absent (and DOCKER_HOST unset); the Docker tests need an engine"
-        );
+        eprintln!("{}", skip_message());
         return;
     }
     let project = format!("ragctltop{}", std::process::id());

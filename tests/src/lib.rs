@@ -10,6 +10,12 @@
 //! Redis cache instead, in a database and key prefix of its own derived from
 //! its data directory (so a restart on the same directory finds its data).
 //! `tests/run.sh` runs the HTTP suite both ways.
+//!
+//! [`docker`]: helpers for tests against the real Docker engine (a ragd
+//! image from the debug binary, compose-labelled containers, cleanup on
+//! drop), shared by ragctl's and loadgen's tests.
+
+pub mod docker;
 
 use std::path::{Path, PathBuf};
 

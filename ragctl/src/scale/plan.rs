@@ -62,7 +62,7 @@ async fn service_containers(d: &Docker, req: &ScaleRequest) -> Result<Vec<Contai
 async fn unknown_service(d: &Docker, req: &ScaleRequest) -> Error {
     let all = match docker::list(d, req.project.as_deref()).await {
         Ok(all) => all,
-        Err(e) => return e,
+        Err(e) => return e.into(),
     };
     let known: BTreeSet<String> = all
         .iter()

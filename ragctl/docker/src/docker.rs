@@ -20,7 +20,7 @@ use futures::{Stream, StreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::Error;
+use crate::DockerError;
 use crate::stats::StatsSample;
 
 /// Compose labels, as docker compose writes them.
@@ -38,10 +38,10 @@ pub fn engine_address() -> String {
 }
 
 /// Connect (honouring `DOCKER_HOST`) and negotiate the API version. Fails
-/// with [`Error::DockerUnreachable`] naming the address and the reason.
-pub async fn connect() -> Result<Docker, Error> {
+/// with [`DockerError::Unreachable`] naming the address and the reason.
+pub async fn connect() -> Result<Docker, DockerError> {
     let addr = engine_address();
-    let unreachable = |why: String| Error::DockerUnreachable {
+    let unreachable = |why: String| DockerError::Unreachable {
         address: addr.clone(),
         reason: why,
     };
@@ -236,7 +236,10 @@ impl ContainerInfo {
 }
 
 /// `docker ps -a`, optionally only one compose project's containers.
-pub async fn list(docker: &Docker, project: Option<&str>) -> Result<Vec<ContainerInfo>, Error> {
+pub async fn list(
+    docker: &Docker,
+    project: Option<&str>,
+) -> Result<Vec<ContainerInfo>, DockerError> {
     let mut filters: HashMap<String, Vec<String>> = HashMap::new();
     if let Some(p) = project {
         filters.insert("label".into(), vec![format!("{}={p}", labels::PROJECT)]);
@@ -248,7 +251,7 @@ pub async fn list(docker: &Docker, project: Option<&str>) -> Result<Vec<Containe
     let list = docker
         .list_containers(Some(opts))
         .await
-        .map_err(|e| Error::Docker(explain(&e)))?;
+        .map_err(|e| DockerError::Engine(explain(&e)))?;
     let mut out: Vec<ContainerInfo> = list
         .iter()
         .filter_map(|c| serde_json::to_value(c).ok())
@@ -260,7 +263,7 @@ pub async fn list(docker: &Docker, project: Option<&str>) -> Result<Vec<Containe
 
 /// One stats reading with `precpu_stats` filled in (the engine waits about
 /// a second to take two readings), as `docker stats --no-stream` does.
-pub async fn stats_once(docker: &Docker, id: &str) -> Result<StatsSample, Error> {
+pub async fn stats_once(docker: &Docker, id: &str) -> Result<StatsSample, DockerError> {
     let opts = StatsOptionsBuilder::default()
         .stream(false)
         .one_shot(false)
@@ -268,9 +271,9 @@ pub async fn stats_once(docker: &Docker, id: &str) -> Result<StatsSample, Error>
     let mut s = docker.stats(id, Some(opts));
     match tokio::time::timeout(Duration::from_secs(10), s.next()).await {
         Ok(Some(Ok(v))) => Ok(StatsSample::from_value(&v)),
-        Ok(Some(Err(e))) => Err(Error::Docker(explain(&e))),
-        Ok(None) => Err(Error::Docker("no stats".into())),
-        Err(_) => Err(Error::Docker("stats timed out".into())),
+        Ok(Some(Err(e))) => Err(DockerError::Engine(explain(&e))),
+        Ok(None) => Err(DockerError::Engine("no stats".into())),
+        Err(_) => Err(DockerError::Engine("stats timed out".into())),
     }
 }
 
@@ -279,21 +282,21 @@ pub async fn stats_once(docker: &Docker, id: &str) -> Result<StatsSample, Error>
 pub fn stats_stream(
     docker: &Docker,
     id: &str,
-) -> impl Stream<Item = Result<StatsSample, Error>> + Send + use<> {
+) -> impl Stream<Item = Result<StatsSample, DockerError>> + Send + use<> {
     let opts = StatsOptionsBuilder::default()
         .stream(true)
         .one_shot(false)
         .build();
     docker.stats(id, Some(opts)).map(|r| {
         r.map(|v| StatsSample::from_value(&v))
-            .map_err(|e| Error::Docker(explain(&e)))
+            .map_err(|e| DockerError::Engine(explain(&e)))
     })
 }
 
 /// A container lifecycle event: `(action, container id, name)`.
 pub fn container_events(
     docker: &Docker,
-) -> impl Stream<Item = Result<(String, String, String), Error>> + Send + use<> {
+) -> impl Stream<Item = Result<(String, String, String), DockerError>> + Send + use<> {
     let filters: HashMap<String, Vec<String>> =
         HashMap::from([("type".to_string(), vec!["container".to_string()])]);
     let opts = bollard::query_parameters::EventsOptionsBuilder::default()
@@ -315,7 +318,7 @@ pub fn container_events(
                 .to_string();
             (action, id, name)
         })
-        .map_err(|e| Error::Docker(explain(&e)))
+        .map_err(|e| DockerError::Engine(explain(&e)))
     })
 }
 
@@ -398,47 +401,47 @@ impl Limits {
 }
 
 /// A container's limits, from `docker inspect`.
-pub async fn limits(docker: &Docker, id: &str) -> Result<Limits, Error> {
+pub async fn limits(docker: &Docker, id: &str) -> Result<Limits, DockerError> {
     let v = docker
         .inspect_container(id, None::<InspectContainerOptions>)
         .await
-        .map_err(|e| Error::Docker(explain(&e)))?;
+        .map_err(|e| DockerError::Engine(explain(&e)))?;
     Ok(Limits::from_inspect(
         &serde_json::to_value(&v).unwrap_or(Value::Null),
     ))
 }
 
 /// Whether the container runs now (`docker inspect`'s `State.Running`).
-pub async fn running(docker: &Docker, id: &str) -> Result<bool, Error> {
+pub async fn running(docker: &Docker, id: &str) -> Result<bool, DockerError> {
     let v = docker
         .inspect_container(id, None::<InspectContainerOptions>)
         .await
-        .map_err(|e| Error::Docker(explain(&e)))?;
+        .map_err(|e| DockerError::Engine(explain(&e)))?;
     Ok(v.state.and_then(|s| s.running).unwrap_or(false))
 }
 
 /// `docker restart -t SECS`: the container's stop signal (SIGTERM for
 /// ragd, which drains in-flight requests), SIGKILL after `timeout_secs`,
 /// then start again.
-pub async fn restart(docker: &Docker, id: &str, timeout_secs: u32) -> Result<(), Error> {
+pub async fn restart(docker: &Docker, id: &str, timeout_secs: u32) -> Result<(), DockerError> {
     let opts = RestartContainerOptionsBuilder::default()
         .t(timeout_secs.min(i32::MAX as u32) as i32)
         .build();
     docker
         .restart_container(id, Some(opts))
         .await
-        .map_err(|e| Error::Docker(explain(&e)))
+        .map_err(|e| DockerError::Engine(explain(&e)))
 }
 
 /// `docker stop -t SECS`: the stop signal first, SIGKILL after `timeout_secs`.
-pub async fn stop(docker: &Docker, id: &str, timeout_secs: u32) -> Result<(), Error> {
+pub async fn stop(docker: &Docker, id: &str, timeout_secs: u32) -> Result<(), DockerError> {
     let opts = StopContainerOptionsBuilder::default()
         .t(timeout_secs.min(i32::MAX as u32) as i32)
         .build();
     docker
         .stop_container(id, Some(opts))
         .await
-        .map_err(|e| Error::Docker(explain(&e)))
+        .map_err(|e| DockerError::Engine(explain(&e)))
 }
 
 /// Where a logs stream starts: the last N lines, or every line since a
@@ -456,7 +459,7 @@ pub fn logs(
     docker: &Docker,
     id: &str,
     from: LogsFrom,
-) -> impl Stream<Item = Result<bytes::Bytes, Error>> + Send + use<> {
+) -> impl Stream<Item = Result<bytes::Bytes, DockerError>> + Send + use<> {
     let opts = LogsOptionsBuilder::default()
         .follow(true)
         .stdout(true)
@@ -468,7 +471,7 @@ pub fn logs(
     .build();
     docker.logs(id, Some(opts)).map(|r| {
         r.map(|o| o.into_bytes())
-            .map_err(|e| Error::Docker(explain(&e)))
+            .map_err(|e| DockerError::Engine(explain(&e)))
     })
 }
 
