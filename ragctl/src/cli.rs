@@ -23,7 +23,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     version,
     about,
     long_about,
-    after_help = "Examples:\n  ragctl status                       one snapshot, human readable\n  ragctl status --json | jq .alerts   the same for scripts\n  ragctl top --refresh 2              live console (press ? for keys)\n  ragctl scale ragd=4 --dry-run       show what would change\n  ragctl scale ragd=4                 scale up, wait for /ready\n  ragctl plan sweep --collection docs --out points.json\n  ragctl plan fit points.json --users 2000 --think-time 5 --p95 300\n  ragctl ingest ./docs --collection docs --create"
+    after_help = "Examples:\n  ragctl status                       one snapshot, human readable\n  ragctl status --json | jq .alerts   the same for scripts\n  ragctl top --refresh 2              live console (press ? for keys)\n  ragctl scale ragd=4 --dry-run       show what would change\n  ragctl scale ragd=4                 scale up, wait for /ready\n  ragctl plan sweep --collection docs --out points.json\n  ragctl plan fit points.json --users 2000 --think-time 5 --p95 300\n  ragctl plan sweep --replicas 1,2,3 --collection docs --unique --out r.json\n  ragctl plan fit r.json --users 1000 --think-time 5 --chart plan.svg\n  ragctl ingest ./docs --collection docs --create"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -45,8 +45,8 @@ impl Cli {
             Command::Status { json, .. } | Command::Scale { json, .. } => *json,
             Command::Ingest(a) => a.json,
             Command::Plan {
-                command: PlanCommand::Fit { format, .. },
-            } => *format == Format::Json,
+                command: PlanCommand::Fit(a),
+            } => a.format == Format::Json,
             _ => false,
         }
     }
@@ -280,6 +280,111 @@ pub struct IngestArgs {
     pub json: bool,
 }
 
+/// The capacity question a plan answers.
+#[derive(Debug, Clone, Args)]
+pub struct QuestionArgs {
+    /// Concurrent users to size for.
+    #[arg(long)]
+    pub users: Option<f64>,
+    /// Seconds a user waits between requests (think time Z).
+    #[arg(long, default_value_t = 0.0, value_name = "SECONDS")]
+    pub think_time: f64,
+    /// P95 latency target in milliseconds.
+    #[arg(long, default_value_t = 300.0, value_name = "MS")]
+    pub p95: f64,
+    /// Spare capacity to keep, in percent.
+    #[arg(long, default_value_t = 20.0, value_name = "PERCENT")]
+    pub headroom: f64,
+    /// Milliseconds a request holds a DB connection (default: the whole request).
+    #[arg(long, value_name = "MS")]
+    pub db_hold_ms: Option<f64>,
+    /// Milliseconds a request holds a Redis connection (default: the whole request).
+    #[arg(long, value_name = "MS")]
+    pub redis_hold_ms: Option<f64>,
+}
+
+/// `plan fit`.
+#[derive(Debug, Clone, Args)]
+pub struct FitArgs {
+    /// Measurement files.
+    #[arg(required = true, num_args = 1..)]
+    pub points: Vec<PathBuf>,
+    #[command(flatten)]
+    pub question: QuestionArgs,
+    /// Replica sweeps only: fit on these replica counts and predict the
+    /// others (e.g. --fit-on 1,2,3 against a sweep of 1..6), to check the
+    /// model against measurement.
+    #[arg(long, value_delimiter = ',', value_name = "COUNTS")]
+    pub fit_on: Vec<u32>,
+    /// Replica sweeps only: write the chart here (.svg, or .html for a page
+    /// with the summary).
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// `plan sweep`.
+#[derive(Debug, Clone, Args)]
+pub struct SweepArgs {
+    /// Collection to query (must exist and hold documents on every replica).
+    #[arg(long)]
+    pub collection: String,
+    /// ragd base URL, or the load balancer in front of the replicas with
+    /// --replicas (default: the first --target; with --replicas and no URL,
+    /// the clients are spread over the replicas' published ports).
+    #[arg(long = "url")]
+    pub url: Option<String>,
+    /// The question to ask.
+    #[arg(long, default_value = "What does the service do?")]
+    pub question: String,
+    /// Make every question distinct so answers are not served from the cache.
+    #[arg(long)]
+    pub unique: bool,
+    /// Retrieval mode of the queries (default: the server's).
+    #[arg(long, value_parser = ["dense", "sparse", "hybrid"])]
+    pub mode: Option<String>,
+    /// Concurrency levels, comma separated (at least 6 for a fit).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "1,2,4,8,12,16,24,32",
+        conflicts_with = "replicas"
+    )]
+    pub levels: Vec<u32>,
+    /// Sweep replica counts instead of concurrency: scale the --service
+    /// (through the Docker API, as `ragctl scale`) to each count, wait for
+    /// /ready, saturate, and record throughput, P95 and each container's
+    /// CPU and memory. At least 3 counts for a fit.
+    #[arg(long, value_delimiter = ',', value_name = "COUNTS")]
+    pub replicas: Vec<u32>,
+    /// With --replicas: closed-loop clients per replica (enough to saturate).
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub clients_per_replica: u32,
+    /// With --replicas: seconds of unmeasured load before each step.
+    #[arg(long, default_value_t = 3.0, value_name = "SECONDS")]
+    pub warmup: f64,
+    /// Seconds per level (or per replica count).
+    #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
+    pub step: f64,
+    /// With --replicas: seconds a new replica may take to answer /ready.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    pub ready_timeout: u64,
+    /// With --replicas: seconds between SIGTERM and SIGKILL when scaling down.
+    #[arg(long, default_value_t = 10, value_name = "SECONDS")]
+    pub stop_timeout: u32,
+    /// With --replicas: the capacity question; the plan is printed after the sweep.
+    #[command(flatten)]
+    pub plan: QuestionArgs,
+    /// With --replicas: write the chart here (.svg or .html).
+    #[arg(long, value_name = "FILE")]
+    pub chart: Option<PathBuf>,
+    /// Write the points here (JSON) for `ragctl plan fit`.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
     /// Fit the Universal Scalability Law to measurements and answer
@@ -291,60 +396,22 @@ pub enum PlanCommand {
     /// concurrency the mean requests in flight by Little's law), or CSV lines
     /// `concurrency,throughput[,p95_ms]`. At least 6 points. Without --users
     /// only the fit, peak and chart are printed.
-    Fit {
-        /// Measurement files.
-        #[arg(required = true, num_args = 1..)]
-        points: Vec<PathBuf>,
-        /// Concurrent users to size for.
-        #[arg(long)]
-        users: Option<f64>,
-        /// Seconds a user waits between requests (think time Z).
-        #[arg(long, default_value_t = 0.0, value_name = "SECONDS")]
-        think_time: f64,
-        /// P95 latency target in milliseconds.
-        #[arg(long, default_value_t = 300.0, value_name = "MS")]
-        p95: f64,
-        /// Spare capacity to keep, in percent.
-        #[arg(long, default_value_t = 20.0, value_name = "PERCENT")]
-        headroom: f64,
-        /// Milliseconds a request holds a DB connection (default: the whole request).
-        #[arg(long, value_name = "MS")]
-        db_hold_ms: Option<f64>,
-        /// Milliseconds a request holds a Redis connection (default: the whole request).
-        #[arg(long, value_name = "MS")]
-        redis_hold_ms: Option<f64>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-    },
-    /// Measure the points: closed-loop query clients at each concurrency level.
+    ///
+    /// A file of `plan sweep --replicas` is fitted over replicas instead (at
+    /// least 3 counts): the answer is the replica count whose fitted
+    /// throughput covers the users' demand plus headroom; --fit-on checks
+    /// the model on counts it was not fitted on; --chart draws it.
+    Fit(FitArgs),
+    /// Measure the points: closed-loop query clients at each concurrency
+    /// level, or (--replicas) at each replica count.
     ///
     /// Sends POST /v1/collections/COLLECTION/query back to back from N
     /// clients for --step seconds per level, and records throughput and P95.
     /// The target must be loopback or a host you own.
-    Sweep {
-        /// Collection to query (must exist and hold documents).
-        #[arg(long)]
-        collection: String,
-        /// ragd base URL (default: the first --target, else http://127.0.0.1:8080).
-        #[arg(long = "url")]
-        url: Option<String>,
-        /// The question to ask.
-        #[arg(long, default_value = "What does the service do?")]
-        question: String,
-        /// Make every question distinct so answers are not served from the cache.
-        #[arg(long)]
-        unique: bool,
-        /// Concurrency levels, comma separated (at least 6 for a fit).
-        #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,12,16,24,32")]
-        levels: Vec<u32>,
-        /// Seconds per level.
-        #[arg(long, default_value_t = 10.0, value_name = "SECONDS")]
-        step: f64,
-        /// Write the points here (JSON) for `ragctl plan fit`.
-        #[arg(long)]
-        out: Option<PathBuf>,
-    },
+    #[command(
+        after_help = "Examples:\n  ragctl plan sweep --collection docs --out points.json\n  ragctl -p ragd plan sweep --replicas 1,2,3,4 --collection docs --unique \\\n      --users 1000 --think-time 5 --out replicas.json --chart plan.svg"
+    )]
+    Sweep(SweepArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -1,10 +1,12 @@
 //! One function per command: turn its flags into typed values, call the
 //! library, print the result. [`crate::run`] dispatches here.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::cli::{Cli, Format, IngestArgs, ScopeArgs, ThresholdArgs};
+use crate::cli::{
+    Cli, FitArgs, Format, IngestArgs, QuestionArgs, ScopeArgs, SweepArgs, ThresholdArgs,
+};
 use crate::error::Error;
 use crate::snapshot::{self, Scope, Thresholds};
 use crate::{docker, ingest, plan, report, scale, tui};
@@ -176,38 +178,65 @@ fn failed_steps(steps: &[scale::Step]) -> Result<(), Error> {
 }
 
 /// `plan fit`'s sizing question, checked; `None` without `--users`.
-pub(crate) fn fit_question(
-    users: Option<f64>,
-    think_time: f64,
-    p95: f64,
-    headroom: f64,
-    db_hold_ms: Option<f64>,
-    redis_hold_ms: Option<f64>,
-) -> Result<Option<plan::Question>, Error> {
-    if think_time < 0.0 || p95 <= 0.0 || headroom < 0.0 {
+pub(crate) fn fit_question(q: &QuestionArgs) -> Result<Option<plan::Question>, Error> {
+    if q.think_time < 0.0 || q.p95 <= 0.0 || q.headroom < 0.0 {
         return Err(Error::Usage(
             "--think-time and --headroom must be >= 0, --p95 > 0".into(),
         ));
     }
-    Ok(users.map(|u| plan::Question {
+    if q.users.is_some_and(|u| !(u.is_finite() && u > 0.0)) {
+        return Err(Error::Usage("--users must be a number above 0".into()));
+    }
+    Ok(q.users.map(|u| plan::Question {
         users: u,
-        think_time_s: think_time,
-        p95_target_ms: p95,
-        headroom: headroom / 100.0,
-        db_hold_ms,
-        redis_hold_ms,
+        think_time_s: q.think_time,
+        p95_target_ms: q.p95,
+        headroom: q.headroom / 100.0,
+        db_hold_ms: q.db_hold_ms,
+        redis_hold_ms: q.redis_hold_ms,
     }))
 }
 
 /// `plan fit`: read the points, fit, answer the question if there is one.
-pub(crate) fn plan_fit(
-    points: &[PathBuf],
-    question: Option<plan::Question>,
-    format: Format,
-) -> Result<(), Error> {
-    let pts = plan::read_all(points)?;
+/// A replica sweep file is fitted over replicas (one file only).
+pub(crate) fn plan_fit(a: &FitArgs) -> Result<(), Error> {
+    let question = fit_question(&a.question)?;
+    let replica_file = match a.points.as_slice() {
+        [one] => {
+            let text = std::fs::read_to_string(one).map_err(|e| Error::File {
+                path: one.display().to_string(),
+                reason: e.to_string(),
+            })?;
+            plan::replicas::parse_file(&text).map(|r| {
+                r.map_err(|reason| Error::File {
+                    path: one.display().to_string(),
+                    reason,
+                })
+            })
+        }
+        _ => None,
+    };
+    if let Some(file) = replica_file {
+        let fit_on = (!a.fit_on.is_empty()).then_some(a.fit_on.as_slice());
+        let p = plan::replicas::build(&file?, fit_on, question)?;
+        if let Some(path) = &a.chart {
+            write_chart(path, &p)?;
+        }
+        match a.format {
+            Format::Text => print!("{}", plan::replicas::text(&p)),
+            Format::Json => println!("{}", json(&p)),
+            Format::Markdown => print!("{}", plan::replicas::markdown(&p)),
+        }
+        return Ok(());
+    }
+    if !a.fit_on.is_empty() || a.chart.is_some() {
+        return Err(Error::Usage(
+            "--fit-on and --chart need one file written by `ragctl plan sweep --replicas`".into(),
+        ));
+    }
+    let pts = plan::read_all(&a.points)?;
     let r = plan::build(pts, question)?;
-    match format {
+    match a.format {
         Format::Text => print!("{}", plan::text(&r)),
         Format::Json => println!("{}", json(&r)),
         Format::Markdown => print!("{}", plan::markdown(&r)),
@@ -215,51 +244,27 @@ pub(crate) fn plan_fit(
     Ok(())
 }
 
-/// `plan sweep`'s flags as a [`plan::Sweep`]; the target defaults to the
-/// first `--target`, then to ragd's default address.
-pub(crate) fn sweep_request(
-    scope: &Scope,
-    collection: String,
-    url: Option<String>,
-    question: String,
-    unique: bool,
-    levels: Vec<u32>,
-    step: f64,
-) -> Result<plan::Sweep, Error> {
-    if levels.is_empty() || levels.contains(&0) {
-        return Err(Error::Usage("--levels must be positive numbers".into()));
-    }
-    let target = url
-        .or_else(|| scope.targets.first().cloned())
-        .unwrap_or_else(|| snapshot::DEFAULT_TARGET.into());
-    Ok(plan::Sweep {
-        target,
-        collection,
-        question,
-        unique,
-        levels,
-        step: secs(step, "--step")?,
-    })
+/// The replica plan's chart: HTML for `.html`/`.htm`, else SVG.
+fn write_chart(path: &Path, p: &plan::replicas::ReplicaPlan) -> Result<(), Error> {
+    let html = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    let body = if html {
+        plan::svg::html(p)
+    } else {
+        plan::svg::svg(p)
+    };
+    std::fs::write(path, body).map_err(|e| Error::File {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    })?;
+    eprintln!("chart written to {}", path.display());
+    Ok(())
 }
 
-/// `plan sweep`: measure each level (progress on stderr), then write the
-/// points to `out` or stdout.
-pub(crate) async fn plan_sweep(s: &plan::Sweep, out: Option<&Path>) -> Result<(), Error> {
-    eprintln!(
-        "{:>6}  {:>10}  {:>8}  {:>6}",
-        "N", "req/s", "P95 ms", "errors"
-    );
-    let pts = plan::sweep(s, |p| {
-        eprintln!(
-            "{:>6}  {:>10.1}  {:>8.1}  {:>6}",
-            p.concurrency,
-            p.throughput,
-            p.p95_ms.unwrap_or(f64::NAN),
-            p.errors.unwrap_or(0)
-        )
-    })
-    .await?;
-    let text = json(&serde_json::json!({ "points": pts }));
+fn write_json<T: serde::Serialize>(out: Option<&Path>, v: &T) -> Result<(), Error> {
+    let text = json(v);
     match out {
         Some(path) => std::fs::write(path, text + "\n").map_err(|e| Error::File {
             path: path.display().to_string(),
@@ -269,6 +274,141 @@ pub(crate) async fn plan_sweep(s: &plan::Sweep, out: Option<&Path>) -> Result<()
             println!("{text}");
             Ok(())
         }
+    }
+}
+
+/// `plan sweep`: over concurrency levels, or over replica counts.
+pub(crate) async fn plan_sweep(scope: &Scope, a: &SweepArgs) -> Result<(), Error> {
+    let mode = a
+        .mode
+        .as_deref()
+        .map(|m| {
+            serde_json::from_value::<ragd_api::RetrievalMode>(serde_json::Value::String(m.into()))
+                .map_err(|e| Error::Usage(format!("--mode {m}: {e}")))
+        })
+        .transpose()?;
+    let load = plan::Load {
+        collection: a.collection.clone(),
+        question: a.question.clone(),
+        unique: a.unique,
+        mode,
+    };
+    let step = secs(a.step, "--step")?;
+    if !a.replicas.is_empty() {
+        return plan_sweep_replicas(scope, a, load, step).await;
+    }
+    if a.levels.is_empty() || a.levels.contains(&0) {
+        return Err(Error::Usage("--levels must be positive numbers".into()));
+    }
+    let target = a
+        .url
+        .clone()
+        .or_else(|| scope.targets.first().cloned())
+        .unwrap_or_else(|| snapshot::DEFAULT_TARGET.into());
+    let s = plan::Sweep {
+        target,
+        load,
+        levels: a.levels.clone(),
+        step,
+    };
+    eprintln!(
+        "{:>6}  {:>10}  {:>8}  {:>6}",
+        "N", "req/s", "P95 ms", "errors"
+    );
+    let pts = plan::sweep(&s, |p| {
+        eprintln!(
+            "{:>6}  {:>10.1}  {:>8.1}  {:>6}",
+            p.concurrency,
+            p.throughput,
+            p.p95_ms.unwrap_or(f64::NAN),
+            p.errors.unwrap_or(0)
+        )
+    })
+    .await?;
+    write_json(a.out.as_deref(), &serde_json::json!({ "points": pts }))
+}
+
+/// `plan sweep --replicas`: scale, saturate, measure each count; then the
+/// plan (printed on stderr when the points go to stdout).
+async fn plan_sweep_replicas(
+    scope: &Scope,
+    a: &SweepArgs,
+    load: plan::Load,
+    step: Duration,
+) -> Result<(), Error> {
+    if a.replicas.contains(&0) {
+        return Err(Error::Usage(
+            "--replicas counts must be 1 or more (nothing answers at 0)".into(),
+        ));
+    }
+    if a.clients_per_replica == 0 {
+        return Err(Error::Usage(
+            "--clients-per-replica must be 1 or more".into(),
+        ));
+    }
+    let question = fit_question(&a.plan)?;
+    let s = plan::replicas::ReplicaSweep {
+        scale: scale::ScaleRequest {
+            service: scope.service.clone(),
+            replicas: 0,
+            project: scope.project.clone(),
+            port: scope.port,
+            ready_timeout: Duration::from_secs(a.ready_timeout.max(1)),
+            stop_timeout: a.stop_timeout,
+        },
+        counts: a.replicas.clone(),
+        target: a.url.clone(),
+        load,
+        clients_per_replica: a.clients_per_replica,
+        warmup: if a.warmup > 0.0 {
+            secs(a.warmup, "--warmup")?
+        } else {
+            Duration::ZERO
+        },
+        step,
+    };
+    eprintln!(
+        "{:>8}  {:>7}  {:>10}  {:>8}  {:>6}  {:>9}  {:>7}",
+        "replicas", "clients", "req/s", "P95 ms", "errors", "CPU/limit", "mem max"
+    );
+    let file = plan::replicas::sweep(
+        &s,
+        |phase| eprintln!("  .. {phase}"),
+        |p| {
+            let pct = |v: Option<f64>| v.map_or_else(|| "-".into(), |v| format!("{v:.0}%"));
+            eprintln!(
+                "{:>8}  {:>7}  {:>10.1}  {:>8.1}  {:>6}  {:>9}  {:>7}",
+                p.replicas,
+                p.clients,
+                p.throughput,
+                p.p95_ms.unwrap_or(f64::NAN),
+                p.errors,
+                pct(p.cpu_percent_of_limit()),
+                pct(p.mem_percent_max())
+            )
+        },
+    )
+    .await?;
+    write_json(a.out.as_deref(), &file)?;
+    match plan::replicas::build(&file, None, question) {
+        Ok(p) => {
+            if let Some(path) = &a.chart {
+                write_chart(path, &p)?;
+            }
+            let text = plan::replicas::text(&p);
+            if a.out.is_some() {
+                print!("{text}");
+            } else {
+                eprint!("{text}");
+            }
+            Ok(())
+        }
+        // Too few counts to fit: the points are still written.
+        Err(e) if file.points.len() < plan::replicas::MIN_COUNTS => {
+            eprintln!("no fit: {e}");
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }
 

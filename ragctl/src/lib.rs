@@ -80,44 +80,11 @@ pub async fn run(cli: Cli) -> Result<(), Error> {
             commands::scale(req, dry_run, json).await
         }
         Command::Plan {
-            command:
-                PlanCommand::Fit {
-                    points,
-                    users,
-                    think_time,
-                    p95,
-                    headroom,
-                    db_hold_ms,
-                    redis_hold_ms,
-                    format,
-                },
-        } => {
-            let question = commands::fit_question(
-                users,
-                think_time,
-                p95,
-                headroom,
-                db_hold_ms,
-                redis_hold_ms,
-            )?;
-            commands::plan_fit(&points, question, format)
-        }
+            command: PlanCommand::Fit(a),
+        } => commands::plan_fit(&a),
         Command::Plan {
-            command:
-                PlanCommand::Sweep {
-                    collection,
-                    url,
-                    question,
-                    unique,
-                    levels,
-                    step,
-                    out,
-                },
-        } => {
-            let sweep =
-                commands::sweep_request(&scope, collection, url, question, unique, levels, step)?;
-            commands::plan_sweep(&sweep, out.as_deref()).await
-        }
+            command: PlanCommand::Sweep(a),
+        } => commands::plan_sweep(&scope, &a).await,
         Command::Ingest(args) => {
             let opts = commands::ingest_options(&scope, &args)?;
             commands::ingest(opts, args.json).await

@@ -173,14 +173,22 @@ fn lm(start: Usl, pts: &[(f64, f64)]) -> (Usl, f64, usize) {
 
 /// Fit the USL to `(concurrency, throughput)` points.
 pub fn fit(points: &[(f64, f64)]) -> Result<Fit, Error> {
+    fit_with(points, MIN_POINTS)
+}
+
+/// [`fit`] accepting as few as `min_points` measurements (at least three:
+/// the model has three parameters). A sweep over replicas has few points,
+/// each costly to measure.
+pub fn fit_with(points: &[(f64, f64)], min_points: usize) -> Result<Fit, Error> {
+    let min_points = min_points.max(3);
     let pts: Vec<(f64, f64)> = points
         .iter()
         .copied()
         .filter(|(n, x)| n.is_finite() && x.is_finite() && *n > 0.0 && *x >= 0.0)
         .collect();
-    if pts.len() < MIN_POINTS {
+    if pts.len() < min_points {
         return Err(Error::Plan(format!(
-            "the USL fit needs at least {MIN_POINTS} measurements (concurrency > 0, throughput >= 0); got {}. Run a sweep with more concurrency levels (ragctl plan sweep --levels 1,2,4,8,16,32)",
+            "the USL fit needs at least {min_points} measurements (concurrency > 0, throughput >= 0); got {}. Run a sweep with more concurrency levels (ragctl plan sweep --levels 1,2,4,8,16,32)",
             pts.len()
         )));
     }

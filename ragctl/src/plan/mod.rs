@@ -15,6 +15,10 @@
 //!
 //! [`sweep`] measures the points: closed-loop clients at each concurrency
 //! level against a ragd query endpoint.
+//!
+//! Over replicas instead of concurrency: [`replicas`] scales the service to
+//! each count through the Docker API, saturates it and fits the same law
+//! with N = replicas; [`svg`] draws that plan (SVG, HTML, terminal).
 
 use std::fmt::Write;
 use std::path::Path;
@@ -27,6 +31,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::usl::{self, Fit, Usl};
+
+pub mod replicas;
+pub mod svg;
 
 /// One load step.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -518,44 +525,76 @@ pub fn markdown(r: &PlanReport) -> String {
     out
 }
 
-/// A query with the server's defaults for everything but the question
-/// (built through serde so fields added to the API type keep their defaults).
-fn query_body(question: &str) -> Result<ragd_api::QueryRequest, Error> {
-    serde_json::from_value(serde_json::json!({ "question": question }))
-        .map_err(|e| Error::Usage(format!("cannot build a query request: {e}")))
+/// A query with the server's defaults for everything but the question and,
+/// if given, the retrieval mode (built through serde so fields added to the
+/// API type keep their defaults).
+fn query_body(
+    question: &str,
+    mode: Option<ragd_api::RetrievalMode>,
+) -> Result<ragd_api::QueryRequest, Error> {
+    let mut q: ragd_api::QueryRequest =
+        serde_json::from_value(serde_json::json!({ "question": question }))
+            .map_err(|e| Error::Usage(format!("cannot build a query request: {e}")))?;
+    q.mode = mode;
+    Ok(q)
+}
+
+/// The queries a sweep sends.
+#[derive(Debug, Clone)]
+pub struct Load {
+    pub collection: String,
+    pub question: String,
+    /// Make every question distinct so the cache does not answer.
+    pub unique: bool,
+    /// Retrieval mode; the server's default when `None`.
+    pub mode: Option<ragd_api::RetrievalMode>,
+}
+
+impl Load {
+    fn url(&self, base: &str) -> String {
+        format!(
+            "{}/v1/collections/{}/query",
+            base.trim_end_matches('/'),
+            self.collection
+        )
+    }
 }
 
 /// What a sweep measures.
 #[derive(Debug, Clone)]
 pub struct Sweep {
     pub target: String,
-    pub collection: String,
-    pub question: String,
-    /// Make every question distinct so the cache does not answer.
-    pub unique: bool,
+    pub load: Load,
     pub levels: Vec<u32>,
     pub step: Duration,
 }
 
-/// Closed-loop sweep: at each level, that many clients send queries back to
-/// back for `step`; throughput counts successful answers, latency goes into
-/// an HDR histogram. `progress` is told about each finished step.
-pub async fn sweep(s: &Sweep, mut progress: impl FnMut(&Point)) -> Result<Vec<Point>, Error> {
-    let client = reqwest::Client::builder()
+/// One measured step of closed-loop load.
+#[derive(Debug, Clone, Copy)]
+pub struct Measured {
+    pub throughput: f64,
+    pub p95_ms: Option<f64>,
+    pub mean_ms: Option<f64>,
+    pub errors: u64,
+}
+
+/// The HTTP client of the sweeps (no proxy, enough idle connections).
+pub(crate) fn http_client() -> Result<reqwest::Client, Error> {
+    reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .no_proxy()
         .pool_max_idle_per_host(1024)
         .build()
-        .map_err(|e| Error::Usage(e.to_string()))?;
-    let url = format!(
-        "{}/v1/collections/{}/query",
-        s.target.trim_end_matches('/'),
-        s.collection
-    );
-    // Fail fast on a wrong target or collection.
+        .map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// One query, failing fast with what the server said (a wrong target or
+/// collection shows here, not as a sweep of errors).
+pub(crate) async fn probe(client: &reqwest::Client, base: &str, load: &Load) -> Result<(), Error> {
+    let url = load.url(base);
     let probe = client
         .post(&url)
-        .json(&query_body(&s.question)?)
+        .json(&query_body(&load.question, load.mode)?)
         .send()
         .await
         .map_err(|e| Error::Usage(format!("{url}: {e}")))?;
@@ -564,66 +603,99 @@ pub async fn sweep(s: &Sweep, mut progress: impl FnMut(&Point)) -> Result<Vec<Po
         let body = probe.text().await.unwrap_or_default();
         return Err(Error::Usage(format!("{url} answered {code}: {body}")));
     }
+    Ok(())
+}
+
+/// `clients` closed-loop clients send queries back to back for `step`,
+/// client `i` to `bases[i % bases.len()]` (several bases: the load spread
+/// evenly over replicas without a load balancer). Throughput counts
+/// successful answers; latency goes into an HDR histogram.
+pub(crate) async fn measure(
+    client: &reqwest::Client,
+    bases: &[String],
+    load: &Load,
+    clients: u32,
+    step: Duration,
+    counter: &Arc<std::sync::atomic::AtomicU64>,
+) -> Measured {
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..clients.max(1) as usize)
+        .map(|i| {
+            let client = client.clone();
+            let url = load.url(&bases[i % bases.len().max(1)]);
+            let stop = stop.clone();
+            let counter = counter.clone();
+            let load = load.clone();
+            tokio::spawn(async move {
+                let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+                let mut errors = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let question = if load.unique {
+                        format!(
+                            "{} #{}",
+                            load.question,
+                            counter.fetch_add(1, Ordering::Relaxed)
+                        )
+                    } else {
+                        load.question.clone()
+                    };
+                    let Ok(body) = query_body(&question, load.mode) else {
+                        errors += 1;
+                        break;
+                    };
+                    let t0 = Instant::now();
+                    let ok = client
+                        .post(&url)
+                        .json(&body)
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
+                    if ok {
+                        let _ = h.record((t0.elapsed().as_micros() as u64).max(1));
+                    } else {
+                        errors += 1;
+                    }
+                }
+                (h, errors)
+            })
+        })
+        .collect();
+    tokio::time::sleep(step).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
+    let mut errors = 0;
+    for w in workers {
+        if let Ok((h, e)) = w.await {
+            let _ = all.add(&h);
+            errors += e;
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Measured {
+        throughput: all.len() as f64 / secs,
+        p95_ms: (!all.is_empty()).then(|| all.value_at_quantile(0.95) as f64 / 1000.0),
+        mean_ms: (!all.is_empty()).then(|| all.mean() / 1000.0),
+        errors,
+    }
+}
+
+/// Closed-loop sweep over concurrency levels against one ragd (or a load
+/// balancer): at each level, that many clients for `step`. `progress` is
+/// told about each finished step.
+pub async fn sweep(s: &Sweep, mut progress: impl FnMut(&Point)) -> Result<Vec<Point>, Error> {
+    let client = http_client()?;
+    probe(&client, &s.target, &s.load).await?;
     let mut points = Vec::new();
     let counter = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let bases = [s.target.clone()];
     for &level in &s.levels {
-        let stop = Arc::new(AtomicBool::new(false));
-        let started = Instant::now();
-        let workers: Vec<_> = (0..level.max(1))
-            .map(|_| {
-                let client = client.clone();
-                let url = url.clone();
-                let stop = stop.clone();
-                let counter = counter.clone();
-                let q = s.question.clone();
-                let unique = s.unique;
-                tokio::spawn(async move {
-                    let mut h =
-                        Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
-                    let mut errors = 0u64;
-                    while !stop.load(Ordering::Relaxed) {
-                        let question = if unique {
-                            format!("{q} #{}", counter.fetch_add(1, Ordering::Relaxed))
-                        } else {
-                            q.clone()
-                        };
-                        let Ok(body) = query_body(&question) else {
-                            errors += 1;
-                            break;
-                        };
-                        let t0 = Instant::now();
-                        let ok = client
-                            .post(&url)
-                            .json(&body)
-                            .send()
-                            .await
-                            .is_ok_and(|r| r.status().is_success());
-                        if ok {
-                            let _ = h.record((t0.elapsed().as_micros() as u64).max(1));
-                        } else {
-                            errors += 1;
-                        }
-                    }
-                    (h, errors)
-                })
-            })
-            .collect();
-        tokio::time::sleep(s.step).await;
-        stop.store(true, Ordering::Relaxed);
-        let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
-        let mut errors = 0;
-        for w in workers {
-            if let Ok((h, e)) = w.await {
-                let _ = all.add(&h);
-                errors += e;
-            }
-        }
-        let secs = started.elapsed().as_secs_f64();
+        let m = measure(&client, &bases, &s.load, level, s.step, &counter).await;
         let p = Point {
             concurrency: f64::from(level),
-            throughput: all.len() as f64 / secs,
-            p95_ms: (!all.is_empty()).then(|| all.value_at_quantile(0.95) as f64 / 1000.0),
-            errors: Some(errors),
+            throughput: m.throughput,
+            p95_ms: m.p95_ms,
+            errors: Some(m.errors),
         };
         progress(&p);
         points.push(p);
