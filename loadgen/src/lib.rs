@@ -16,6 +16,9 @@
 //! - [`record`]: the raw record each request yields, and its channel.
 //! - [`stats`]: HDR histograms per transaction, stage and second.
 //! - [`threshold`]: SLO rules and PASS/FAIL verdicts with margins.
+//! - [`resources`]: `[resources]` / `--watch PROJECT[/SERVICE]`, and the
+//!   sampler that reads the target's containers' Docker stats during a run
+//!   (through `ragkit-docker`, shared with ragctl).
 //! - [`requests_csv`]: `--requests-csv`, one row per request, written
 //!   while the run goes on.
 //! - [`report`]: the JSON schema, built once from the histograms; the
@@ -46,6 +49,7 @@ pub mod quick;
 pub mod record;
 pub mod report;
 pub mod requests_csv;
+pub mod resources;
 pub mod run;
 pub mod schedule;
 pub mod stats;

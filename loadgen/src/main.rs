@@ -278,6 +278,14 @@ struct OutputArgs {
     #[arg(long, short = 't', value_name = "N", env = "LOADGEN_THREADS", default_value_t = 1,
           value_parser = clap::value_parser!(u16).range(1..=1024))]
     threads: u16,
+    /// Sample the CPU and memory of the target's containers during the
+    /// run: every running container of compose project PROJECT (only
+    /// service SERVICE's, when given), about once a second, through the
+    /// Docker engine (DOCKER_HOST or /var/run/docker.sock). Figures per
+    /// stage go into the report and the "cpu < 80%" / "memory < 80%"
+    /// thresholds are judged on them. Overrides the profile's [resources].
+    #[arg(long, value_name = "PROJECT[/SERVICE]")]
+    watch: Option<loadgen::resources::Watch>,
 }
 
 fn duration_arg(s: &str) -> Result<Duration, String> {
@@ -484,6 +492,9 @@ fn play(mut opts: RunOptions, out: OutputArgs, color: ColorChoice) -> ExitCode {
     opts.max_duration = out.max_duration;
     opts.max_requests = out.max_requests;
     opts.instance = out.instance.clone().unwrap_or_else(default_instance);
+    if out.watch.is_some() {
+        opts.watch = out.watch.clone();
+    }
     opts.handle_ctrl_c = true;
     let outputs: Vec<PathBuf> = out
         .outputs

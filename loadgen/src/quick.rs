@@ -210,6 +210,7 @@ pub fn profile(spec: &QuickSpec) -> Result<(Profile, String), QuickError> {
             stop_on_breach: false,
             setup_corpus: None,
             ingest_ids: 100,
+            resources: None,
         },
         base,
     ))

@@ -11,6 +11,14 @@
 //!
 //! A threshold is judged on the figures of the whole run (or of one stage,
 //! for `stop_on_breach`); it never looks at raw records.
+//!
+//! Resource rules (`"cpu < 80%"`, `"memory < 80%"`, `"cpu.max < 95%"`,
+//! `"memory.max < 90%"`) read the Docker figures of the containers loadgen
+//! watched during the run (`[resources]` or `--watch`, `crate::resources`),
+//! as percentages of each container's limit: the plain spelling judges the
+//! worst container's mean over a stage, `.max` its worst sample. They are
+//! judged per stage (every stage, or the one a rule names) when the run
+//! ends; without watched containers they are reported as not judged.
 
 use std::fmt;
 use std::str::FromStr;
@@ -36,6 +44,27 @@ pub enum Metric {
     SuccessRate,
     /// Completed requests per second over the run.
     Rps,
+    /// CPU of the watched containers, % of each one's CPU limit: the worst
+    /// container's mean over a stage.
+    Cpu,
+    /// CPU, % of the limit: the worst single sample of any container.
+    CpuMax,
+    /// Memory of the watched containers, % of each one's memory limit (as
+    /// `docker stats`): the worst container's mean over a stage.
+    Memory,
+    /// Memory, % of the limit: the worst single sample.
+    MemoryMax,
+}
+
+impl Metric {
+    /// Whether the metric reads the watched containers' figures rather
+    /// than the requests'.
+    pub fn is_resource(self) -> bool {
+        matches!(
+            self,
+            Metric::Cpu | Metric::CpuMax | Metric::Memory | Metric::MemoryMax
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +93,10 @@ pub struct Threshold {
     pub text: String,
 }
 
-const FORM: &str = "expected \"[TRANSACTION or STAGE:] METRIC OP VALUE\", where METRIC is p50|p90|p95|p99|p999|max|mean|ttfb_p50|ttfb_p95|ttfb_p99|error_rate|success_rate|rps, OP is <, <=, > or >=, and VALUE a latency (\"300ms\", \"2s\"), a percentage (\"0.1%\") or a rate (\"500\", \"500/s\"); e.g. \"p95 < 300ms\", \"query: error_rate < 0.1%\", \"sustained load: rps >= 500\"";
+const FORM: &str = "expected \"[TRANSACTION or STAGE:] METRIC OP VALUE\", where METRIC is p50|p90|p95|p99|p999|max|mean|ttfb_p50|ttfb_p95|ttfb_p99|error_rate|success_rate|rps|cpu|cpu.max|memory|memory.max, OP is <, <=, > or >=, and VALUE a latency (\"300ms\", \"2s\"), a percentage (\"0.1%\"; cpu and memory: of the container's limit, \"80%\") or a rate (\"500\", \"500/s\"); e.g. \"p95 < 300ms\", \"query: error_rate < 0.1%\", \"sustained load: rps >= 500\", \"cpu < 80%\"";
+
+/// The resource figures, for errors about a misspelt one.
+const RESOURCE_FORM: &str = "CPU and memory rules read \"cpu < 80%\" or \"memory < 80%\" (the worst container's mean over a stage, in % of its limit) and \"cpu.max < 95%\" or \"memory.max < 95%\" (its worst sample), optionally after a stage name (\"peak load: cpu < 80%\")";
 
 fn parse_metric(m: &str) -> Option<Metric> {
     let pct = |s: &str| -> Option<u32> {
@@ -84,6 +116,10 @@ fn parse_metric(m: &str) -> Option<Metric> {
         "error_rate" | "errors" => Some(Metric::ErrorRate),
         "success_rate" | "success" => Some(Metric::SuccessRate),
         "rps" | "throughput" => Some(Metric::Rps),
+        "cpu" | "cpu.mean" => Some(Metric::Cpu),
+        "cpu.max" => Some(Metric::CpuMax),
+        "memory" | "memory.mean" | "mem" | "mem.mean" => Some(Metric::Memory),
+        "memory.max" | "mem.max" => Some(Metric::MemoryMax),
         _ => {
             if let Some(p) = m.strip_prefix("ttfb_p") {
                 pct(p).map(Metric::Ttfb)
@@ -104,6 +140,15 @@ pub enum ThresholdError {
     NoComparison { rule: String },
     #[error("{rule:?}: unknown metric {metric:?}; {FORM}")]
     UnknownMetric { rule: String, metric: String },
+    /// A metric that looks like a CPU or memory figure but is not one of
+    /// ours (`cpu_max`, `cpu.p95`, `max_memory`...).
+    #[error("{rule:?}: unknown resource figure {metric:?}; {RESOURCE_FORM}; {FORM}")]
+    UnknownResourceMetric { rule: String, metric: String },
+    /// A CPU or memory limit without `%` (`cpu < 80`, `memory < 0.8`).
+    #[error(
+        "{rule:?}: {value:?} is not a percentage of the container's limit such as \"80%\"; {RESOURCE_FORM}; {FORM}"
+    )]
+    ResourceNotAPercentage { rule: String, value: String },
     #[error("{rule:?}: {value:?} is not a latency such as \"300ms\" or \"2s\"; {FORM}")]
     NotALatency { rule: String, value: String },
     #[error("{rule:?}: {value:?} is not a percentage such as \"0.1%\"; {FORM}")]
@@ -161,9 +206,19 @@ fn parse_ours(written: &str, rule: &str) -> Result<Threshold, ThresholdError> {
         split_comparison(rule).ok_or_else(|| ThresholdError::NoComparison {
             rule: written.into(),
         })?;
-    let metric = parse_metric(metric_s).ok_or_else(|| ThresholdError::UnknownMetric {
-        rule: written.into(),
-        metric: metric_s.into(),
+    let metric = parse_metric(metric_s).ok_or_else(|| {
+        let m = metric_s.to_ascii_lowercase();
+        if ["cpu", "mem", "ram"].iter().any(|r| m.contains(r)) {
+            ThresholdError::UnknownResourceMetric {
+                rule: written.into(),
+                metric: metric_s.into(),
+            }
+        } else {
+            ThresholdError::UnknownMetric {
+                rule: written.into(),
+                metric: metric_s.into(),
+            }
+        }
     })?;
     let limit = parse_limit(written, metric, value_s)?;
     if let Some(sc) = &scope
@@ -416,6 +471,19 @@ fn parse_limit(rule: &str, metric: Metric, value: &str) -> Result<f64, Threshold
             }
             Ok(v)
         }
+        Metric::Cpu | Metric::CpuMax | Metric::Memory | Metric::MemoryMax => {
+            let v = value
+                .strip_suffix('%')
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .ok_or_else(|| ThresholdError::ResourceNotAPercentage {
+                    rule: rule.into(),
+                    value: value.into(),
+                })?;
+            if !(0.0..=100.0).contains(&v) {
+                return Err(ThresholdError::PercentageOutOfRange { rule: rule.into() });
+            }
+            Ok(v)
+        }
         Metric::Rps => value
             .trim_end_matches("/s")
             .trim_end_matches("rps")
@@ -435,6 +503,7 @@ impl Threshold {
     pub fn unit(&self) -> &'static str {
         match self.metric {
             Metric::ErrorRate | Metric::SuccessRate => "%",
+            Metric::Cpu | Metric::CpuMax | Metric::Memory | Metric::MemoryMax => "%",
             Metric::Rps => " req/s",
             _ => " ms",
         }
@@ -451,6 +520,7 @@ impl Threshold {
                 pass: false,
                 margin: None,
                 note: "no data: no request of this kind completed".into(),
+                skipped: false,
             };
         };
         let pass = match self.op {
@@ -472,6 +542,22 @@ impl Threshold {
             pass,
             margin: Some(margin),
             note: String::new(),
+            skipped: false,
+        }
+    }
+
+    /// The rule reported as not judged, for the reason `why`: it neither
+    /// passes nor fails the run (`pass` stays true so `passed` ignores it).
+    pub fn not_judged(&self, why: &str) -> Verdict {
+        Verdict {
+            rule: self.text.clone(),
+            observed: None,
+            limit: self.limit,
+            unit: self.unit().trim().to_string(),
+            pass: true,
+            margin: None,
+            note: format!("not judged: {why}"),
+            skipped: true,
         }
     }
 }
@@ -488,12 +574,28 @@ pub struct Verdict {
     /// Observed distance to the limit in the metric's unit: positive is
     /// headroom, negative is by how much the rule is broken.
     pub margin: Option<f64>,
+    /// Why there is no figure, or (resource rules) which container and
+    /// stage the figure comes from.
     pub note: String,
+    /// Not judged (a resource rule with no container watched): reported
+    /// with a warning, never fails the run. Absent from JSON when false.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub skipped: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let tag = if self.pass { "PASS" } else { "FAIL" };
+        let tag = if self.skipped {
+            "SKIP"
+        } else if self.pass {
+            "PASS"
+        } else {
+            "FAIL"
+        };
         match (self.observed, self.margin) {
             (Some(o), Some(m)) => {
                 let rel = if self.limit != 0.0 {
@@ -509,7 +611,11 @@ impl fmt::Display for Verdict {
                     self.unit,
                     signed(m),
                     self.unit
-                )
+                )?;
+                if !self.note.is_empty() {
+                    write!(f, "  ({})", self.note)?;
+                }
+                Ok(())
             }
             _ => write!(f, "{tag}  {:<28} {}", self.rule, self.note),
         }
@@ -603,6 +709,74 @@ mod tests {
         let a: Threshold = "http_req_duration: p(95)<300".parse().unwrap();
         let b: Threshold = "p95 < 300ms".parse().unwrap();
         assert_eq!((a.metric, a.op, a.limit), (b.metric, b.op, b.limit));
+    }
+
+    #[test]
+    fn resource_rules_parse_with_their_spellings() {
+        for (rule, metric, limit) in [
+            ("cpu < 80%", Metric::Cpu, 80.0),
+            ("cpu.mean <= 75.5%", Metric::Cpu, 75.5),
+            ("cpu.max < 95%", Metric::CpuMax, 95.0),
+            ("memory < 80%", Metric::Memory, 80.0),
+            ("mem < 80%", Metric::Memory, 80.0),
+            ("memory.max < 90%", Metric::MemoryMax, 90.0),
+        ] {
+            let t: Threshold = rule.parse().unwrap();
+            assert_eq!(
+                (t.metric, t.limit, t.scope.as_deref()),
+                (metric, limit, None)
+            );
+            assert!(t.metric.is_resource());
+            assert_eq!(t.unit(), "%");
+            assert_eq!(t.text, rule);
+        }
+        let t: Threshold = "peak load: cpu < 80%".parse().unwrap();
+        assert_eq!(t.scope.as_deref(), Some("peak load"));
+        assert!(!Metric::Rps.is_resource());
+    }
+
+    #[test]
+    fn misspelt_resource_rules_say_how_to_write_them() {
+        for (bad, kind) in [
+            ("cpu < 80", "percentage"),
+            ("memory < 0.8", "percentage"),
+            ("cpu < 120%", "between 0% and 100%"),
+            ("cpu_max < 90%", "resource figure"),
+            ("cpu.p95 < 90%", "resource figure"),
+            ("max_memory < 90%", "resource figure"),
+            ("ram < 50%", "resource figure"),
+        ] {
+            let e = bad.parse::<Threshold>().unwrap_err().to_string();
+            assert!(e.contains(kind), "{bad}: {e}");
+            assert!(
+                e.contains("expected \"[TRANSACTION or STAGE:] METRIC OP VALUE\""),
+                "{bad}: {e}"
+            );
+            if kind != "between 0% and 100%" {
+                assert!(e.contains("\"cpu.max < 95%\""), "{bad}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_rule_not_judged_passes_and_says_why() {
+        let t: Threshold = "memory < 80%".parse().unwrap();
+        let v = t.not_judged("no containers watched");
+        assert!(v.pass && v.skipped && v.observed.is_none());
+        assert_eq!(
+            v.to_string(),
+            format!(
+                "SKIP  {:<28} not judged: no containers watched",
+                "memory < 80%"
+            )
+        );
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["skipped"], true);
+        // Judged verdicts keep their JSON as before (no `skipped` key).
+        let judged = serde_json::to_value(t.judge(Some(12.0))).unwrap();
+        assert!(judged.get("skipped").is_none(), "{judged}");
+        let back: Verdict = serde_json::from_value(judged).unwrap();
+        assert!(!back.skipped);
     }
 
     #[test]

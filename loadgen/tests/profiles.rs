@@ -54,8 +54,17 @@ fn thousand_users_replays_the_k6_stages() {
         [
             "p95 < 300ms",
             "success_rate > 95%",
-            "sustained load: rps >= 500"
+            "sustained load: rps >= 500",
+            "cpu < 80%",
+            "memory < 80%"
         ]
+    );
+    // seeds/000's "CPU and memory under 80%", on compose/scale-out.yml's
+    // replicas (docker-compose -p ragd).
+    let w = p.resources.as_ref().expect("[resources]");
+    assert_eq!(
+        (w.project.as_str(), w.service.as_deref()),
+        ("ragd", Some("ragd"))
     );
     assert!(p.questions.len() >= 20, "a realistic question set");
     assert!(p.think_max >= p.think_min && !p.think_max.is_zero());
@@ -224,6 +233,31 @@ fn bad_profiles_get_clear_errors() {
             format!("{head}timeout = 5\n{stage}{scen}"),
             "timeout",
             "invalid type",
+        ),
+        (
+            format!("{head}{stage}{scen}[resources]\nservice = \"ragd\"\n"),
+            "resources.project",
+            "missing; expected the compose project",
+        ),
+        (
+            format!("{head}{stage}{scen}[resources]\nproject = \"ragd\"\nservice = \"a/b\"\n"),
+            "resources.service",
+            "expected a compose name",
+        ),
+        (
+            format!("{head}{stage}{scen}[resources]\nproject = \"ragd\"\nservices = \"ragd\"\n"),
+            "services",
+            "unknown field",
+        ),
+        (
+            format!("{head}thresholds = [\"health: cpu < 80%\"]\n{stage}{scen}"),
+            "thresholds[0]",
+            "CPU and memory rules are judged per stage, not per transaction",
+        ),
+        (
+            format!("{head}thresholds = [\"cpu < 80\"]\n{stage}{scen}"),
+            "thresholds[0]",
+            "percentage of the container's limit",
         ),
     ];
     for (i, (text, key, expect)) in cases.iter().enumerate() {

@@ -344,10 +344,18 @@ fn draw_thresholds(live: &Live, f: &mut Frame, area: Rect) {
         .map(|v| {
             let observed = match v.observed {
                 Some(o) => format!("observed {} {}", fmt_num(o), v.unit),
+                None if v.skipped => "judged when the run ends".into(),
                 None => "no data yet".into(),
             };
+            // CPU and memory rules read the containers' figures, which
+            // exist once the run has ended.
+            let verdict = if v.skipped {
+                Span::styled("SKIP", dim())
+            } else {
+                pass_fail(v.pass)
+            };
             Line::from(vec![
-                pass_fail(v.pass),
+                verdict,
                 Span::raw(format!("  {:<32} {observed}", v.rule)),
             ])
         })

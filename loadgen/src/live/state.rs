@@ -99,7 +99,16 @@ impl Live {
             target: target.to_string(),
             names: view.names.clone(),
             txns: view.names.iter().map(|_| Acc::default()).collect(),
-            verdicts: thresholds.iter().map(|t| t.judge(None)).collect(),
+            verdicts: thresholds
+                .iter()
+                .map(|t| {
+                    if t.metric.is_resource() {
+                        t.not_judged("judged on the watched containers when the run ends")
+                    } else {
+                        t.judge(None)
+                    }
+                })
+                .collect(),
             thresholds,
             profile: p.clone(),
             color,

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::resources::Watch;
 use crate::threshold::Threshold;
 
 mod duration;
@@ -132,6 +133,10 @@ pub struct Profile {
     /// Documents the `ingest` transaction cycles through (ids
     /// `loadgen-0`...), so repeated runs replace rather than grow the store.
     pub ingest_ids: u64,
+    /// `[resources]`: the compose project (and service) whose containers
+    /// are sampled during the run, for the `cpu` and `memory` thresholds;
+    /// `--watch` overrides it.
+    pub resources: Option<Watch>,
 }
 
 impl Profile {

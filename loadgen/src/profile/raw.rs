@@ -25,6 +25,7 @@ pub(super) struct RawProfile {
     pub ingest_ids: Option<i64>,
     pub think_time: Option<RawThink>,
     pub setup: Option<RawSetup>,
+    pub resources: Option<RawResources>,
     pub stages: Option<Vec<RawStage>>,
     pub scenarios: Option<Vec<RawScenario>>,
 }
@@ -42,6 +43,14 @@ pub(super) struct RawThink {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSetup {
     pub corpus: Option<String>,
+}
+
+/// `[resources]`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawResources {
+    pub project: Option<String>,
+    pub service: Option<String>,
 }
 
 /// One `[[stages]]` table.

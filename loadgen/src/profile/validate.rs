@@ -12,8 +12,9 @@ use std::time::Duration;
 use crate::threshold::Threshold;
 
 use super::error::{Invalid, invalid};
-use super::raw::{RawProfile, RawThink};
+use super::raw::{RawProfile, RawResources, RawThink};
 use super::{Kind, Model, Profile, Scenario, fmt_duration, parse_duration, scenarios, stages};
+use crate::resources::Watch;
 
 impl Profile {
     /// Check every key of `raw` and build the profile; `path` names the
@@ -37,6 +38,7 @@ impl Profile {
         let thresholds = thresholds(raw.thresholds.unwrap_or_default(), &scenarios, &stages)?;
         let stop_on_breach = stop_on_breach(raw.stop_on_breach, &thresholds)?;
         let setup_corpus = raw.setup.and_then(|s| s.corpus).map(|c| dir.join(c));
+        let resources = resources(raw.resources)?;
         Ok(Profile {
             path: path.to_path_buf(),
             name,
@@ -57,6 +59,7 @@ impl Profile {
             stop_on_breach,
             setup_corpus,
             ingest_ids,
+            resources,
         })
     }
 }
@@ -208,6 +211,22 @@ fn thresholds(
         let key = format!("thresholds[{i}]");
         let th: Threshold = t.parse().map_err(|e| invalid(&key, format!("{e}")))?;
         if let Some(scope) = &th.scope
+            && th.metric.is_resource()
+            && !stages.iter().any(|s| &s.name == scope)
+        {
+            return Err(invalid(
+                key,
+                format!(
+                    "names {scope:?}, but CPU and memory rules are judged per stage, not per transaction; name a stage ({}) or none",
+                    stages
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        if let Some(scope) = &th.scope
             && !scenarios.iter().any(|s| &s.name == scope)
             && !stages.iter().any(|s| &s.name == scope)
         {
@@ -224,6 +243,35 @@ fn thresholds(
         thresholds.push(th);
     }
     Ok(thresholds)
+}
+
+/// `[resources]`: `project` (required in the table) and optionally
+/// `service`, compose names as `--watch PROJECT/SERVICE` takes them.
+fn resources(v: Option<RawResources>) -> Result<Option<Watch>, Invalid> {
+    let Some(r) = v else {
+        return Ok(None);
+    };
+    let Some(project) = r.project else {
+        return Err(invalid(
+            "resources.project",
+            "missing; expected the compose project whose containers are sampled, e.g. project = \"ragd\" (docker compose -p ragd)",
+        ));
+    };
+    let text = match &r.service {
+        Some(s) => format!("{project}/{s}"),
+        None => project.clone(),
+    };
+    text.parse::<Watch>().map(Some).map_err(|_| {
+        let key = if r.service.as_deref().is_some_and(|s| s.is_empty() || s.contains(['/', ' ', '='])) {
+            "resources.service"
+        } else {
+            "resources.project"
+        };
+        invalid(
+            key,
+            "expected a compose name (no spaces, '/' or '='), e.g. project = \"ragd\" and service = \"ragd\"",
+        )
+    })
 }
 
 /// `stop_on_breach`: only with thresholds to breach.

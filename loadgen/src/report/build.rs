@@ -1,6 +1,7 @@
 //! Building a [`Report`] from a run's accumulation: figures per
 //! transaction and per stage, the per-second timeline, the
-//! coordinated-omission summary and the verdicts.
+//! coordinated-omission summary, the watched containers' figures per stage
+//! and the verdicts.
 //!
 //! A report is a pure function of its [`Meta`] and the records behind the
 //! [`RunAcc`] (tests/engine.rs rebuilds one to check), which is what lets
@@ -10,6 +11,7 @@ use crate::stats::{Acc, RunAcc, StageAcc, encode};
 use crate::threshold::{Threshold, fmt_num};
 
 use super::judge::{judge_all, judge_stage, thresholds_of};
+use super::resources::{self, Resources, StageResources};
 use super::{
     CoSummary, Hists, Interval, Meta, Pcts, Report, SCHEMA, SloBreak, StagePlan, StageStats, Stats,
 };
@@ -19,7 +21,23 @@ impl Report {
     /// `meta.thresholds`; throughput limits (`rps`) are multiplied by
     /// `meta.user_scale`, since throughput follows the number of users.
     pub fn build(meta: Meta, acc: &RunAcc) -> Report {
+        Report::build_with(meta, acc, None)
+    }
+
+    /// [`Report::build`] with the samples of the watched containers
+    /// (`None`: nothing was watched), aggregated per stage of `meta`. A
+    /// profile with CPU or memory thresholds gets a `resources` section
+    /// either way, saying why they are not judged when nothing was watched.
+    pub fn build_with(meta: Meta, acc: &RunAcc, resources: Option<Resources>) -> Report {
         let thresholds = thresholds_of(&meta);
+        let resources = resources
+            .or_else(|| {
+                thresholds
+                    .iter()
+                    .any(|t| t.metric.is_resource())
+                    .then(Resources::not_watched)
+            })
+            .map(|r| r.aggregate(&meta));
         let elapsed_s = (meta.ended_unix_ms.saturating_sub(meta.started_unix_ms)) as f64 / 1000.0;
         let total = stats_of("all", &acc.all, elapsed_s);
         let transactions: Vec<Stats> = acc
@@ -34,13 +52,20 @@ impl Report {
             .enumerate()
             .map(|(i, sa)| {
                 let last = i + 1 == acc.stages.len();
-                stage_stats(&meta, i, sa, last, elapsed_s, &thresholds)
+                let res = resources.as_ref().and_then(|r| r.stages.get(i));
+                stage_stats(&meta, i, sa, last, elapsed_s, &thresholds, res)
             })
             .collect();
         let slo_break = slo_break(&meta, &stages);
         let timeline = timeline(acc);
         let coordinated_omission = co_summary(&meta, &total);
-        let verdicts = judge_all(&thresholds, &total, &transactions, &stages);
+        let verdicts = judge_all(
+            &thresholds,
+            &total,
+            &transactions,
+            &stages,
+            resources.as_ref(),
+        );
         let passed = verdicts.iter().all(|v| v.pass);
         Report {
             schema: SCHEMA.into(),
@@ -54,6 +79,7 @@ impl Report {
             thresholds: verdicts,
             slo_break,
             passed,
+            resources,
         }
     }
 }
@@ -115,7 +141,8 @@ pub(super) fn figures_of(name: &str, a: &Acc, secs: f64) -> Stats {
 }
 
 /// Stage `i` of the run: its figures over the time it really lasted, its
-/// achieved arrival rate and the run-wide thresholds judged on it alone.
+/// achieved arrival rate and the run-wide thresholds judged on it alone
+/// (CPU and memory rules on the containers' figures `res` of the stage).
 fn stage_stats(
     meta: &Meta,
     i: usize,
@@ -123,6 +150,7 @@ fn stage_stats(
     last: bool,
     elapsed_s: f64,
     thresholds: &[Threshold],
+    res: Option<&StageResources>,
 ) -> StageStats {
     let plan = meta.stages.get(i).cloned().unwrap_or(StagePlan {
         name: format!("stage {}", i + 1),
@@ -147,11 +175,14 @@ fn stage_stats(
         }
         _ => None,
     };
-    let verdicts = if sa.acc.count > 0 {
+    let mut verdicts = if sa.acc.count > 0 {
         judge_stage(thresholds, &sa.acc, secs)
     } else {
         vec![]
     };
+    if let Some(res) = res {
+        verdicts.extend(resources::judge_one_stage(thresholds, res));
+    }
     StageStats {
         stats: stats_of(&plan.name, &sa.acc, secs),
         start_s: plan.start_s,

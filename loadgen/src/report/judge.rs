@@ -1,13 +1,15 @@
 //! Thresholds judged on a report's figures: which rules a report judges
 //! (the profile's, throughput scaled with the users), the value each rule
 //! reads from some [`Stats`], and the verdicts for the whole run, per
-//! transaction and per stage.
+//! transaction and per stage. CPU and memory rules are judged on the
+//! watched containers' figures (`resources.rs`).
 
 use crate::stats::Acc;
 use crate::threshold::{Metric, Threshold, Verdict, fmt_num};
 
 use super::Meta;
 use super::build::{figures_of, stats_of};
+use super::resources::{self, Resources};
 use super::{StageStats, Stats};
 
 /// The thresholds of `meta`, re-parsed from their text; throughput limits
@@ -54,8 +56,8 @@ pub fn judge_so_far(
         .zip(txns)
         .map(|(n, a)| figures_of(n, a, secs))
         .collect();
-    // Stage-scoped rules are judged when the report is built.
-    judge_all(thresholds, &total, &per_txn, &[])
+    // Stage-scoped and resource rules are judged when the report is built.
+    judge_all(thresholds, &total, &per_txn, &[], None)
 }
 
 /// The observed value of a threshold's metric in some stats.
@@ -71,21 +73,32 @@ pub fn observe(t: &Threshold, s: &Stats) -> Option<f64> {
         Metric::ErrorRate => s.error_rate,
         Metric::SuccessRate => 100.0 - s.error_rate,
         Metric::Rps => s.rps,
+        // The containers' figures, not the requests' (`resources::judge`).
+        Metric::Cpu | Metric::CpuMax | Metric::Memory | Metric::MemoryMax => return None,
     })
 }
 
 /// Judge every threshold on the run's figures: all requests, or the
 /// transaction a rule names, or the stage it names (that stage's figures
-/// alone: `"sustained load: rps >= 500"` leaves the warm-up out).
+/// alone: `"sustained load: rps >= 500"` leaves the warm-up out). CPU
+/// and memory rules read `resources`; `None` (a run still going on) leaves
+/// them not judged until the report is built.
 pub(super) fn judge_all(
     thresholds: &[Threshold],
     total: &Stats,
     txns: &[Stats],
     stages: &[StageStats],
+    resources: Option<&Resources>,
 ) -> Vec<Verdict> {
     thresholds
         .iter()
         .map(|t| {
+            if t.metric.is_resource() {
+                return match resources {
+                    Some(r) => resources::judge(t, r),
+                    None => t.not_judged("judged on the watched containers when the run ends"),
+                };
+            }
             let s = match &t.scope {
                 None => Some(total),
                 Some(n) => txns
@@ -100,12 +113,14 @@ pub(super) fn judge_all(
 
 /// Judge thresholds on one stage's figures (for `stop_on_breach` and
 /// "where the SLO first broke"). Throughput rules are left out: a ramp
-/// stage is below the run's target rate by design.
+/// stage is below the run's target rate by design. So are CPU and memory
+/// rules: their figures exist once the run has ended (the report adds
+/// them to each stage's verdicts).
 pub fn judge_stage(thresholds: &[Threshold], acc: &Acc, secs: f64) -> Vec<Verdict> {
     let s = stats_of("stage", acc, secs);
     thresholds
         .iter()
-        .filter(|t| t.scope.is_none() && t.metric != Metric::Rps)
+        .filter(|t| t.scope.is_none() && t.metric != Metric::Rps && !t.metric.is_resource())
         .map(|t| t.judge(observe(t, &s)))
         .collect()
 }
@@ -155,13 +170,13 @@ mod tests {
         .iter()
         .map(|r| r.parse().unwrap())
         .collect();
-        let v = judge_all(&rules, &total, &[], &[warm, held]);
+        let v = judge_all(&rules, &total, &[], &[warm, held], None);
         let passes: Vec<bool> = v.iter().map(|v| v.pass).collect();
         assert_eq!(passes, [false, true, false], "{v:?}");
         assert_eq!(v[1].observed, Some(600.0));
         // A name that is neither a transaction nor a stage of this run: no data.
         let odd: Threshold = "cool down: rps >= 1".parse().unwrap();
-        let v = judge_all(&[odd], &total, &[], &[]);
+        let v = judge_all(&[odd], &total, &[], &[], None);
         assert!(!v[0].pass && v[0].observed.is_none(), "{v:?}");
     }
 }

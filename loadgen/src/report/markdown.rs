@@ -21,6 +21,7 @@ impl Report {
         }
         o.push('\n');
         write_table(&mut o, &tables.stages);
+        resources(&mut o, self, tables.resources.as_ref());
         notes(&mut o, self);
         if !self.thresholds.is_empty() {
             write_table(&mut o, &tables.thresholds);
@@ -83,6 +84,27 @@ fn heading(o: &mut String, r: &Report) {
         m.user_scale,
         m.instances.join(", ")
     );
+}
+
+/// The watched containers per stage, or why there are none.
+fn resources(o: &mut String, r: &Report, table: Option<&Table>) {
+    let Some(res) = &r.resources else {
+        return;
+    };
+    let watched = res.watch.as_deref().unwrap_or("-");
+    match (table, &res.note) {
+        (Some(t), _) => {
+            let _ = writeln!(
+                o,
+                "\n**Resources** of `{watched}` (docker stats; CPU and memory in % of each container's limit):\n"
+            );
+            write_table(o, t);
+        }
+        (None, Some(note)) => {
+            let _ = writeln!(o, "\n**Warning:** resources: {note}");
+        }
+        (None, None) => {}
+    }
 }
 
 /// Coordinated omission, and where the SLO first broke.

@@ -3,11 +3,13 @@
 //! the accumulation it was built from ([`Report::to_acc`]: the histograms
 //! travel in the JSON), the accumulations are added (exact: histograms and
 //! counters, never averaged percentiles), and the sum is built into a
-//! report again.
+//! report again, with the watched containers' samples of every report
+//! (each container's reading of a second counted once) re-aggregated and
+//! the CPU and memory rules judged again.
 
 use crate::stats::{Acc, DecodeError, IntervalAcc, RunAcc, StageAcc, decode};
 
-use super::{Meta, Report, ReportError, SCHEMA, Stats};
+use super::{Meta, Report, ReportError, Resources, SCHEMA, Stats};
 
 /// `loadgen merge`: one report from the reports of several processes that
 /// ran the same profile at the same time. Histograms and counters are added
@@ -33,7 +35,15 @@ pub fn merge(reports: &[Report]) -> Result<Report, ReportError> {
         }
         acc.merge(&r.to_acc()?);
     }
-    Ok(Report::build(merged_meta(reports, earliest), &acc))
+    let resources: Vec<&Resources> = reports
+        .iter()
+        .filter_map(|r| r.resources.as_ref())
+        .collect();
+    Ok(Report::build_with(
+        merged_meta(reports, earliest),
+        &acc,
+        Resources::merged(&resources),
+    ))
 }
 
 /// Reports merge when they share the schema, the profile and the model.

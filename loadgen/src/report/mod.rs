@@ -15,6 +15,9 @@
 //! - `compare.rs`: deltas between two reports ([`compare`]);
 //! - `merge.rs`: one report from the reports of several processes
 //!   ([`merge`]), through the accumulation each was built from;
+//! - `resources.rs`: the watched containers' CPU and memory per stage
+//!   ([`Resources`]), from the samples a run took, and the `cpu` and
+//!   `memory` thresholds judged on them;
 //! - `file.rs`: report files by extension ([`write_report_file`],
 //!   [`read_report`]) and [`ReportError`].
 //!
@@ -36,6 +39,7 @@ mod html;
 mod judge;
 mod markdown;
 mod merge;
+mod resources;
 mod svg;
 mod table;
 mod text;
@@ -45,6 +49,10 @@ pub use csv::{PER_SECOND_HEADER, per_second};
 pub use file::{ReportError, read_report, write_report_file};
 pub use judge::{judge_so_far, judge_stage, observe, scaled_thresholds};
 pub use merge::merge;
+pub use resources::{
+    AllFigures, ContainerFigures, ContainerMeta, MeanMax, NOT_WATCHED, ResourceSample, Resources,
+    StageResources,
+};
 
 pub const SCHEMA: &str = "loadgen-report/1";
 
@@ -224,6 +232,11 @@ pub struct Report {
     pub slo_break: Option<SloBreak>,
     /// True when every threshold passed.
     pub passed: bool,
+    /// The watched containers' CPU and memory per stage (`[resources]`,
+    /// `--watch`); absent when nothing was watched and no threshold reads
+    /// them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<Resources>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

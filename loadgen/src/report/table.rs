@@ -4,6 +4,9 @@
 //! fixed-width columns, `markdown.rs` writes pipe tables; `compare.rs`
 //! builds a table of its own for the terminal.
 //!
+//! The resources table (the watched containers per stage) is shown the
+//! same way in both.
+//!
 //! A few columns exist in one format only ([`Column::only`]): the
 //! terminal's SLO column and compact load column, and the two req/s
 //! columns of the stage table, which the renderings computed differently
@@ -149,6 +152,8 @@ pub struct Tables {
     pub stages: Table,
     /// Threshold verdicts (Markdown; the terminal writes them as sentences).
     pub thresholds: Table,
+    /// The watched containers per stage; `None` without samples.
+    pub resources: Option<Table>,
 }
 
 impl Tables {
@@ -158,6 +163,7 @@ impl Tables {
             errors: errors(r),
             stages: stages(r),
             thresholds: thresholds(r),
+            resources: resources(r),
         }
     }
 }
@@ -265,6 +271,54 @@ fn stages(r: &Report) -> Table {
     t
 }
 
+/// CPU and memory per stage: each container, then (with several) all of
+/// them summed second by second; percentages of the limits.
+fn resources(r: &Report) -> Option<Table> {
+    let res = r.resources.as_ref().filter(|x| x.measured())?;
+    let mut t = Table::new(vec![
+        left("stage", 22),
+        left("container", 24),
+        right("samples", 7),
+        right("cpu mean", 8),
+        right("cpu max", 8),
+        right("mem mean", 8),
+        right("mem max", 8),
+        right("cores", 6),
+        right("memory", 9),
+    ]);
+    let pct = |v: f64| format!("{v:.1}%");
+    let mem = |v: f64| ragkit_docker::stats::human_binary(v.max(0.0) as u64);
+    for s in &res.stages {
+        for c in &s.containers {
+            t.push(vec![
+                s.stage.as_str().into(),
+                Cell::code(c.name.as_str()),
+                c.samples.to_string().into(),
+                pct(c.cpu_pct.mean).into(),
+                pct(c.cpu_pct.max).into(),
+                pct(c.mem_pct.mean).into(),
+                pct(c.mem_pct.max).into(),
+                format!("{:.2}", c.cpu_cores.mean).into(),
+                mem(c.mem_bytes.mean).into(),
+            ]);
+        }
+        if let Some(a) = s.all.as_ref().filter(|_| s.containers.len() > 1) {
+            t.push(vec![
+                s.stage.as_str().into(),
+                format!("all {} replicas", s.containers.len()).into(),
+                a.seconds.to_string().into(),
+                pct(a.cpu_pct.mean).into(),
+                pct(a.cpu_pct.max).into(),
+                pct(a.mem_pct.mean).into(),
+                pct(a.mem_pct.max).into(),
+                format!("{:.2}", a.cpu_cores.mean).into(),
+                mem(a.mem_bytes.mean).into(),
+            ]);
+        }
+    }
+    Some(t)
+}
+
 fn thresholds(r: &Report) -> Table {
     let mut t = Table::new(vec![
         left("threshold", 0),
@@ -276,7 +330,13 @@ fn thresholds(r: &Report) -> Table {
         let observed = v
             .observed
             .map(|x| format!("{} {}", fmt_num(x), v.unit))
-            .unwrap_or_else(|| "no data".into());
+            .unwrap_or_else(|| {
+                if v.skipped {
+                    "not judged".into()
+                } else {
+                    "no data".into()
+                }
+            });
         let margin = v
             .margin
             .map(|x| format!("{} {}", signed(x), v.unit))
@@ -285,7 +345,9 @@ fn thresholds(r: &Report) -> Table {
             Cell::code(v.rule.as_str()),
             observed.into(),
             margin.into(),
-            if v.pass {
+            if v.skipped {
+                "NOT JUDGED".into()
+            } else if v.pass {
                 "PASS".into()
             } else {
                 Cell::strong("FAIL")

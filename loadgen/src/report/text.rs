@@ -30,6 +30,7 @@ impl Report {
                 o.push_str("(open model: req/s is the achieved arrival rate of the stage)\n");
             }
         }
+        resources(&mut o, self, tables.resources.as_ref());
         coordinated_omission(&mut o, self);
         slo_break(&mut o, self);
         thresholds(&mut o, self);
@@ -114,6 +115,27 @@ fn ttfb(o: &mut String, r: &Report) {
                 fmt_num(t.p99)
             );
         }
+    }
+}
+
+/// The watched containers per stage, or why there are none.
+fn resources(o: &mut String, r: &Report, table: Option<&Table>) {
+    let Some(res) = &r.resources else {
+        return;
+    };
+    let watched = res.watch.as_deref().unwrap_or("-");
+    match (table, &res.note) {
+        (Some(t), _) => {
+            let _ = writeln!(
+                o,
+                "\nresources of {watched} (docker stats; CPU and memory in % of each container's limit):"
+            );
+            write_table(o, t, "", true);
+        }
+        (None, Some(note)) => {
+            let _ = writeln!(o, "\nWARNING resources: {note}");
+        }
+        (None, None) => {}
     }
 }
 

@@ -7,6 +7,8 @@
 //! `setup.rs` checks the target and prepares the collection, `collect.rs`
 //! consumes the records into the report's accumulation, `consumer.rs`
 //! defines the other consumers (live view, exporter, per-request CSV).
+//! The watched containers (`--watch`, `[resources]`) are sampled by
+//! `crate::resources::Sampler` from the first request to the end.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use crate::open::EngineEnd;
 use crate::profile::{Model, Profile};
 use crate::record::{Gauges, RecordTx};
 use crate::report::{Meta, Report, StagePlan};
+use crate::resources::{Sampler, Watch};
 use crate::schedule::{goose_rounded, goose_test_plan, stage_bounds};
 use crate::stats::RunAcc;
 use crate::work::{ClientError, Workload, WorkloadError, client};
@@ -80,6 +83,9 @@ pub struct RunOptions {
     pub consumers: Vec<Box<dyn Consumer>>,
     /// Stop from outside (tests): send a reason.
     pub stop: Option<watch::Receiver<Option<String>>>,
+    /// Containers to sample during the run (`--watch`); overrides the
+    /// profile's `[resources]`.
+    pub watch: Option<Watch>,
 }
 
 impl RunOptions {
@@ -98,6 +104,7 @@ impl RunOptions {
             tap: None,
             consumers: Vec::new(),
             stop: None,
+            watch: None,
         }
     }
 }
@@ -247,6 +254,11 @@ pub async fn run_full(mut opts: RunOptions) -> Result<Finished, RunError> {
             (c.name(), c.start(view.clone(), crx))
         })
         .collect();
+    let sampler = opts
+        .watch
+        .clone()
+        .or_else(|| profile.resources.clone())
+        .map(Sampler::start);
     let (done_tx, done_rx) = oneshot::channel();
     let collector = tokio::spawn(collect::collect(collect::Collect {
         rx,
@@ -259,7 +271,12 @@ pub async fn run_full(mut opts: RunOptions) -> Result<Finished, RunError> {
         taps,
         done: done_rx,
     }));
-    let end = engine(&plan, work, tx, stop_rx.clone(), t0, gauges).await?;
+    let end = engine(&plan, work, tx, stop_rx.clone(), t0, gauges).await;
+    let resources = match sampler {
+        Some(s) => Some(s.finish().await),
+        None => None,
+    };
+    let end = end?;
     let _ = done_tx.send(());
     let acc = collector.await.map_err(RunError::Collector)?;
     for h in helpers {
@@ -280,10 +297,32 @@ pub async fn run_full(mut opts: RunOptions) -> Result<Finished, RunError> {
         goose::reset_killswitch();
     }
     let meta = meta(&opts, &plan, t0_unix_ms, ended_unix_ms, stop_reason);
+    let report = Report::build_with(meta, &acc, resources);
+    warn_unjudged(&report);
     Ok(Finished {
-        report: Report::build(meta, &acc),
+        report,
         consumer_errors,
     })
+}
+
+/// One warning on stderr when CPU or memory thresholds could not be
+/// judged because no container was watched (an unreachable engine or a
+/// project without containers was already reported by the sampler).
+fn warn_unjudged(report: &Report) {
+    let watched = report.resources.as_ref().is_some_and(|r| r.watch.is_some());
+    let skipped: Vec<&str> = report
+        .thresholds
+        .iter()
+        .filter(|v| v.skipped)
+        .map(|v| v.rule.as_str())
+        .collect();
+    if !watched && !skipped.is_empty() {
+        eprintln!(
+            "loadgen: warning: {} not judged: {}",
+            skipped.join(", "),
+            crate::report::NOT_WATCHED
+        );
+    }
 }
 
 /// Outside stop requests, Ctrl-C (open model) and the duration bound, all
