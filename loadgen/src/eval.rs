@@ -5,13 +5,20 @@
 //! contain. Every question is asked once per mode; the report gives hit@1
 //! (the first citation is an expected document), hit@k (one of the first k
 //! is), MRR (mean of 1 / rank of the first expected document, 0 when absent),
-//! phrase@k, and latency to the last byte.
+//! phrase@k, fact@answer, and latency to the last byte.
+//!
+//! fact@answer judges the answer text rather than the passages: a question
+//! may name `answer` phrases (the fact itself: a number, a setting, a
+//! command), and it counts as stated when the answer ragd wrote contains
+//! any one of them, case-insensitively. Only questions with answer phrases
+//! count.
 //!
 //! File format, one object per line (blank lines and lines starting with
 //! `#` are skipped):
 //!
 //! ```text
 //! {"question": "How is the cache invalidated?", "expected": ["ARCHITECTURE.md"], "phrases": ["generation"]}
+//! {"question": "How long are answers cached?", "expected": ["CONFIGURATION.md"], "answer": ["600"]}
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -31,6 +38,10 @@ pub struct Question {
     /// Phrases (case-insensitive) a correct passage contains; optional.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub phrases: Vec<String>,
+    /// Phrases (case-insensitive) any one of which a correct answer's text
+    /// contains: the fact asked for; optional.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub answer: Vec<String>,
 }
 
 /// Why an evaluation could not be made: a bad questions file (named with
@@ -104,12 +115,13 @@ pub fn load(path: &Path) -> Result<Vec<Question>, EvalError> {
     Ok(out)
 }
 
-/// What one answer retrieved: document ids in citation order and passage
-/// texts.
+/// What one answer retrieved: document ids in citation order, passage
+/// texts, and the answer text.
 #[derive(Debug, Clone, Default)]
 pub struct Retrieved {
     pub documents: Vec<String>,
     pub texts: Vec<String>,
+    pub answer: String,
 }
 
 /// Rank (1-based) of the first expected document among the citations.
@@ -118,6 +130,20 @@ pub fn first_rank(q: &Question, r: &Retrieved) -> Option<usize> {
         .iter()
         .position(|d| q.expected.iter().any(|e| e == d))
         .map(|i| i + 1)
+}
+
+/// Whether `answer` states the fact: it contains one of the question's
+/// answer phrases, case-insensitively. `None` when the question has none.
+pub fn states_fact(q: &Question, answer: &str) -> Option<bool> {
+    if q.answer.is_empty() {
+        return None;
+    }
+    let answer = answer.to_lowercase();
+    Some(
+        q.answer
+            .iter()
+            .any(|p| !p.trim().is_empty() && answer.contains(&p.to_lowercase())),
+    )
 }
 
 /// Quality figures of one mode.
@@ -132,6 +158,13 @@ pub struct ModeScore {
     /// them; absent when no question has phrases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phrase_at_k: Option<f64>,
+    /// Share of questions with answer phrases whose answer text contains
+    /// one of them; absent when no question has answer phrases.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fact_at_answer: Option<f64>,
+    /// Questions with answer phrases (the denominator of fact@answer).
+    #[serde(default)]
+    pub fact_questions: usize,
     /// Latency to the last byte of uncached answers, in milliseconds.
     pub p50_ms: f64,
     pub p95_ms: f64,
@@ -141,6 +174,9 @@ pub struct ModeScore {
     pub errors: usize,
     /// Questions missed at k, for inspection.
     pub misses: Vec<String>,
+    /// Questions with answer phrases whose answer stated none of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fact_misses: Vec<String>,
 }
 
 /// Score one mode's results; `k` is the top_k the questions were asked with.
@@ -155,14 +191,32 @@ pub fn score(
     let mut rr = 0.0;
     let mut with_phrases = 0usize;
     let mut phrase_hits = 0usize;
+    let mut with_facts = 0usize;
+    let mut fact_hits = 0usize;
+    let mut fact_misses = Vec::new();
     let mut errors = 0usize;
     let mut misses = Vec::new();
     for (q, r) in results {
         let Some(r) = r else {
             errors += 1;
             misses.push(q.question.clone());
+            if !q.answer.is_empty() {
+                with_facts += 1;
+                fact_misses.push(q.question.clone());
+            }
             continue;
         };
+        match states_fact(q, &r.answer) {
+            Some(true) => {
+                with_facts += 1;
+                fact_hits += 1;
+            }
+            Some(false) => {
+                with_facts += 1;
+                fact_misses.push(q.question.clone());
+            }
+            None => {}
+        }
         match first_rank(q, r) {
             Some(1) => {
                 hit1 += 1;
@@ -196,11 +250,14 @@ pub fn score(
         hit_at_k: hitk as f64 / n,
         mrr: rr / n,
         phrase_at_k: (with_phrases > 0).then(|| phrase_hits as f64 / with_phrases as f64),
+        fact_at_answer: (with_facts > 0).then(|| fact_hits as f64 / with_facts as f64),
+        fact_questions: with_facts,
         p50_ms: 0.0,
         p95_ms: 0.0,
         cached: 0,
         errors,
         misses,
+        fact_misses,
     }
 }
 
@@ -268,6 +325,7 @@ async fn run_mode(
             answer.map(|r| Retrieved {
                 documents: r.citations.iter().map(|c| c.document_id.clone()).collect(),
                 texts: r.citations.into_iter().map(|c| c.text).collect(),
+                answer: r.answer,
             }),
         ));
     }
@@ -322,11 +380,16 @@ async fn ask(
     Ok((parsed, us))
 }
 
+/// `0.900`, or `-` when there is nothing to measure.
+fn ratio(r: Option<f64>) -> String {
+    r.map(|p| format!("{p:.3}")).unwrap_or_else(|| "-".into())
+}
+
 impl EvalReport {
     /// The terminal table.
     pub fn to_table(&self) -> String {
         let mut s = format!(
-            "collection {} at {}, top_k {}\n\n{:<7} {:>9} {:>6} {:>6} {:>6} {:>9} {:>8} {:>8} {:>7}\n",
+            "collection {} at {}, top_k {}\n\n{:<7} {:>9} {:>6} {:>6} {:>6} {:>9} {:>11} {:>8} {:>8} {:>7}\n",
             self.collection,
             self.target,
             self.top_k,
@@ -336,24 +399,30 @@ impl EvalReport {
             "hit@k",
             "MRR",
             "phrase@k",
+            "fact@answer",
             "p50 ms",
             "p95 ms",
             "errors"
         );
         for m in &self.modes {
             s.push_str(&format!(
-                "{:<7} {:>9} {:>6.3} {:>6.3} {:>6.3} {:>9} {:>8.1} {:>8.1} {:>7}\n",
+                "{:<7} {:>9} {:>6.3} {:>6.3} {:>6.3} {:>9} {:>11} {:>8.1} {:>8.1} {:>7}\n",
                 m.mode.as_str(),
                 m.questions,
                 m.hit_at_1,
                 m.hit_at_k,
                 m.mrr,
-                m.phrase_at_k
-                    .map(|p| format!("{p:.3}"))
-                    .unwrap_or_else(|| "-".into()),
+                ratio(m.phrase_at_k),
+                ratio(m.fact_at_answer),
                 m.p50_ms,
                 m.p95_ms,
                 m.errors
+            ));
+        }
+        let facts = self.modes.first().map_or(0, |m| m.fact_questions);
+        if facts > 0 {
+            s.push_str(&format!(
+                "\n(fact@answer is over the {facts} questions that have answer phrases)\n"
             ));
         }
         if self.modes.iter().any(|m| m.cached > 0) {
@@ -372,6 +441,7 @@ mod tests {
             question: text.into(),
             expected: expected.iter().map(|s| s.to_string()).collect(),
             phrases: phrases.iter().map(|s| s.to_string()).collect(),
+            answer: Vec::new(),
         }
     }
 
@@ -379,7 +449,88 @@ mod tests {
         Some(Retrieved {
             documents: docs.iter().map(|s| s.to_string()).collect(),
             texts: texts.iter().map(|s| s.to_string()).collect(),
+            answer: String::new(),
         })
+    }
+
+    fn with_answer(mut q: Question, answer: &[&str]) -> Question {
+        q.answer = answer.iter().map(|s| s.to_string()).collect();
+        q
+    }
+
+    fn answered(docs: &[&str], answer: &str) -> Option<Retrieved> {
+        let mut r = r(docs, &[]);
+        if let Some(r) = &mut r {
+            r.answer = answer.into();
+        }
+        r
+    }
+
+    #[test]
+    fn fact_at_answer_counts_only_questions_with_answer_phrases() {
+        let results = vec![
+            // Any one phrase, case-insensitive.
+            (
+                with_answer(q("a", &["A"], &[]), &["600", "ten minutes"]),
+                answered(&["A"], "Results are kept for Ten Minutes [1]."),
+            ),
+            // The passage may hold it; only the answer text counts.
+            (
+                with_answer(q("b", &["A"], &[]), &["ttl_secs"]),
+                Some(Retrieved {
+                    documents: vec!["A".into()],
+                    texts: vec!["ttl_secs = 600".into()],
+                    answer: "The cache keeps results [1].".into(),
+                }),
+            ),
+            // No answer phrases: not counted either way.
+            (q("c", &["A"], &[]), answered(&["A"], "anything")),
+            // A failed request with answer phrases is a miss.
+            (with_answer(q("d", &["A"], &[]), &["8080"]), None),
+            (
+                with_answer(q("e", &["B"], &[]), &["check-config"]),
+                answered(&["A"], "Run `ragd check-config` [1]."),
+            ),
+        ];
+        let s = score(RetrievalMode::Sparse, 5, &results);
+        assert_eq!(s.fact_questions, 4);
+        assert_eq!(s.fact_at_answer, Some(0.5));
+        assert_eq!(s.fact_misses, vec!["b", "d"]);
+        // hit@1 is unchanged by answers: a, b, c hit; d errors; e misses.
+        assert!((s.hit_at_1 - 3.0 / 5.0).abs() < 1e-9);
+        let none = score(RetrievalMode::Sparse, 5, &results[2..3]);
+        assert_eq!((none.fact_at_answer, none.fact_questions), (None, 0));
+    }
+
+    #[test]
+    fn states_fact_ignores_empty_phrases() {
+        let q1 = with_answer(q("x", &["A"], &[]), &["", "  "]);
+        assert_eq!(states_fact(&q1, "anything"), Some(false));
+        assert_eq!(states_fact(&q("x", &["A"], &[]), "anything"), None);
+    }
+
+    #[test]
+    fn the_table_and_json_show_fact_at_answer() {
+        let results = vec![(
+            with_answer(q("a", &["A"], &[]), &["600"]),
+            answered(&["A"], "600 [1]"),
+        )];
+        let report = EvalReport {
+            target: "http://127.0.0.1:8080".into(),
+            collection: "docs".into(),
+            top_k: 5,
+            modes: vec![score(RetrievalMode::Sparse, 5, &results)],
+        };
+        let table = report.to_table();
+        assert!(table.contains("fact@answer"), "{table}");
+        assert!(table.contains("1.000"), "{table}");
+        assert!(
+            table.contains("over the 1 questions that have answer phrases"),
+            "{table}"
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["modes"][0]["fact_at_answer"], 1.0);
+        assert_eq!(json["modes"][0]["fact_questions"], 1);
     }
 
     #[test]

@@ -108,9 +108,10 @@ enum Command {
         json: bool,
     },
     /// Measure retrieval quality: ask every question of QUESTIONS_FILE
-    /// (JSON Lines: question, expected document ids, optional phrases) in
-    /// each retrieval mode and report hit@1, hit@k, MRR, phrase@k and
-    /// latency. Example: loadgen eval docs/eval/questions.jsonl --collection docs
+    /// (JSON Lines: question, expected document ids, optional phrases and
+    /// answer facts) in each retrieval mode and report hit@1, hit@k, MRR,
+    /// phrase@k, fact@answer and latency. Example: loadgen eval
+    /// docs/eval/questions.jsonl --collection docs
     Eval(EvalArgs),
     /// Show the deltas between two JSON reports (base, then new).
     Compare {

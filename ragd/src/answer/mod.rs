@@ -1,11 +1,14 @@
 //! Answer generators: write an answer from the retrieved passages, citing
 //! them as `[n]`.
 //!
-//! - [`extractive`]: built in; picks the passages' most relevant sentences.
+//! - [`extractive`]: built in; quotes the passages' units (from [`units`]:
+//!   sentences, list items, table rows, code lines) that best answer the
+//!   question.
 //! - [`openai`]: an OpenAI-compatible chat-completions endpoint, streamed.
 
 pub mod extractive;
 pub mod openai;
+pub mod units;
 
 use std::sync::Arc;
 
