@@ -8,6 +8,7 @@
 //! [`Rates::between`] turns two scrapes into req/s, error rate, P95 and cache
 //! hit ratio, the way Prometheus' `rate()` and `histogram_quantile()` would.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -53,89 +54,222 @@ impl Sample {
 /// Parse OpenMetrics / Prometheus text. Comment lines, blank lines and lines
 /// that do not parse are skipped, never fatal.
 pub fn parse_samples(text: &str) -> Vec<Sample> {
-    text.lines().filter_map(parse_line).collect()
+    text.lines()
+        .filter_map(|line| {
+            let l = split_line(line)?;
+            let mut labels = Vec::new();
+            for kv in Labels(l.labels) {
+                let (k, v) = kv.ok()?;
+                labels.push((k.to_string(), v.into_owned()));
+            }
+            Some(Sample {
+                name: l.name.to_string(),
+                labels,
+                value: l.value,
+            })
+        })
+        .collect()
 }
 
-fn parse_line(line: &str) -> Option<Sample> {
+/// One sample line, borrowed: the name, the text between the label
+/// braces (empty without labels) and the value.
+struct Line<'a> {
+    name: &'a str,
+    labels: &'a str,
+    value: f64,
+}
+
+/// Cut a line into name, labels and value without copying anything; the
+/// labels are read only for the series the console keeps.
+fn split_line(line: &str) -> Option<Line<'_>> {
     let line = line.trim();
     if line.is_empty() || line.starts_with('#') {
         return None;
     }
     let name_end = line.find(|c: char| c == '{' || c.is_whitespace())?;
-    let name = line[..name_end].to_string();
+    let name = &line[..name_end];
     let mut rest = &line[name_end..];
-    let mut labels = Vec::new();
-    if rest.starts_with('{') {
-        let mut chars = rest.char_indices().skip(1).peekable();
-        let mut key = String::new();
-        let mut end = None;
-        while let Some((i, c)) = chars.next() {
-            match c {
-                '}' => {
-                    end = Some(i);
-                    break;
-                }
-                ',' | ' ' => {}
-                '=' => {
-                    // value in quotes, with \" \\ \n escapes
-                    let (_, q) = chars.next()?;
-                    if q != '"' {
-                        return None;
-                    }
-                    let mut val = String::new();
-                    loop {
-                        let (_, c) = chars.next()?;
-                        match c {
-                            '\\' => {
-                                let (_, e) = chars.next()?;
-                                val.push(if e == 'n' { '\n' } else { e });
-                            }
-                            '"' => break,
-                            c => val.push(c),
-                        }
-                    }
-                    labels.push((std::mem::take(&mut key), val));
-                }
-                c => key.push(c),
-            }
-        }
-        rest = &rest[end? + 1..];
+    let mut labels = "";
+    if let Some(inner) = rest.strip_prefix('{') {
+        let end = labels_end(inner)?;
+        labels = &inner[..end];
+        rest = &inner[end + 1..];
     }
-    let value = rest.split_whitespace().next()?;
-    let value = match value {
+    let value = match rest.split_whitespace().next()? {
         "+Inf" | "Inf" => f64::INFINITY,
         "-Inf" => f64::NEG_INFINITY,
         v => v.parse().ok()?,
     };
-    Some(Sample {
+    Some(Line {
         name,
         labels,
         value,
     })
 }
 
-fn is_api_route(s: &Sample) -> bool {
-    s.label("route").is_none_or(|r| !OPS_ROUTES.contains(&r))
+/// Where the label block's closing brace is in `s` (the text after `{`):
+/// braces inside quoted values (`route="/v1/collections/{name}"`) do not
+/// count.
+fn labels_end(s: &str) -> Option<usize> {
+    let mut quoted = false;
+    let mut escaped = false;
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if quoted => escaped = true,
+            b'"' => quoted = !quoted,
+            b'}' if !quoted => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// The `key="value"` pairs of a label block, values unescaped (`\"`,
+/// `\\`, `\n`) only when they hold an escape. `Err` ends a block that
+/// does not parse.
+struct Labels<'a>(&'a str);
+
+impl<'a> Iterator for Labels<'a> {
+    type Item = Result<(&'a str, Cow<'a, str>), ()>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let s = self.0.trim_start_matches([',', ' ']);
+        if s.is_empty() {
+            return None;
+        }
+        // A trailing word without `=` is no label (as before: ignored).
+        let Some((key, rest)) = s.split_once('=') else {
+            self.0 = "";
+            return None;
+        };
+        let Some(rest) = rest.strip_prefix('"') else {
+            self.0 = "";
+            return Some(Err(()));
+        };
+        let mut escaped = false;
+        let mut has_escape = false;
+        let mut close = None;
+        for (i, b) in rest.bytes().enumerate() {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => {
+                    escaped = true;
+                    has_escape = true;
+                }
+                b'"' => {
+                    close = Some(i);
+                    break;
+                }
+                _ => {}
+            }
+        }
+        let Some(close) = close else {
+            self.0 = "";
+            return Some(Err(()));
+        };
+        let raw = &rest[..close];
+        self.0 = &rest[close + 1..];
+        let value = if has_escape {
+            let mut v = String::with_capacity(raw.len());
+            let mut chars = raw.chars();
+            while let Some(c) = chars.next() {
+                if c == '\\' {
+                    match chars.next() {
+                        Some('n') => v.push('\n'),
+                        Some(e) => v.push(e),
+                        None => {}
+                    }
+                } else {
+                    v.push(c);
+                }
+            }
+            Cow::Owned(v)
+        } else {
+            Cow::Borrowed(raw)
+        };
+        Some(Ok((key.trim(), value)))
+    }
+}
+
+/// The labels the summary reads, taken in one pass over a label block
+/// (the first of a repeated key counts). `None` when the block does not
+/// parse: the line is skipped.
+#[derive(Default)]
+struct Picked<'a> {
+    route: Option<Cow<'a, str>>,
+    status: Option<Cow<'a, str>>,
+    le: Option<Cow<'a, str>>,
+    pool: Option<Cow<'a, str>>,
+    state: Option<Cow<'a, str>>,
+}
+
+impl<'a> Picked<'a> {
+    fn from(labels: &'a str) -> Option<Picked<'a>> {
+        let mut p = Picked::default();
+        for kv in Labels(labels) {
+            let (k, v) = kv.ok()?;
+            let slot = match k {
+                "route" => &mut p.route,
+                "status" => &mut p.status,
+                "le" => &mut p.le,
+                "pool" => &mut p.pool,
+                "state" => &mut p.state,
+                _ => continue,
+            };
+            if slot.is_none() {
+                *slot = Some(v);
+            }
+        }
+        Some(p)
+    }
+
+    /// Not one of the operations routes (the console's own polling).
+    fn api_route(&self) -> bool {
+        self.route
+            .as_deref()
+            .is_none_or(|r| !OPS_ROUTES.contains(&r))
+    }
 }
 
 impl Scrape {
-    /// Build the summary from `/metrics` text.
+    /// Build the summary from `/metrics` text. Only the lines of the series
+    /// kept are looked into (a ragd answer has some 140 samples, most of
+    /// them other histograms), each label block is read once, and nothing
+    /// is copied but pool names.
     pub fn parse(text: &str) -> Scrape {
+        const KEPT: [&str; 5] = [
+            "ragd_http_request",
+            "ragd_query_cache_hits_total",
+            "ragd_query_cache_misses_total",
+            "ragd_pool_connections",
+            "ragd_pool_max_connections",
+        ];
         let mut s = Scrape::default();
         let mut buckets: Vec<(f64, f64)> = Vec::new();
-        for m in parse_samples(text) {
+        for line in text.lines() {
+            let t = line.trim_start();
+            if !KEPT.iter().any(|k| t.starts_with(k)) {
+                continue;
+            }
+            let Some(m) = split_line(t) else {
+                continue;
+            };
+            let Some(l) = Picked::from(m.labels) else {
+                continue;
+            };
             if !m.value.is_finite() && m.name != "ragd_http_request_duration_seconds_bucket" {
                 continue;
             }
-            match m.name.as_str() {
-                "ragd_http_requests_total" if is_api_route(&m) => {
+            match m.name {
+                "ragd_http_requests_total" if l.api_route() => {
                     s.requests += m.value;
-                    if m.label("status").is_some_and(|c| c.starts_with('5')) {
+                    if l.status.is_some_and(|c| c.starts_with('5')) {
                         s.errors_5xx += m.value;
                     }
                 }
-                "ragd_http_request_duration_seconds_bucket" if is_api_route(&m) => {
-                    let Some(le) = m.label("le").and_then(parse_le) else {
+                "ragd_http_request_duration_seconds_bucket" if l.api_route() => {
+                    let Some(le) = l.le.and_then(|v| parse_le(&v)) else {
                         continue;
                     };
                     if !m.value.is_finite() {
@@ -150,21 +284,13 @@ impl Scrape {
                 "ragd_query_cache_misses_total" => s.cache_misses += m.value,
                 "ragd_http_requests_in_flight" => s.in_flight += m.value,
                 "ragd_pool_connections" => {
-                    if let (Some(p), Some(st)) = (m.label("pool"), m.label("state")) {
-                        *s.pools
-                            .entry(p.to_string())
-                            .or_default()
-                            .entry(st.to_string())
-                            .or_default() += m.value;
+                    if let (Some(p), Some(st)) = (l.pool, l.state) {
+                        *pool_entry(&mut s.pools, &p, &st) += m.value;
                     }
                 }
                 "ragd_pool_max_connections" => {
-                    if let Some(p) = m.label("pool") {
-                        *s.pools
-                            .entry(p.to_string())
-                            .or_default()
-                            .entry("max".to_string())
-                            .or_default() += m.value;
+                    if let Some(p) = l.pool {
+                        *pool_entry(&mut s.pools, &p, "max") += m.value;
                     }
                 }
                 _ => {}
@@ -174,6 +300,22 @@ impl Scrape {
         s.buckets = buckets;
         s
     }
+}
+
+/// `pools[pool][state]`, created at 0 the first time only.
+fn pool_entry<'m>(
+    pools: &'m mut BTreeMap<String, BTreeMap<String, f64>>,
+    pool: &str,
+    state: &str,
+) -> &'m mut f64 {
+    if !pools.contains_key(pool) {
+        pools.insert(pool.to_string(), BTreeMap::new());
+    }
+    let states = pools.get_mut(pool).expect("inserted above");
+    if !states.contains_key(state) {
+        states.insert(state.to_string(), 0.0);
+    }
+    states.get_mut(state).expect("inserted above")
 }
 
 fn parse_le(v: &str) -> Option<f64> {
@@ -315,6 +457,30 @@ garbage line here
         let idle = Rates::between(&now, &now, 1.0);
         assert_eq!(idle.p95_secs, None);
         assert_eq!(idle.cache_hit_ratio, None);
+    }
+
+    #[test]
+    fn labels_with_braces_escapes_and_odd_lines() {
+        let text = "x{route=\"/v1/c/{name}/q\",msg=\"a \\\"b\\\" \\\\ c\\nd\"} 3\n\
+                    y 4 1700000000\n\
+                    z{a=\"1\",junk} 5\n\
+                    broken{a=\"1} 6\n\
+                    nolabel{a=1} 7\n";
+        let s = parse_samples(text);
+        assert_eq!(s.len(), 3, "{s:?}");
+        assert_eq!(s[0].label("route"), Some("/v1/c/{name}/q"));
+        assert_eq!(s[0].label("msg"), Some("a \"b\" \\ c\nd"));
+        assert_eq!(s[0].value, 3.0);
+        assert_eq!((s[1].name.as_str(), s[1].value), ("y", 4.0));
+        assert_eq!(s[2].labels, vec![("a".to_string(), "1".to_string())]);
+        // The summary reads the same lines the general parser does.
+        let scrape = Scrape::parse(
+            "ragd_pool_connections{pool=\"meta\\\"data\",state=\"in_use\"} 2\n\
+             ragd_pool_connections{pool=\"meta\\\"data\",state=\"in_use\"} 1\n\
+             ragd_pool_max_connections{pool=\"broken} 9\n",
+        );
+        assert_eq!(scrape.pools["meta\"data"]["in_use"], 3.0);
+        assert_eq!(scrape.pools.len(), 1);
     }
 
     #[test]

@@ -84,6 +84,12 @@ pub fn short(e: &reqwest::Error) -> String {
 
 /// Probe `/ready`, `/status` and `/metrics` concurrently.
 pub async fn probe(client: &reqwest::Client, target: &Target) -> Probe {
+    probe_parts(client, target, true).await
+}
+
+/// [`probe`], with `/status` only when `with_status` (`top` reads it again
+/// only when it may have changed; its pool figures are in `/metrics` too).
+pub async fn probe_parts(client: &reqwest::Client, target: &Target, with_status: bool) -> Probe {
     let base = target.url.trim_end_matches('/');
     let ready = async {
         let r = client.get(format!("{base}/ready")).send().await?;
@@ -92,6 +98,9 @@ pub async fn probe(client: &reqwest::Client, target: &Target) -> Probe {
         Ok::<_, reqwest::Error>((code.is_success(), body))
     };
     let status = async {
+        if !with_status {
+            return Ok(None);
+        }
         client
             .get(format!("{base}/status"))
             .send()
@@ -99,6 +108,7 @@ pub async fn probe(client: &reqwest::Client, target: &Target) -> Probe {
             .error_for_status()?
             .json::<Status>()
             .await
+            .map(Some)
     };
     let metrics = async {
         client
@@ -120,7 +130,8 @@ pub async fn probe(client: &reqwest::Client, target: &Target) -> Probe {
     };
     let status = status
         .map_err(|e| errors.push(format!("/status: {}", short(&e))))
-        .ok();
+        .ok()
+        .flatten();
     let scrape = metrics
         .map(|t| Scrape::parse(&t))
         .map_err(|e| errors.push(format!("/metrics: {}", short(&e))))
@@ -158,6 +169,20 @@ pub async fn probe(client: &reqwest::Client, target: &Target) -> Probe {
         scrape,
         error,
     }
+}
+
+/// `/status` alone; the error in a few words.
+pub async fn status(client: &reqwest::Client, target: &Target) -> Result<Status, String> {
+    let base = target.url.trim_end_matches('/');
+    client
+        .get(format!("{base}/status"))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| short(&e))?
+        .json::<Status>()
+        .await
+        .map_err(|e| short(&e))
 }
 
 /// One pool's occupancy as the console shows it.
@@ -213,19 +238,36 @@ impl ReplicaRow {
                 .fold((0u64, 0u64), |(h, m), c| (h + c.hits, m + c.misses));
             (h + m > 0).then(|| h as f64 / (h + m) as f64)
         });
+        // The pools `/status` lists (name, kind, order), with the figures
+        // of `/metrics` when it has them: ragd sets those gauges from the
+        // same pools on every scrape, and `top` reads `/status` less often.
         let pools = now
             .status
             .as_ref()
             .map(|s| {
                 s.pools
                     .iter()
-                    .map(|p| PoolView {
-                        name: p.name.clone(),
-                        kind: p.kind.clone(),
-                        in_use: p.in_use,
-                        max: p.max,
-                        waiting: p.waiting,
-                        saturated: p.waiting > 0 || (p.max > 0 && p.in_use >= p.max),
+                    .map(|p| {
+                        let gauges = now.scrape.as_ref().and_then(|x| x.pools.get(&p.name));
+                        let gauge = |state: &str, from_status: u32| {
+                            gauges
+                                .and_then(|g| g.get(state))
+                                .filter(|v| v.is_finite() && **v >= 0.0)
+                                .map_or(from_status, |v| *v as u32)
+                        };
+                        let (in_use, max, waiting) = (
+                            gauge("in_use", p.in_use),
+                            gauge("max", p.max),
+                            gauge("waiting", p.waiting),
+                        );
+                        PoolView {
+                            name: p.name.clone(),
+                            kind: p.kind.clone(),
+                            in_use,
+                            max,
+                            waiting,
+                            saturated: waiting > 0 || (max > 0 && in_use >= max),
+                        }
                     })
                     .collect()
             })

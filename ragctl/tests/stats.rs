@@ -104,3 +104,30 @@ fn odd_documents_never_panic() {
         );
     }
 }
+
+#[test]
+fn bollard_model_reads_the_same_directly_as_through_json() {
+    // `top` and loadgen read every streamed sample with `from_model`; it
+    // must give what the JSON route gives, on both fixtures and on a
+    // document that has almost nothing.
+    for name in ["stats_cgroup_v1.json", "stats_cgroup_v2.json"] {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let model: bollard::models::ContainerStatsResponse =
+            serde_json::from_str(&text).expect("bollard reads the fixture");
+        let direct = StatsSample::from_model(&model);
+        let via_json = StatsSample::from_value(&model);
+        assert_eq!(direct.compute(), via_json.compute(), "{name}");
+        assert_eq!(direct.compute(), load(name).compute(), "{name}");
+        assert_eq!(direct.read, via_json.read, "{name}");
+        assert!(direct.read.is_some(), "{name}");
+    }
+    let empty: bollard::models::ContainerStatsResponse = serde_json::from_str("{}").unwrap();
+    assert_eq!(
+        StatsSample::from_model(&empty).compute(),
+        StatsSample::from_value(&empty).compute()
+    );
+}

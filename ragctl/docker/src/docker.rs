@@ -270,7 +270,7 @@ pub async fn stats_once(docker: &Docker, id: &str) -> Result<StatsSample, Docker
         .build();
     let mut s = docker.stats(id, Some(opts));
     match tokio::time::timeout(Duration::from_secs(10), s.next()).await {
-        Ok(Some(Ok(v))) => Ok(StatsSample::from_value(&v)),
+        Ok(Some(Ok(v))) => Ok(StatsSample::from_model(&v)),
         Ok(Some(Err(e))) => Err(DockerError::Engine(explain(&e))),
         Ok(None) => Err(DockerError::Engine("no stats".into())),
         Err(_) => Err(DockerError::Engine("stats timed out".into())),
@@ -288,35 +288,66 @@ pub fn stats_stream(
         .one_shot(false)
         .build();
     docker.stats(id, Some(opts)).map(|r| {
-        r.map(|v| StatsSample::from_value(&v))
+        r.map(|v| StatsSample::from_model(&v))
             .map_err(|e| DockerError::Engine(explain(&e)))
     })
 }
 
-/// A container lifecycle event: `(action, container id, name)`.
+/// The container actions [`container_events`] asks the engine for: every
+/// lifecycle action, not `exec_*` (a healthcheck is three of them per
+/// container and interval) nor `top`.
+pub const CONTAINER_ACTIONS: &[&str] = &[
+    "attach",
+    "commit",
+    "copy",
+    "create",
+    "destroy",
+    "detach",
+    "die",
+    "export",
+    "health_status",
+    "kill",
+    "oom",
+    "pause",
+    "rename",
+    "resize",
+    "restart",
+    "start",
+    "stop",
+    "unpause",
+    "update",
+];
+
+/// A container lifecycle event: `(action, container id, name)`. The engine
+/// filters them ([`CONTAINER_ACTIONS`]), so the healthchecks' `exec_*`
+/// events never reach us. (With `health_status` among the values the
+/// engine matches them as prefixes, which `health_status: healthy` needs
+/// and no `exec_` action meets.)
 pub fn container_events(
     docker: &Docker,
 ) -> impl Stream<Item = Result<(String, String, String), DockerError>> + Send + use<> {
-    let filters: HashMap<String, Vec<String>> =
-        HashMap::from([("type".to_string(), vec!["container".to_string()])]);
+    let filters: HashMap<String, Vec<String>> = HashMap::from([
+        ("type".to_string(), vec!["container".to_string()]),
+        (
+            "event".to_string(),
+            CONTAINER_ACTIONS.iter().map(|a| a.to_string()).collect(),
+        ),
+    ]);
     let opts = bollard::query_parameters::EventsOptionsBuilder::default()
         .filters(&filters)
         .build();
     docker.events(Some(opts)).map(|r| {
         r.map(|ev| {
-            let v = serde_json::to_value(&ev).unwrap_or(Value::Null);
-            let action = s(&v, "Action");
-            let id = v
-                .pointer("/Actor/ID")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            let name = v
-                .pointer("/Actor/Attributes/name")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
-            (action, id, name)
+            let actor = ev.actor.unwrap_or_default();
+            let name = actor
+                .attributes
+                .and_then(|mut a| a.remove("name"))
+                .unwrap_or_default();
+            (
+                ev.action.unwrap_or_default(),
+                actor.id.unwrap_or_default(),
+                name,
+            )
         })
         .map_err(|e| DockerError::Engine(explain(&e)))
     })

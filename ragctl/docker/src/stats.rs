@@ -113,11 +113,85 @@ impl StatsSample {
     }
 
     /// Convert any serialisable stats value (e.g. bollard's model) leniently.
+    /// Goes through a JSON value; [`StatsSample::from_model`] is the direct
+    /// way for bollard's own type.
     pub fn from_value<T: Serialize>(v: &T) -> StatsSample {
         serde_json::to_value(v)
             .ok()
             .and_then(|v| serde_json::from_value(v).ok())
             .unwrap_or_default()
+    }
+
+    /// Take the fields `docker stats` uses from bollard's stats document,
+    /// field by field (a streamed reading arrives every second per
+    /// container, so no round trip through a JSON value). Same result as
+    /// [`StatsSample::from_value`] on it.
+    pub fn from_model(m: &bollard::models::ContainerStatsResponse) -> StatsSample {
+        fn cpu(c: Option<&bollard::models::ContainerCpuStats>) -> CpuStats {
+            c.map(|c| CpuStats {
+                cpu_usage: c
+                    .cpu_usage
+                    .as_ref()
+                    .map(|u| CpuUsage {
+                        total_usage: u.total_usage,
+                        percpu_usage: u.percpu_usage.clone(),
+                    })
+                    .unwrap_or_default(),
+                system_cpu_usage: c.system_cpu_usage,
+                online_cpus: c.online_cpus,
+            })
+            .unwrap_or_default()
+        }
+        StatsSample {
+            // The date type depends on bollard's features; its JSON form
+            // is the engine's RFC 3339 text in every case.
+            read: m
+                .read
+                .as_ref()
+                .and_then(|d| serde_json::to_value(d).ok())
+                .and_then(|v| v.as_str().map(str::to_string)),
+            cpu_stats: cpu(m.cpu_stats.as_ref()),
+            precpu_stats: cpu(m.precpu_stats.as_ref()),
+            memory_stats: m
+                .memory_stats
+                .as_ref()
+                .map(|x| MemoryStats {
+                    usage: x.usage,
+                    limit: x.limit,
+                    stats: x.stats.clone(),
+                })
+                .unwrap_or_default(),
+            networks: m.networks.as_ref().map(|n| {
+                n.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            NetworkStats {
+                                rx_bytes: v.rx_bytes,
+                                tx_bytes: v.tx_bytes,
+                            },
+                        )
+                    })
+                    .collect()
+            }),
+            blkio_stats: BlkioStats {
+                io_service_bytes_recursive: m
+                    .blkio_stats
+                    .as_ref()
+                    .and_then(|b| b.io_service_bytes_recursive.as_ref())
+                    .map(|v| {
+                        v.iter()
+                            .map(|e| BlkioEntry {
+                                op: e.op.clone(),
+                                value: e.value,
+                            })
+                            .collect()
+                    }),
+            },
+            pids_stats: PidsStats {
+                current: m.pids_stats.as_ref().and_then(|p| p.current),
+            },
+        }
     }
 
     /// The `docker stats` figures, CPU measured against `precpu_stats`.

@@ -9,10 +9,12 @@
 //! - this module: the collectors (Docker list + events + one stats stream
 //!   per running container, as `docker stats` does; replica probes; host;
 //!   keyboard and mouse), each a task feeding the event channel, and the
-//!   loop that applies events, hands effects to the runner and redraws at
-//!   most every 100 ms. A [`TerminalGuard`] plus a panic hook put the
-//!   terminal back however the console ends; then the audit lines of the
-//!   actions taken are printed, so they stay in the terminal's history.
+//!   loop that applies events, hands effects to the runner and redraws:
+//!   within 100 ms of what the user does, once per probing round for the
+//!   readings ([`state::Redraw`]), never when nothing changed. A
+//!   [`TerminalGuard`] plus a panic hook put the terminal back however the
+//!   console ends; then the audit lines of the actions taken are printed,
+//!   so they stay in the terminal's history.
 
 pub mod effects;
 pub mod layout;
@@ -37,7 +39,10 @@ use crate::error::Error;
 use crate::host::HostSampler;
 use crate::ragd;
 use crate::snapshot::{Scope, Thresholds};
-use state::{ActionSettings, App, Event};
+use state::{ActionSettings, App, Event, Redraw, View};
+
+/// The shortest time between two frames.
+const FRAME: Duration = Duration::from_millis(100);
 
 /// How `top` looks and acts, from its flags.
 #[derive(Debug, Clone)]
@@ -102,6 +107,8 @@ pub async fn run(scope: Scope, opts: TopOptions) -> Result<(), Error> {
     let (tx, mut rx) = mpsc::channel::<Event>(4096);
     let (refresh_tx, refresh_rx) = watch::channel(refresh);
     let (containers_tx, containers_rx) = watch::channel(Vec::<ContainerInfo>::new());
+    // The replica whose detail is on screen: its /status is read every round.
+    let (detail_tx, detail_rx) = watch::channel(None::<String>);
     let mut tasks = vec![
         tokio::spawn(docker_collector(
             tx.clone(),
@@ -113,17 +120,21 @@ pub async fn run(scope: Scope, opts: TopOptions) -> Result<(), Error> {
             tx.clone(),
             scope.clone(),
             containers_rx,
+            detail_rx,
             refresh_rx.clone(),
         )),
         tokio::spawn(host_collector(tx.clone(), refresh_rx)),
     ];
     let stop_keys = Arc::new(AtomicBool::new(false));
-    let keys = {
+    // The keyboard and mouse thread. It wakes once a second when nothing
+    // happens (to see the stop flag), not ten times; top does not wait
+    // for it when quitting (the process ends right after).
+    {
         let tx = tx.clone();
         let stop = stop_keys.clone();
         std::thread::spawn(move || {
             while !stop.load(Ordering::Relaxed) {
-                match event::poll(Duration::from_millis(100)) {
+                match event::poll(Duration::from_secs(1)) {
                     Ok(true) => {
                         let ev = match event::read() {
                             Ok(event::Event::Key(k)) => Event::Key(k),
@@ -139,8 +150,8 @@ pub async fn run(scope: Scope, opts: TopOptions) -> Result<(), Error> {
                     Err(_) => break,
                 }
             }
-        })
-    };
+        });
+    }
     let mut runner = effects::Runner::new(
         tx.clone(),
         effects::Context {
@@ -169,27 +180,42 @@ pub async fn run(scope: Scope, opts: TopOptions) -> Result<(), Error> {
         })?;
         let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))
             .map_err(|e| Error::Usage(format!("terminal: {e}")))?;
-        let mut frame = tokio::time::interval(Duration::from_millis(100));
-        frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-        let mut dirty = true;
+        // Drawing is scheduled, not ticked: nothing wakes the loop while
+        // nothing changes. What the user did shows within a frame (100
+        // ms); readings wait for the end of the probing round, so a
+        // screen of 12 containers is drawn about once per refresh, not
+        // once per stats reading (12 a second).
+        let mut last_draw = Instant::now();
+        let mut next_draw: Option<Instant> = Some(last_draw);
         loop {
+            let draw_at = async {
+                match next_draw {
+                    Some(t) => tokio::time::sleep_until(t.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 ev = rx.recv() => match ev {
                     Some(ev) => {
+                        let when = match ev.redraw() {
+                            Redraw::Soon => last_draw + FRAME,
+                            // At the latest a round and a quarter after
+                            // the last frame, should a round be slow.
+                            Redraw::WithRound => last_draw + app.refresh.min(Duration::from_secs(1)) * 5 / 4,
+                        };
                         app.apply(ev);
                         for effect in app.take_effects() {
                             runner.run(effect);
                         }
-                        dirty = true;
+                        next_draw = Some(next_draw.map_or(when, |t| t.min(when)));
                     }
                     None => break,
                 },
-                _ = frame.tick() => {
-                    if dirty {
-                        term.draw(|f| render::draw(&app, f))
-                            .map_err(|e| Error::Usage(format!("terminal: {e}")))?;
-                        dirty = false;
-                    }
+                _ = draw_at => {
+                    term.draw(|f| render::draw(&app, f))
+                        .map_err(|e| Error::Usage(format!("terminal: {e}")))?;
+                    last_draw = Instant::now();
+                    next_draw = None;
                 }
             }
             if app.quit {
@@ -197,6 +223,13 @@ pub async fn run(scope: Scope, opts: TopOptions) -> Result<(), Error> {
             }
             if *refresh_tx.borrow() != app.refresh {
                 let _ = refresh_tx.send(app.refresh);
+            }
+            let shown = match app.view {
+                View::Detail => app.selected_replica().map(|r| r.row.url.clone()),
+                _ => None,
+            };
+            if *detail_tx.borrow() != shown {
+                let _ = detail_tx.send(shown);
             }
         }
         drop(guard);
@@ -208,7 +241,6 @@ pub async fn run(scope: Scope, opts: TopOptions) -> Result<(), Error> {
         t.abort();
     }
     drop(runner);
-    let _ = keys.join();
     for line in &app.audit {
         eprintln!("ragctl top: {line}");
     }
@@ -221,8 +253,14 @@ pub async fn run(scope: Scope, opts: TopOptions) -> Result<(), Error> {
     result
 }
 
-/// Keeps the container list fresh (on every event, and every refresh as a
-/// safety net) and one stats stream per running container.
+/// How often the container list is read again while the engine's event
+/// stream is alive (every lifecycle event reads it at once): a safety net
+/// only. `docker stats` never reads it again.
+const SAFETY_LIST: Duration = Duration::from_secs(10);
+
+/// Keeps the container list fresh (on every lifecycle event, and every
+/// [`SAFETY_LIST`] as a safety net) and one stats stream per running
+/// container.
 async fn docker_collector(
     tx: mpsc::Sender<Event>,
     project: Option<String>,
@@ -280,18 +318,32 @@ async fn docker_collector(
                     break;
                 }
             }
-            let wait = (*refresh.borrow()).max(Duration::from_secs(2));
-            tokio::select! {
-                ev = events.next(), if events_alive => match ev {
-                    Some(Ok((action, _id, name))) => {
-                        if action.starts_with("exec_") || action == "top" {
-                            continue;
+            // Wait for a lifecycle event, which asks for a fresh list; the
+            // timer is a safety net against events missed, a short one
+            // only while the event stream is down.
+            let wait = if events_alive {
+                SAFETY_LIST
+            } else {
+                (*refresh.borrow()).max(Duration::from_secs(2))
+            };
+            let timer = tokio::time::sleep(wait);
+            tokio::pin!(timer);
+            loop {
+                tokio::select! {
+                    ev = events.next(), if events_alive => match ev {
+                        Some(Ok((action, _id, name))) => {
+                            // The engine filters these out already; an
+                            // engine that does not is no reason to list.
+                            if action.starts_with("exec_") || action == "top" {
+                                continue;
+                            }
+                            let _ = tx.send(Event::Docker { action, name }).await;
                         }
-                        let _ = tx.send(Event::Docker { action, name }).await;
-                    }
-                    _ => events_alive = false,
-                },
-                _ = tokio::time::sleep(wait) => {}
+                        _ => events_alive = false,
+                    },
+                    _ = &mut timer => {}
+                }
+                break;
             }
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -312,26 +364,110 @@ async fn stats_stream(tx: mpsc::Sender<Event>, d: bollard::Docker, id: String) {
     }
 }
 
-/// Probes every replica once per refresh interval.
+/// How long a replica's `/status` is shown before it is read again, when
+/// nothing says it changed.
+const STATUS_EVERY: Duration = Duration::from_secs(10);
+
+/// A replica's last `/status`, when it was read, and what `/ready` said
+/// then.
+struct KnownStatus {
+    at: Instant,
+    status: ragd_api::Status,
+    ready: ReadySign,
+}
+
+/// What `/ready` says: ready, and each backend's health. ragd's `state`
+/// in `/status` follows from the same backends.
+type ReadySign = (bool, Vec<(String, bool)>);
+
+fn ready_sign(p: &ragd::Probe) -> ReadySign {
+    (
+        p.ready,
+        p.ready_body
+            .as_ref()
+            .map(|b| b.backends.iter().map(|x| (x.name.clone(), x.ok)).collect())
+            .unwrap_or_default(),
+    )
+}
+
+/// Probes every replica once per refresh interval; the round goes to the
+/// console as one event, which is also when the screen is drawn.
+///
+/// `/ready` and `/metrics` are read every round. `/status` is read again
+/// only when it may say something new: the replica's detail is on screen,
+/// `/ready` changed (readiness or a backend's health, which ragd's state
+/// follows from), the replica was down or is new, or [`STATUS_EVERY`]
+/// passed; otherwise the last one stands in. Its pool figures, the ones
+/// that move, come from `/metrics` every round all the same.
 async fn replica_collector(
     tx: mpsc::Sender<Event>,
     scope: Scope,
     containers: watch::Receiver<Vec<ContainerInfo>>,
+    detail: watch::Receiver<Option<String>>,
     refresh: watch::Receiver<Duration>,
 ) {
     let client = ragd::client();
+    let mut known: HashMap<String, KnownStatus> = HashMap::new();
     loop {
         let targets = scope.targets(&containers.borrow());
-        if tx.send(Event::Targets(targets.clone())).await.is_err() {
-            return;
-        }
+        let shown = detail.borrow().clone();
         let started = Instant::now();
-        let probes =
-            futures::future::join_all(targets.iter().map(|t| ragd::probe(&client, t))).await;
-        for p in probes {
-            if tx.send(Event::Probe(Box::new(p))).await.is_err() {
-                return;
+        let probes = futures::future::join_all(targets.iter().map(|t| {
+            let cached = known
+                .get(&t.url)
+                .filter(|k| k.at.elapsed() < STATUS_EVERY && shown.as_ref() != Some(&t.url));
+            let client = &client;
+            async move {
+                let mut p = ragd::probe_parts(client, t, cached.is_none()).await;
+                let Some(k) = cached else {
+                    return (p, true);
+                };
+                if !p.up {
+                    return (p, false);
+                }
+                if ready_sign(&p) == k.ready {
+                    p.status = Some(k.status.clone());
+                    return (p, false);
+                }
+                match ragd::status(client, t).await {
+                    Ok(s) => p.status = Some(s),
+                    Err(e) => {
+                        let why = format!("/status: {e}");
+                        p.error = Some(match p.error.take() {
+                            Some(x) => format!("{x}; {why}"),
+                            None => why,
+                        });
+                    }
+                }
+                (p, true)
             }
+        }))
+        .await;
+        known.retain(|url, _| targets.iter().any(|t| &t.url == url));
+        let probes: Vec<ragd::Probe> = probes
+            .into_iter()
+            .map(|(p, read)| {
+                match (&p.status, p.up) {
+                    (Some(s), true) if read => {
+                        known.insert(
+                            p.target.url.clone(),
+                            KnownStatus {
+                                at: Instant::now(),
+                                status: s.clone(),
+                                ready: ready_sign(&p),
+                            },
+                        );
+                    }
+                    (Some(_), true) => {}
+                    _ => {
+                        known.remove(&p.target.url);
+                    }
+                }
+                p
+            })
+            .collect();
+        if tx.send(Event::Round { targets, probes }).await.is_err() {
+            return;
         }
         let wait = *refresh.borrow();
         tokio::time::sleep(wait.saturating_sub(started.elapsed())).await;

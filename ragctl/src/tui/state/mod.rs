@@ -62,9 +62,12 @@ pub enum Event {
         action: String,
         name: String,
     },
-    /// The replicas being probed this round.
-    Targets(Vec<Target>),
-    Probe(Box<Probe>),
+    /// A round of replica probes: the replicas probed (those no longer
+    /// targeted go) and one probe of each.
+    Round {
+        targets: Vec<Target>,
+        probes: Vec<Probe>,
+    },
     Host(HostRow),
     /// A container's limits, read for the detail view.
     Limits {
@@ -89,6 +92,30 @@ pub enum Event {
         /// When it ended (RFC 3339, UTC), for the audit line.
         at: String,
     },
+}
+
+/// How soon the screen should show what an event changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Redraw {
+    /// At the next frame (at most 10 a second): what the user did or waits
+    /// for (keys, an action's outcome, logs, container events), and the
+    /// end of a probing round, which also shows the readings that came in
+    /// since the last frame.
+    Soon,
+    /// One reading among many (a container's stats, the host): shown with
+    /// the next round, so the screen is drawn about once per refresh as
+    /// `docker stats` draws it, not once per reading.
+    WithRound,
+}
+
+impl Event {
+    /// When the screen should be drawn again after this event.
+    pub fn redraw(&self) -> Redraw {
+        match self {
+            Event::Stats { .. } | Event::Host(_) => Redraw::WithRound,
+            _ => Redraw::Soon,
+        }
+    }
 }
 
 /// What the state asks the console's loop to do outside.
@@ -311,8 +338,7 @@ impl App {
             Event::Containers(Ok(list)) => self.containers_listed(list),
             Event::Stats { id, sample, at } => self.stats_read(&id, *sample, at),
             Event::Docker { action, name } => self.docker_event(&action, &name),
-            Event::Targets(targets) => self.targets_changed(&targets),
-            Event::Probe(p) => self.probed(*p),
+            Event::Round { targets, probes } => self.round(&targets, probes),
             Event::Host(h) => self.host_read(h),
             Event::Limits { id, limits } => {
                 self.limits.insert(id, limits);
@@ -388,9 +414,9 @@ impl App {
             return;
         }
         let now = sample.compute();
-        if let Some((t0, prev)) = &v.last {
+        // The previous reading's figures are those on the row.
+        if let (Some((t0, _)), Some(before)) = (&v.last, &v.row.stats) {
             let secs = at.saturating_duration_since(*t0).as_secs_f64();
-            let before = prev.compute();
             v.row.net_rx_per_sec = Some(rate(before.net_rx_bytes, now.net_rx_bytes, secs));
             v.row.net_tx_per_sec = Some(rate(before.net_tx_bytes, now.net_tx_bytes, secs));
         }
@@ -408,11 +434,16 @@ impl App {
         self.events.push_back(format!("{name}: {action}"));
     }
 
-    /// A new probing round: replicas no longer targeted go, and the round
-    /// just ended adds one point to the total req/s history.
-    fn targets_changed(&mut self, targets: &[Target]) {
+    /// A probing round: replicas no longer targeted go, each probe updates
+    /// its replica (rates against its previous probe), and the round adds
+    /// one point to the total req/s history.
+    fn round(&mut self, targets: &[Target], probes: Vec<Probe>) {
         let urls: BTreeSet<&str> = targets.iter().map(|t| t.url.as_str()).collect();
         self.replicas.retain(|r| urls.contains(r.row.url.as_str()));
+        for p in probes {
+            self.probed(p);
+        }
+        self.replicas.sort_by(|a, b| a.row.name.cmp(&b.row.name));
         if self
             .replicas
             .iter()
@@ -453,7 +484,6 @@ impl App {
                     .push(ReplicaView::new(ReplicaRow::from_probes(None, &p), Some(p)));
             }
         }
-        self.replicas.sort_by(|a, b| a.row.name.cmp(&b.row.name));
     }
 
     fn host_read(&mut self, h: HostRow) {
