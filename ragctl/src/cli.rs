@@ -337,8 +337,17 @@ pub struct SweepArgs {
     #[arg(long = "url")]
     pub url: Option<String>,
     /// The question to ask.
-    #[arg(long, default_value = "What does the service do?")]
+    #[arg(
+        long,
+        default_value = "What does the service do?",
+        conflicts_with = "questions"
+    )]
     pub question: String,
+    /// Ask the questions of FILE in turn instead (one per line; blank lines
+    /// and lines starting with # skipped), e.g. the questions file of the
+    /// loadgen profile the plan is for: a question's length sets its cost.
+    #[arg(long, value_name = "FILE")]
+    pub questions: Option<PathBuf>,
     /// Make every question distinct so answers are not served from the cache.
     #[arg(long)]
     pub unique: bool,

@@ -287,9 +287,29 @@ pub(crate) async fn plan_sweep(scope: &Scope, a: &SweepArgs) -> Result<(), Error
                 .map_err(|e| Error::Usage(format!("--mode {m}: {e}")))
         })
         .transpose()?;
+    let questions = match &a.questions {
+        None => vec![a.question.clone()],
+        Some(path) => {
+            let file_err = |reason: String| Error::File {
+                path: path.display().to_string(),
+                reason,
+            };
+            let text = std::fs::read_to_string(path).map_err(|e| file_err(e.to_string()))?;
+            let qs: Vec<String> = text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string)
+                .collect();
+            if qs.is_empty() {
+                return Err(file_err("no questions in it (one per line)".into()));
+            }
+            qs
+        }
+    };
     let load = plan::Load {
         collection: a.collection.clone(),
-        question: a.question.clone(),
+        questions,
         unique: a.unique,
         mode,
     };

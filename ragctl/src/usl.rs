@@ -106,7 +106,7 @@ fn solve3(mut a: [[f64; 3]; 3], mut b: [f64; 3]) -> Option<[f64; 3]> {
     x.iter().all(|v| v.is_finite()).then_some(x)
 }
 
-fn lm(start: Usl, pts: &[(f64, f64)]) -> (Usl, f64, usize) {
+fn lm(start: Usl, pts: &[(f64, f64)], amdahl: bool) -> (Usl, f64, usize) {
     let mut m = clamp(start);
     let mut cost = sse(&m, pts);
     let mut mu = 1e-3;
@@ -132,6 +132,13 @@ fn lm(start: Usl, pts: &[(f64, f64)]) -> (Usl, f64, usize) {
                 }
             }
         }
+        if amdahl {
+            // κ stays 0: its row and column drop out of the normal equations.
+            jtr[1] = 0.0;
+            jtj[1] = [0.0, 1.0, 0.0];
+            jtj[0][1] = 0.0;
+            jtj[2][1] = 0.0;
+        }
         let mut improved = false;
         for _ in 0..30 {
             let mut a = jtj;
@@ -144,7 +151,7 @@ fn lm(start: Usl, pts: &[(f64, f64)]) -> (Usl, f64, usize) {
             };
             let cand = clamp(Usl {
                 sigma: m.sigma + step[0],
-                kappa: m.kappa + step[1],
+                kappa: if amdahl { 0.0 } else { m.kappa + step[1] },
                 lambda: m.lambda + step[2],
             });
             let c = sse(&cand, pts);
@@ -180,6 +187,17 @@ pub fn fit(points: &[(f64, f64)]) -> Result<Fit, Error> {
 /// the model has three parameters). A sweep over replicas has few points,
 /// each costly to measure.
 pub fn fit_with(points: &[(f64, f64)], min_points: usize) -> Result<Fit, Error> {
+    fit_model(points, min_points, false)
+}
+
+/// Amdahl's law, the USL with κ = 0: X(N) = λN / (1 + σ(N − 1)). Two
+/// parameters, for when the points cannot tell curvature from noise (a
+/// three-parameter fit through three points interpolates the noise).
+pub fn fit_amdahl(points: &[(f64, f64)], min_points: usize) -> Result<Fit, Error> {
+    fit_model(points, min_points, true)
+}
+
+fn fit_model(points: &[(f64, f64)], min_points: usize, amdahl: bool) -> Result<Fit, Error> {
     let min_points = min_points.max(3);
     let pts: Vec<(f64, f64)> = points
         .iter()
@@ -207,6 +225,9 @@ pub fn fit_with(points: &[(f64, f64)], min_points: usize) -> Result<Fit, Error> 
     let mut best: Option<(Usl, f64, usize)> = None;
     for &s in &[0.0, 0.01, 0.05, 0.2, 0.5] {
         for &k in &[0.0, 1e-5, 1e-4, 1e-3, 1e-2] {
+            if amdahl && k > 0.0 {
+                continue;
+            }
             let r = lm(
                 Usl {
                     sigma: s,
@@ -214,6 +235,7 @@ pub fn fit_with(points: &[(f64, f64)], min_points: usize) -> Result<Fit, Error> 
                     lambda: lambda0,
                 },
                 &pts,
+                amdahl,
             );
             if best.is_none_or(|b| r.1 < b.1) {
                 best = Some(r);
@@ -268,5 +290,22 @@ mod tests {
     fn too_few_points_is_a_clear_error() {
         let e = fit(&[(1.0, 1.0), (2.0, 2.0)]).unwrap_err();
         assert!(e.to_string().contains("at least 6"), "{e}");
+    }
+
+    #[test]
+    fn amdahl_keeps_kappa_at_zero() {
+        let truth = Usl {
+            sigma: 0.1,
+            kappa: 0.0,
+            lambda: 50.0,
+        };
+        let pts: Vec<(f64, f64)> = [1.0, 2.0, 3.0]
+            .iter()
+            .map(|&n| (n, truth.throughput(n)))
+            .collect();
+        let f = fit_amdahl(&pts, 3).unwrap();
+        assert_eq!(f.model.kappa, 0.0);
+        assert!((f.model.sigma - 0.1).abs() < 1e-6, "{f:?}");
+        assert!((f.model.lambda - 50.0).abs() < 1e-4, "{f:?}");
     }
 }

@@ -191,7 +191,7 @@ async fn a_replica_sweep_scales_measures_fits_and_draws() {
         assert!(p["p95_ms"].as_f64().unwrap() > 0.0);
     }
     // The plan printed after the sweep, and its chart.
-    assert!(stdout.contains("USL over replicas"), "{stdout}");
+    assert!(stdout.contains("over replicas of ragd"), "{stdout}");
     assert!(stdout.contains("recommended:"), "{stdout}");
     let chart = std::fs::read_to_string(&svg).unwrap();
     assert!(chart.starts_with("<svg") && chart.contains("recommended"));

@@ -543,7 +543,8 @@ fn query_body(
 #[derive(Debug, Clone)]
 pub struct Load {
     pub collection: String,
-    pub question: String,
+    /// Questions asked in turn (at least one).
+    pub questions: Vec<String>,
     /// Make every question distinct so the cache does not answer.
     pub unique: bool,
     /// Retrieval mode; the server's default when `None`.
@@ -551,6 +552,10 @@ pub struct Load {
 }
 
 impl Load {
+    fn first_question(&self) -> &str {
+        self.questions.first().map_or("", String::as_str)
+    }
+
     fn url(&self, base: &str) -> String {
         format!(
             "{}/v1/collections/{}/query",
@@ -594,7 +599,7 @@ pub(crate) async fn probe(client: &reqwest::Client, base: &str, load: &Load) -> 
     let url = load.url(base);
     let probe = client
         .post(&url)
-        .json(&query_body(&load.question, load.mode)?)
+        .json(&query_body(load.first_question(), load.mode)?)
         .send()
         .await
         .map_err(|e| Error::Usage(format!("{url}: {e}")))?;
@@ -631,14 +636,12 @@ pub(crate) async fn measure(
                 let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
                 let mut errors = 0u64;
                 while !stop.load(Ordering::Relaxed) {
+                    let k = counter.fetch_add(1, Ordering::Relaxed);
+                    let q = &load.questions[k as usize % load.questions.len().max(1)];
                     let question = if load.unique {
-                        format!(
-                            "{} #{}",
-                            load.question,
-                            counter.fetch_add(1, Ordering::Relaxed)
-                        )
+                        format!("{q} #{k}")
                     } else {
-                        load.question.clone()
+                        q.clone()
                     };
                     let Ok(body) = query_body(&question, load.mode) else {
                         errors += 1;

@@ -168,10 +168,10 @@ pub fn svg(p: &ReplicaPlan) -> String {
         let y = left.py(r.required_rps);
         let _ = writeln!(
             out,
-            r##"<line x1="{:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#d62728" stroke-dasharray="6 4"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#d62728" text-anchor="end">demand + headroom {:.0} req/s</text>"##,
+            r##"<line x1="{:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#d62728" stroke-dasharray="6 4"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#d62728">demand + headroom {:.0} req/s</text>"##,
             left.px(0.0),
             left.px(max_n),
-            left.px(max_n),
+            left.px(0.0) + 4.0,
             y - 5.0,
             r.required_rps
         );

@@ -50,6 +50,7 @@ pub use clone::clone_body;
 pub use execute::execute;
 pub use plan::plan;
 pub use ready::url_from_inspect;
+pub(crate) use ready::wait_ready;
 pub use text::{plan_text, steps_text};
 
 /// Parse `SERVICE=N`.

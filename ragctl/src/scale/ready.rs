@@ -44,7 +44,7 @@ pub fn url_from_inspect(v: &Value, port: u16) -> Option<String> {
 
 /// Wait until `/ready` of the container answers 200; fails early if the
 /// container stops. Returns the URL that answered.
-pub(super) async fn wait_ready(
+pub(crate) async fn wait_ready(
     d: &Docker,
     id: &str,
     port: u16,
