@@ -440,6 +440,22 @@ pub mod k6 {
     }
 }
 
+/// `N%` with N in [0, 100]; `not` is the error when it is no percentage.
+fn percentage(
+    rule: &str,
+    value: &str,
+    not: impl FnOnce() -> ThresholdError,
+) -> Result<f64, ThresholdError> {
+    let v = value
+        .strip_suffix('%')
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .ok_or_else(not)?;
+    if !(0.0..=100.0).contains(&v) {
+        return Err(ThresholdError::PercentageOutOfRange { rule: rule.into() });
+    }
+    Ok(v)
+}
+
 /// The limit `value` of rule `rule` in `metric`'s unit: ms, percent or
 /// req/s.
 fn parse_limit(rule: &str, metric: Metric, value: &str) -> Result<f64, ThresholdError> {
@@ -459,30 +475,16 @@ fn parse_limit(rule: &str, metric: Metric, value: &str) -> Result<f64, Threshold
             Ok(d.as_secs_f64() * 1000.0)
         }
         Metric::ErrorRate | Metric::SuccessRate => {
-            let v = value
-                .strip_suffix('%')
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .ok_or_else(|| ThresholdError::NotAPercentage {
-                    rule: rule.into(),
-                    value: value.into(),
-                })?;
-            if !(0.0..=100.0).contains(&v) {
-                return Err(ThresholdError::PercentageOutOfRange { rule: rule.into() });
-            }
-            Ok(v)
+            percentage(rule, value, || ThresholdError::NotAPercentage {
+                rule: rule.into(),
+                value: value.into(),
+            })
         }
         Metric::Cpu | Metric::CpuMax | Metric::Memory | Metric::MemoryMax => {
-            let v = value
-                .strip_suffix('%')
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .ok_or_else(|| ThresholdError::ResourceNotAPercentage {
-                    rule: rule.into(),
-                    value: value.into(),
-                })?;
-            if !(0.0..=100.0).contains(&v) {
-                return Err(ThresholdError::PercentageOutOfRange { rule: rule.into() });
-            }
-            Ok(v)
+            percentage(rule, value, || ThresholdError::ResourceNotAPercentage {
+                rule: rule.into(),
+                value: value.into(),
+            })
         }
         Metric::Rps => value
             .trim_end_matches("/s")

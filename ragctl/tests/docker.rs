@@ -12,8 +12,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
-use bollard::models::{ContainerCreateBody, NetworkCreateRequest};
-use bollard::query_parameters::{CreateContainerOptionsBuilder, InspectContainerOptions};
+use bollard::models::NetworkCreateRequest;
+use bollard::query_parameters::InspectContainerOptions;
 use ragkit_tests::docker::{
     Cleanup, build_image, docker_present, project_containers, ready, skip_message, start_replica,
     wait_ready,
@@ -94,41 +94,20 @@ async fn scale_and_status_against_real_docker() {
     .unwrap();
     d.create_network(net).await.expect("network");
     let first = format!("{project}-ragd-1");
-    let body: ContainerCreateBody = serde_json::from_value(json!({
-        "Image": image,
-        "Labels": {
-            "com.docker.compose.project": project,
-            "com.docker.compose.service": "ragd",
-            "com.docker.compose.container-number": "1",
-            "com.docker.compose.oneoff": "False",
-            "com.docker.compose.config-hash": "cafe0123",
-            "com.docker.compose.version": "2.29.0"
-        },
-        "ExposedPorts": {"8080/tcp": {}},
-        "HostConfig": {
-            "NetworkMode": network,
-            "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
-        },
-        "NetworkingConfig": {"EndpointsConfig": {network.clone(): {"Aliases": ["ragd", first]}}}
-    }))
-    .unwrap();
-    let c = d
-        .create_container(
-            Some(
-                CreateContainerOptionsBuilder::default()
-                    .name(&first)
-                    .build(),
-            ),
-            body,
-        )
-        .await
-        .expect("create first replica");
-    d.start_container(
-        &c.id,
-        None::<bollard::query_parameters::StartContainerOptions>,
+    ragkit_tests::docker::start_ragd_with(
+        &d,
+        &project,
+        &network,
+        &image,
+        json!({
+            "Labels": {
+                "com.docker.compose.config-hash": "cafe0123",
+                "com.docker.compose.version": "2.29.0"
+            },
+            "NetworkingConfig": {"EndpointsConfig": {network.clone(): {"Aliases": ["ragd", first]}}}
+        }),
     )
-    .await
-    .expect("start first replica");
+    .await;
     let list = project_containers(&d, &project).await;
     let url1 = list[0].url_for_port(8080).expect("published port");
     let deadline = Instant::now() + Duration::from_secs(60);

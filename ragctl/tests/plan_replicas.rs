@@ -9,8 +9,6 @@
 
 mod common;
 
-use bollard::models::ContainerCreateBody;
-use bollard::query_parameters::CreateContainerOptionsBuilder;
 use ragkit_tests::docker as dk;
 use serde_json::{Value, json};
 
@@ -23,44 +21,23 @@ async fn start_demo_replica(
     docs: &std::path::Path,
     nano_cpus: i64,
 ) {
-    let body: ContainerCreateBody = serde_json::from_value(json!({
-        "Image": image,
-        "Cmd": ["demo", "--docs", "/docs", "--listen", "0.0.0.0:8080", "--data-dir", "/data"],
-        "Env": ["RAGD_RETRIEVAL__MODE=sparse", "RUST_LOG=warn,qdrant_edge=error"],
-        "Labels": {
-            "com.docker.compose.project": project,
-            "com.docker.compose.service": "ragd",
-            "com.docker.compose.container-number": "1",
-            "com.docker.compose.oneoff": "False"
-        },
-        "ExposedPorts": {"8080/tcp": {}},
-        "HostConfig": {
-            "NetworkMode": network,
-            "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]},
-            "Binds": [format!("{}:/docs:ro", docs.display())],
-            "NanoCpus": nano_cpus,
-            "Memory": 536_870_912i64,
-            "PidsLimit": 512
-        }
-    }))
-    .unwrap();
-    let c = d
-        .create_container(
-            Some(
-                CreateContainerOptionsBuilder::default()
-                    .name(&format!("{project}-ragd-1"))
-                    .build(),
-            ),
-            body,
-        )
-        .await
-        .expect("create replica");
-    d.start_container(
-        &c.id,
-        None::<bollard::query_parameters::StartContainerOptions>,
+    dk::start_ragd_with(
+        d,
+        project,
+        network,
+        image,
+        json!({
+            "Cmd": ["demo", "--docs", "/docs", "--listen", "0.0.0.0:8080", "--data-dir", "/data"],
+            "Env": ["RAGD_RETRIEVAL__MODE=sparse", "RUST_LOG=warn,qdrant_edge=error"],
+            "HostConfig": {
+                "Binds": [format!("{}:/docs:ro", docs.display())],
+                "NanoCpus": nano_cpus,
+                "Memory": 536_870_912i64,
+                "PidsLimit": 512
+            }
+        }),
     )
-    .await
-    .expect("start replica");
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -238,15 +238,28 @@ pub async fn start_ragd(
     image: &str,
     host_config: Value,
 ) -> String {
+    start_ragd_with(
+        d,
+        project,
+        network,
+        image,
+        json!({ "HostConfig": host_config }),
+    )
+    .await
+}
+
+/// [`start_ragd`] with `extra` merged into the create body, objects key by
+/// key at every depth (`Cmd`, `Env`, more `Labels`, `HostConfig` limits and
+/// binds, `NetworkingConfig`...).
+pub async fn start_ragd_with(
+    d: &Docker,
+    project: &str,
+    network: &str,
+    image: &str,
+    extra: Value,
+) -> String {
     let name = format!("{project}-ragd-1");
-    let mut hc = json!({
-        "NetworkMode": network,
-        "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
-    });
-    if let (Some(hc), Some(extra)) = (hc.as_object_mut(), host_config.as_object()) {
-        hc.extend(extra.clone());
-    }
-    let body: ContainerCreateBody = serde_json::from_value(json!({
+    let mut body = json!({
         "Image": image,
         "Labels": {
             "com.docker.compose.project": project,
@@ -255,9 +268,13 @@ pub async fn start_ragd(
             "com.docker.compose.oneoff": "False"
         },
         "ExposedPorts": {"8080/tcp": {}},
-        "HostConfig": hc
-    }))
-    .unwrap();
+        "HostConfig": {
+            "NetworkMode": network,
+            "PortBindings": {"8080/tcp": [{"HostIp": "127.0.0.1", "HostPort": ""}]}
+        }
+    });
+    merge(&mut body, &extra);
+    let body: ContainerCreateBody = serde_json::from_value(body).unwrap();
     let c = d
         .create_container(
             Some(CreateContainerOptionsBuilder::default().name(&name).build()),
@@ -272,6 +289,19 @@ pub async fn start_ragd(
     .await
     .expect("start replica");
     c.id
+}
+
+/// `extra`'s keys into `base`, objects merged recursively, anything else
+/// replaced.
+fn merge(base: &mut Value, extra: &Value) {
+    match (base, extra) {
+        (Value::Object(b), Value::Object(e)) => {
+            for (k, v) in e {
+                merge(b.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+        (b, e) => *b = e.clone(),
+    }
 }
 
 /// Network and one ragd replica (1 GiB, 512 processes) for `project`;

@@ -2,34 +2,12 @@
 #![allow(dead_code)]
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// The ragd binary built by `cargo build --workspace` (debug first, then
-/// release), or under `CARGO_TARGET_DIR`.
-pub fn ragd_bin() -> PathBuf {
-    // cargo sets CARGO_MANIFEST_DIR when it runs a test too; prefer that to
-    // the compile-time value, which goes stale when a build directory is
-    // shared between checkouts.
-    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
-    let root = manifest.join("..");
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    for profile in ["debug", "release"] {
-        let p = target.join(profile).join("ragd");
-        if p.is_file() {
-            return p;
-        }
-    }
-    panic!(
-        "these tests need the ragd binary; build it first with `cargo build --workspace` (looked in {})",
-        target.display()
-    );
-}
+/// The ragd binary built by `cargo build --workspace` (one copy, shared
+/// with loadgen's tests).
+pub use ragkit_tests::docker::ragd_bin;
 
 /// Run the ragctl binary with `args` and extra environment.
 pub fn ragctl(args: &[&str], env: &[(&str, &str)]) -> Output {
