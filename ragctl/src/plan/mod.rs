@@ -380,6 +380,71 @@ fn peak_line(r: &PlanReport) -> String {
     )
 }
 
+/// A character grid for the terminal charts: `y` from 0 (bottom) to
+/// `max_y` (top row), `n` from 0 (left) to `max_n`.
+pub(crate) struct Canvas {
+    pub grid: Vec<Vec<char>>,
+    pub width: usize,
+    pub height: usize,
+    max_n: f64,
+    max_y: f64,
+}
+
+impl Canvas {
+    pub fn new(width: usize, height: usize, max_n: f64, max_y: f64) -> Canvas {
+        Canvas {
+            grid: vec![vec![' '; width]; height],
+            width,
+            height,
+            max_n,
+            max_y,
+        }
+    }
+
+    /// Rows up from the bottom for `y`.
+    pub fn row_of(&self, y: f64) -> usize {
+        ((y / self.max_y * (self.height as f64 - 1.0)).round() as usize).min(self.height - 1)
+    }
+
+    pub fn col_of(&self, n: f64) -> usize {
+        ((n / self.max_n * (self.width as f64 - 1.0)).round() as usize).min(self.width - 1)
+    }
+
+    /// The `n` at the middle of column `col`.
+    pub fn n_at(&self, col: usize) -> f64 {
+        (col as f64 + 0.5) / self.width as f64 * self.max_n
+    }
+
+    pub fn put(&mut self, n: f64, y: f64, ch: char) {
+        self.put_in_column(self.col_of(n), y, ch);
+    }
+
+    pub fn put_in_column(&mut self, col: usize, y: f64, ch: char) {
+        let row = self.height - 1 - self.row_of(y);
+        self.grid[row][col] = ch;
+    }
+
+    /// The grid with its y axis (`top` at the top row, 0 at the bottom) and
+    /// the x axis line.
+    pub fn rows(&self, top: &str) -> String {
+        let mut out = String::new();
+        for (i, line) in self.grid.iter().enumerate() {
+            let label = match i {
+                0 => top,
+                i if i == self.height - 1 => "0",
+                _ => "",
+            };
+            let _ = writeln!(
+                out,
+                "{label:>8} |{}",
+                line.iter().collect::<String>().trim_end()
+            );
+        }
+        let _ = writeln!(out, "{:>8} +{}", "", "-".repeat(self.width));
+        out
+    }
+}
+
 /// Terminal chart: `*` fitted curve, `X` measured, `@` peak.
 pub fn chart(r: &PlanReport, width: usize, height: usize) -> String {
     let m = r.fit.model;
@@ -397,37 +462,18 @@ pub fn chart(r: &PlanReport, width: usize, height: usize) -> String {
         .chain((0..width).map(|c| m.throughput((c as f64 + 1.0) / width as f64 * max_n)))
         .fold(1.0, f64::max)
         * 1.1;
-    let mut grid = vec![vec![' '; width]; height];
-    let row_of = |x: f64| {
-        let y = (x / max_x * (height as f64 - 1.0)).round() as usize;
-        height - 1 - y.min(height - 1)
-    };
-    let col_of = |n: f64| ((n / max_n * (width as f64 - 1.0)).round() as usize).min(width - 1);
-    for (c, col) in (0..width).map(|c| (c, (c as f64 + 0.5) / width as f64 * max_n)) {
-        grid[row_of(m.throughput(col))][c] = '*';
+    let mut c = Canvas::new(width, height, max_n, max_x);
+    for col in 0..width {
+        let y = m.throughput(c.n_at(col));
+        c.put_in_column(col, y, '*');
     }
     for p in &r.points {
-        grid[row_of(p.throughput)][col_of(p.concurrency)] = 'X';
+        c.put(p.concurrency, p.throughput, 'X');
     }
     if peak_n.is_finite() && peak_n <= max_n {
-        grid[row_of(r.peak_throughput)][col_of(peak_n)] = '@';
+        c.put(peak_n, r.peak_throughput, '@');
     }
-    let mut out = String::new();
-    for (i, line) in grid.iter().enumerate() {
-        let label = if i == 0 {
-            num(max_x)
-        } else if i == height - 1 {
-            "0".into()
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            out,
-            "{label:>8} |{}",
-            line.iter().collect::<String>().trim_end()
-        );
-    }
-    let _ = writeln!(out, "{:>8} +{}", "", "-".repeat(width));
+    let mut out = c.rows(&num(max_x));
     let _ = writeln!(
         out,
         "{:>8}  0{:>w$}",

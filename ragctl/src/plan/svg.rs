@@ -291,51 +291,32 @@ pub fn terminal(p: &ReplicaPlan, width: usize, height: usize) -> String {
         .chain(demand)
         .fold(1.0, f64::max)
         * 1.1;
-    let mut grid = vec![vec![' '; width]; height];
-    let row_of = |x: f64| {
-        let y = (x / max_x * (height as f64 - 1.0)).round() as usize;
-        height - 1 - y.min(height - 1)
-    };
-    let col_of = |n: f64| ((n / max_n * (width as f64 - 1.0)).round() as usize).min(width - 1);
+    let mut c = super::Canvas::new(width, height, max_n, max_x);
     if let Some(d) = demand {
-        for c in grid[row_of(d)].iter_mut() {
-            *c = '-';
-        }
+        let row = height - 1 - c.row_of(d);
+        c.grid[row].fill('-');
     }
-    for c in 0..width {
-        let n = (c as f64 + 0.5) / width as f64 * max_n;
+    for col in 0..width {
+        let n = c.n_at(col);
         if n >= 1.0 {
-            grid[row_of(m.throughput(n))][c] = '*';
+            c.put_in_column(col, m.throughput(n), '*');
         }
     }
     for r in &p.rows {
         if let Some(x) = r.measured {
-            grid[row_of(x)][col_of(f64::from(r.replicas))] = if r.in_fit { 'X' } else { 'x' };
+            c.put(f64::from(r.replicas), x, if r.in_fit { 'X' } else { 'x' });
         }
     }
     if let Some(r) = &p.recommendation {
-        grid[row_of(r.required_rps)][col_of(f64::from(r.replicas))] = 'R';
+        c.put(f64::from(r.replicas), r.required_rps, 'R');
     }
-    let mut out = String::new();
-    for (i, line) in grid.iter().enumerate() {
-        let label = match i {
-            0 => format!("{max_x:.0}"),
-            i if i == height - 1 => "0".into(),
-            _ => String::new(),
-        };
-        let _ = writeln!(
-            out,
-            "{label:>8} |{}",
-            line.iter().collect::<String>().trim_end()
-        );
-    }
-    let _ = writeln!(out, "{:>8} +{}", "", "-".repeat(width));
+    let mut out = c.rows(&format!("{max_x:.0}"));
     let mut axis = vec![' '; width + 1];
     for n in 0..=max_n as usize {
-        let c = col_of(n as f64);
+        let col = c.col_of(n as f64);
         for (k, ch) in n.to_string().chars().enumerate() {
-            if c + k <= width {
-                axis[c + k] = ch;
+            if col + k <= width {
+                axis[col + k] = ch;
             }
         }
     }
