@@ -803,3 +803,65 @@ async fn hostile_ids_names_and_metadata_are_refused_or_stored_safely() {
     assert_eq!(status, 200);
     s.stop().await;
 }
+
+/// Requests that resolved a collection just before another request deleted
+/// it answer 404, as if they had come after the delete, never 5xx (the API
+/// fuzzer found a search answering 500 "vector store has no collection").
+/// Timing decides how many requests land in the window; every round tries
+/// searches in each mode, a collection read, an ingest and a document
+/// delete against one delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_racing_a_collection_delete_get_404_never_5xx() {
+    let (_dir, s) = server_with_corpus().await;
+    let s = std::sync::Arc::new(s);
+    let mut outcomes = std::collections::BTreeMap::<(String, u16), u32>::new();
+    for round in 0..12 {
+        let (status, body) = s
+            .call("POST", "/v1/collections", Some(json!({"name": "race"})))
+            .await;
+        assert_eq!(status, 201, "{body}");
+        s.ingest(
+            "race",
+            json!([{"id": "a", "text": "Mount Etna in Sicily is an active volcano."},
+                   {"id": "b", "text": "Sourdough rises for hours before baking."}]),
+        )
+        .await;
+        let mut racers = Vec::new();
+        for i in 0..8 {
+            let s = s.clone();
+            racers.push(tokio::spawn(async move {
+                let (what, method, path, body) = match i % 4 {
+                    0 => (
+                        "search",
+                        "POST",
+                        "/v1/collections/race/search",
+                        Some(json!({"question": format!("volcano {round} {i}"), "mode": (["dense", "sparse", "hybrid"][i % 3])})),
+                    ),
+                    1 => ("get", "GET", "/v1/collections/race", None),
+                    2 => (
+                        "ingest",
+                        "POST",
+                        "/v1/collections/race/documents",
+                        Some(json!({"documents": [{"id": format!("c{i}"), "text": "Rivers rise after rain."}]})),
+                    ),
+                    _ => ("delete_document", "DELETE", "/v1/collections/race/documents/b", None),
+                };
+                let (status, body) = s.call(method, path, body).await;
+                assert!(
+                    status < 500,
+                    "{what} racing a collection delete answered {status}: {body}"
+                );
+                (what.to_string(), status)
+            }));
+        }
+        let (status, body) = s.call("DELETE", "/v1/collections/race", None).await;
+        assert_eq!(status, 204, "{body}");
+        for r in racers {
+            *outcomes.entry(r.await.unwrap()).or_default() += 1;
+        }
+    }
+    eprintln!("outcomes over 12 rounds: {outcomes:?}");
+    let (status, _) = s.call("GET", "/v1/collections/race", None).await;
+    assert_eq!(status, 404);
+    std::sync::Arc::try_unwrap(s).ok().unwrap().stop().await;
+}

@@ -1,6 +1,6 @@
 //! Collections: create (fixing the embedding model), list, get, delete.
 
-use super::resolve;
+use super::{resolve, unless_deleted};
 use crate::app::Backends;
 use crate::config::DEFAULT_EMBEDDER;
 use crate::error::ApiError;
@@ -113,10 +113,13 @@ pub async fn page(
 /// One collection, with its vector count (see [`Collection::vectors`]).
 pub async fn get(b: &Backends, name: &str) -> Result<Collection, ApiError> {
     let row = resolve(b, name).await?;
-    let key = row.key;
-    let mut c = describe(b, row).await?;
-    c.vectors = Some(b.vectors.count(key).await?);
-    Ok(c)
+    let described = async {
+        let mut c = describe(b, row.clone()).await?;
+        c.vectors = Some(b.vectors.count(row.key).await?);
+        Ok(c)
+    }
+    .await;
+    unless_deleted(b, &row, described).await
 }
 
 pub async fn delete(b: &Backends, name: &str) -> Result<(), ApiError> {

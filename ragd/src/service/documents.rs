@@ -25,7 +25,7 @@ use ragd_api::{
 use tracing::{Instrument, info_span};
 use uuid::Uuid;
 
-use super::{embedder_for, ms_since, resolve};
+use super::{embedder_for, ms_since, resolve, unless_deleted};
 use crate::app::{Backends, Topology};
 use crate::chunk::Chunk;
 use crate::embed::{EmbedError, Embedder, Lane};
@@ -265,34 +265,21 @@ pub async fn ingest_sources(
     collection: &str,
     sources: Vec<Source>,
 ) -> Result<IngestResponse, ApiError> {
-    match ingest_into(b, collection, sources).await {
-        // The collection was deleted while this ingest ran (found by the
-        // API fuzzer): its stores refuse the writes. That is a 404, not a
-        // backend failure; nothing of the ingest remains with the collection.
-        Err(e) if e.status_and_code().0.is_server_error() && gone(b, collection).await => {
-            Err(ApiError::CollectionNotFound(collection.to_string()))
-        }
-        result => result,
-    }
-}
-
-/// Whether `collection` no longer exists (a failed lookup is not proof).
-async fn gone(b: &Backends, collection: &str) -> bool {
-    matches!(
-        resolve(b, collection).await,
-        Err(ApiError::CollectionNotFound(_))
-    )
+    validate(&sources)?;
+    let coll = resolve(b, collection).await?;
+    let result = ingest_into(b, &coll, sources).await;
+    // Nothing of an ingest into a collection deleted meanwhile remains
+    // with the collection.
+    unless_deleted(b, &coll, result).await
 }
 
 async fn ingest_into(
     b: &Backends,
-    collection: &str,
+    coll: &CollectionRow,
     sources: Vec<Source>,
 ) -> Result<IngestResponse, ApiError> {
     let started = Instant::now();
-    validate(&sources)?;
-    let coll = resolve(b, collection).await?;
-    let embedder = embedder_for(b, &coll)?;
+    let embedder = embedder_for(b, coll)?;
     let _running = Running::start(&b.doc_locks.running);
     let docs: Vec<Source> = sources
         .into_iter()
@@ -309,14 +296,14 @@ async fn ingest_into(
 
     // 2. Embed every chunk in one call (the embedder batches).
     let t = Instant::now();
-    let vectors = embed_all(b, &coll, embedder.as_ref(), &chunked).await?;
+    let vectors = embed_all(b, coll, embedder.as_ref(), &chunked).await?;
     let embed_ms = ms_since(t);
 
     // 3. Write both stores under the documents' locks.
     let t = Instant::now();
     let (points, new_docs) = to_writes(docs, chunked, vectors);
     let total_chunks = points.len();
-    let documents = write(b, &coll, points, &new_docs).await?;
+    let documents = write(b, coll, points, &new_docs).await?;
     let store_ms = ms_since(t);
     b.metrics.ingested_chunks.inc_by(total_chunks as u64);
     Ok(IngestResponse {
@@ -566,8 +553,8 @@ pub async fn delete(b: &Backends, collection: &str, id: &str) -> Result<(), ApiE
         });
     };
     b.cache.invalidate(&coll.name).await;
-    drop_old_vectors(b, coll.key, id, deleted, None).await?;
-    Ok(())
+    let dropped = drop_old_vectors(b, coll.key, id, deleted, None).await;
+    unless_deleted(b, &coll, dropped).await
 }
 
 /// Remove the vectors of version `old`, which the metadata no longer

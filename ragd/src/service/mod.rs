@@ -98,6 +98,33 @@ pub async fn resolve(b: &Backends, name: &str) -> Result<CollectionRow, ApiError
         .ok_or_else(|| ApiError::CollectionNotFound(name.to_string()))
 }
 
+/// `result` of work on collection `coll`, which this request resolved
+/// before doing it, as if the request had come after any delete of that
+/// collection made while it ran.
+///
+/// A collection deleted meanwhile (by another request or another replica)
+/// makes the stores refuse the request's searches and writes; that is a
+/// 404, not a backend failure (found twice by the API fuzzer, on ingest and
+/// on search). Only server errors are checked, and only a lookup that finds
+/// no collection of that name, or one re-created under another key, counts:
+/// a failed lookup is not proof.
+pub async fn unless_deleted<T>(
+    b: &Backends,
+    coll: &CollectionRow,
+    result: Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    match result {
+        Err(e) if e.status_and_code().0.is_server_error() => {
+            match b.meta.get_collection(&coll.name).await {
+                Ok(Some(now)) if now.key == coll.key => Err(e),
+                Ok(_) => Err(ApiError::CollectionNotFound(coll.name.clone())),
+                Err(_) => Err(e),
+            }
+        }
+        result => result,
+    }
+}
+
 /// The embedder that made a collection's vectors, refusing a different model.
 pub fn embedder_for(b: &Backends, c: &CollectionRow) -> Result<Arc<dyn Embedder>, ApiError> {
     let e = b.embedders.get(&c.embedder).ok_or_else(|| {

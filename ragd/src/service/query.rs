@@ -28,7 +28,7 @@ use ragd_api::{
     Citation, MAX_TOP_K, QueryRequest, QueryResponse, QueryTimings, RetrievalMode, SearchResponse,
 };
 
-use super::{embedder_for, ms_since, resolve};
+use super::{embedder_for, ms_since, resolve, unless_deleted};
 use crate::answer::AnswerStream;
 use crate::app::Backends;
 use crate::cache::Ticket;
@@ -333,13 +333,22 @@ struct Retrieved {
 
 async fn retrieve(b: &Backends, collection: &str, p: &Prepared) -> Result<Retrieved, ApiError> {
     let coll = resolve(b, collection).await?;
+    let retrieved = retrieve_from(b, &coll, p).await;
+    unless_deleted(b, &coll, retrieved).await
+}
+
+async fn retrieve_from(
+    b: &Backends,
+    coll: &CollectionRow,
+    p: &Prepared,
+) -> Result<Retrieved, ApiError> {
     // Also refuses a collection whose embedder changed, in every mode.
-    let embedder = embedder_for(b, &coll)?;
+    let embedder = embedder_for(b, coll)?;
     let t = Instant::now();
-    let query = search_query(b, &coll, embedder.as_ref(), p).await?;
+    let query = search_query(b, coll, embedder.as_ref(), p).await?;
     let embed_ms = ms_since(t);
     let t = Instant::now();
-    let found = search_joined(b, &coll, &query, p).await?;
+    let found = search_joined(b, coll, &query, p).await?;
     b.metrics.search_duration.observe(t.elapsed().as_secs_f64());
     let search_ms = ms_since(t);
     // Relevance is judged on cosine similarity, the one score with a fixed
