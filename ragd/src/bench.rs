@@ -104,12 +104,18 @@ pub fn embed_throughput_pool(
 /// as a query does, and report the throughput the embedder alone allows.
 /// With `batch` > 1, each call embeds that many questions (the ceiling a
 /// micro-batching server could reach); `embeds` counts questions.
+///
+/// With `texts`, each call embeds the next `batch` of those texts (in
+/// rotation) instead of made-up questions: with an ingest's chunks and its
+/// batch size, the chunk rate the embedder alone allows an ingest.
 pub fn embed_throughput(
     threads: usize,
     batch: usize,
     duration: Duration,
+    texts: Option<Arc<Vec<String>>>,
 ) -> Result<EmbedReport, BenchError> {
     let batch = batch.max(1);
+    let texts = texts.filter(|t| !t.is_empty());
     let embedder = Arc::new(PocketEmbedder::new(Arc::new(CpuPool::new(1)))?);
     // Warm up (first call initialises the model).
     embedder.embed_blocking(&["warm up".to_string()])?;
@@ -119,13 +125,22 @@ pub fn embed_throughput(
         .map(|t| {
             let embedder = embedder.clone();
             let stop = stop.clone();
+            let texts = texts.clone();
             std::thread::spawn(move || {
                 let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("bounds");
                 let mut i = 0u64;
+                // Threads start at different places of the texts.
+                let mut next = t * 7919;
                 while !stop.load(Ordering::Relaxed) {
                     i += 1;
                     let qs: Vec<String> = (0..batch)
-                        .map(|b| format!("What did the reservoir report ({t}-{i}-{b})?"))
+                        .map(|b| match &texts {
+                            Some(texts) => {
+                                next += 1;
+                                texts[next % texts.len()].clone()
+                            }
+                            None => format!("What did the reservoir report ({t}-{i}-{b})?"),
+                        })
                         .collect();
                     let t0 = Instant::now();
                     if embedder.embed_blocking(&qs).is_err() {

@@ -72,6 +72,12 @@ enum Command {
         /// Questions per model call (measures what micro-batching could gain).
         #[arg(long, default_value_t = 1)]
         batch: usize,
+        /// Embed the lines of this file (one text per line, in rotation)
+        /// instead of short made-up questions. With an ingest's chunks and
+        /// `--batch 32` (ragd's texts per model call) this gives the chunk
+        /// rate the embedder alone allows an ingest.
+        #[arg(long, value_name = "FILE", conflicts_with = "via_pool")]
+        texts: Option<std::path::PathBuf>,
     },
     /// Check a running ragd: GET URL/health (or /ready) over plain HTTP with
     /// a short timeout, print one line, exit 0 when it answers 2xx and 1
@@ -296,13 +302,38 @@ fn main() -> ExitCode {
         seconds,
         via_pool,
         batch,
+        texts,
     } = &cli.command
     {
         let threads = threads.unwrap_or_else(|| cfg.cpu_threads());
         let d = std::time::Duration::from_secs(*seconds);
+        let texts = match texts {
+            None => None,
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(s) => {
+                    let lines: Vec<String> = s
+                        .lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    if lines.is_empty() {
+                        eprintln!(
+                            "error: {} holds no text (one text per line)",
+                            path.display()
+                        );
+                        return ExitCode::FAILURE;
+                    }
+                    Some(std::sync::Arc::new(lines))
+                }
+                Err(e) => {
+                    eprintln!("error: cannot read {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            },
+        };
         let report = match via_pool {
             Some(tasks) => ragd::bench::embed_throughput_pool(*tasks, threads, d),
-            None => ragd::bench::embed_throughput(threads, *batch, d),
+            None => ragd::bench::embed_throughput(threads, *batch, d, texts),
         };
         return match report {
             Ok(r) => {
