@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""A stand-in OpenAI-compatible embeddings server for benchmarks.
+
+usage: embed_stub.py PORT [DIMENSIONS=384]
+
+Answers POST /v1/embeddings on 127.0.0.1:PORT with deterministic vectors
+(words hashed into DIMENSIONS buckets, normalised: similar texts get
+similar vectors), keeping connections alive. It stands for a model server
+so that ragd's own work per query can be measured without the model's:
+its CPU is its own process's, not ragd's. Standard library only.
+"""
+import json
+import math
+import sys
+import zlib
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+DIMS = int(sys.argv[2]) if len(sys.argv) > 2 else 384
+
+
+def embed(text):
+    v = [0.0] * DIMS
+    for w in text.lower().split():
+        w = w.strip(".,;:!?()\"'")
+        if len(w) > 2:
+            v[zlib.crc32(w.encode()) % DIMS] += 1.0
+    if not any(v):
+        v[0] = 1.0  # a text without words still gets a unit vector
+    n = math.sqrt(sum(x * x for x in v))
+    return [round(x / n, 6) for x in v]
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        texts = body.get("input", [])
+        if isinstance(texts, str):
+            texts = [texts]
+        out = json.dumps({
+            "object": "list",
+            "model": body.get("model", "stub"),
+            "data": [{"object": "embedding", "index": i, "embedding": embed(t)}
+                     for i, t in enumerate(texts)],
+        }).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *args):
+        pass
+
+
+if __name__ == "__main__":
+    ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
