@@ -318,13 +318,17 @@ impl MetaStore for PgStore {
     }
 
     async fn delete_collection(&self, key: CollectionKey) -> Result<bool, MetaError> {
-        // Cascades to the documents and their chunks.
-        let deleted = self
-            .pg
-            .execute(
-                sqlx::query("DELETE FROM collections WHERE key = $1::uuid").bind(key.to_string()),
+        // Cascades to the documents and their chunks. The cascade locks the
+        // collection's rows in another order than a concurrent ingest does,
+        // so PostgreSQL may pick this statement as a deadlock's victim
+        // (found by the collection-delete race test): run it again.
+        let key = key.to_string();
+        let deleted = retry("delete_collection", || {
+            self.pg.execute(
+                sqlx::query("DELETE FROM collections WHERE key = $1::uuid").bind(key.as_str()),
             )
-            .await?;
+        })
+        .await?;
         Ok(deleted > 0)
     }
 
