@@ -13,7 +13,7 @@ log() { printf '\n==> %s\n' "$*"; }
 need=()
 command -v cc >/dev/null || need+=(build-essential)
 command -v pkg-config >/dev/null || need+=(pkg-config)
-dpkg -s libssl-dev >/dev/null 2>&1 || need+=(libssl-dev)
+# (No libssl-dev: nothing links OpenSSL; TLS is rustls.)
 # loadgen's TLS test makes its self-signed certificate with the openssl CLI.
 command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then

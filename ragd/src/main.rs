@@ -261,6 +261,7 @@ fn main() -> ExitCode {
             .num_threads(ragd::cpus::budget().async_threads())
             .build_global();
     }
+    ragd::http::tls::install_crypto_provider();
     let cli = Cli::parse();
     if let Some(code) = conventions(&cli.command) {
         return code;

@@ -1,6 +1,6 @@
 //! HTTPS on `server.listen` when `server.tls_cert` and `server.tls_key` are
-//! set: rustls (with the aws-lc-rs provider, as reqwest and loadgen use)
-//! over the TCP listener.
+//! set: rustls over the TCP listener, with *ring* as its crypto provider,
+//! the one provider ragd builds (see [`install_crypto_provider`]).
 //!
 //! [`TlsListener`] is an axum [`Listener`]: a task accepts TCP connections
 //! and runs each handshake in its own task (bounded by
@@ -20,6 +20,25 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
+
+/// Make *ring* the process's rustls crypto provider, once; later calls do
+/// nothing.
+///
+/// ragd builds one crypto provider, *ring*: the Qdrant crates (tonic's
+/// `tls-ring`) need it anyway, so reqwest is built without a provider of
+/// its own (`rustls-no-provider`, which would otherwise bring aws-lc-rs, a
+/// second TLS library and a C build) and takes the process default. A
+/// reqwest client built before this would panic; [`crate::upstream`] calls
+/// it before building one, and `main` first thing. In a workspace build,
+/// loadgen's goose turns reqwest's aws-lc-rs back on for everyone; the
+/// installed default still wins.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err only when another provider was installed first: keep it.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
 
 /// A client must finish its TLS handshake within this.
 pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -53,7 +72,7 @@ pub fn acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, TlsError> {
         path: key.display().to_string(),
         message: e.to_string(),
     })?;
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()

@@ -7,9 +7,11 @@
 //! - [`rows`]: decoding rows, the same for both.
 //! - [`keys`]: API keys ([`KeyStore`]), which both stores also hold.
 //! - [`jobs`]: asynchronous ingest jobs ([`JobStore`]), likewise.
+//! - [`migrations`]: both stores' schemas, embedded in the binary.
 
 pub mod jobs;
 pub mod keys;
+pub mod migrations;
 pub mod postgres;
 mod rows;
 pub mod sqlite;

@@ -24,8 +24,6 @@ pub struct SqliteStore {
     max: u32,
 }
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
-
 impl SqliteStore {
     pub async fn open(data_dir: &Path, max_connections: u32) -> Result<SqliteStore, MetaError> {
         std::fs::create_dir_all(data_dir).map_err(|e| MetaError::Open {
@@ -51,10 +49,13 @@ impl SqliteStore {
                 context: format!("cannot open {}", path.display()),
                 source: Box::new(e),
             })?;
-        MIGRATOR.run(&pool).await.map_err(|e| MetaError::Open {
-            context: format!("migrating {}", path.display()),
-            source: Box::new(e),
-        })?;
+        super::migrations::sqlite()
+            .run(&pool)
+            .await
+            .map_err(|e| MetaError::Open {
+                context: format!("migrating {}", path.display()),
+                source: Box::new(e),
+            })?;
         Ok(SqliteStore { pool, max })
     }
 }

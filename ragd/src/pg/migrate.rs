@@ -3,7 +3,6 @@
 //! replicas' pools fit the server's `max_connections`.
 
 use sqlx::Connection;
-use sqlx::migrate::Migrator;
 
 use super::{Pg, connection_budget_warning};
 use crate::config::PostgresConfig;
@@ -13,15 +12,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Advisory lock serialising migrations through PgBouncer ("ragd_mig").
 const MIGRATE_LOCK: i64 = 0x7261_6764_5f6d_6967;
 
-/// The schema, embedded at build time.
-fn migrator() -> Migrator {
-    sqlx::migrate!("./migrations/postgres")
-}
-
 /// Run the migrations, safely when several replicas start at once.
 pub(super) async fn run(pg: &Pg, pgbouncer: bool) -> Result<(), BoxError> {
     let mut conn = pg.acquire().await?;
-    let mut m = migrator();
+    let mut m = crate::meta::migrations::postgres();
     // `run_direct` is what `Migrator::run` calls once it has a connection;
     // called directly, the future stays `Send` (`run`'s `Acquire` bound is
     // "not general enough" inside spawned tasks).

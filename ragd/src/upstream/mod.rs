@@ -129,6 +129,7 @@ impl Upstream {
             })?),
             None => None,
         };
+        crate::http::tls::install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(timeout_secs))
             .build()
