@@ -54,7 +54,9 @@ log "checking the deployment files (compose, nginx, alert rules, images, Kuberne
 # builds an image from the debug ragd above and runs it on 127.0.0.1.
 bash tests/deploy-check.sh
 log "running the OpenTelemetry export test (ragd built with --features otel)"
-cargo test -p ragd --features otel --test otel
+# (--workspace again: `-p ragd` alone would resolve reqwest and rustls
+# without loadgen's and the tests' TLS features and rebuild the Qdrant crates)
+cargo test --workspace --features ragd/otel --test otel
 log "fuzzing the HTTP API from its OpenAPI document (schemathesis, bounded)"
 cargo build -q --workspace --bins  # same feature set as above: no rebuild
 bash tests/fuzz/api.sh 25 240
