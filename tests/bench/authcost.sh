@@ -18,6 +18,7 @@
 # /proc over the run), the cost itself in microseconds.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
 PAIRS=${1:-8}
 SECS=${2:-10}
 PORT=18091
@@ -36,12 +37,11 @@ start_ragd() {
   env RUST_LOG=warn RAGD_RETRIEVAL__MODE=dense "$@" \
     taskset -c 0 $RAGD serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" 2>>"$WORK/ragd.log" &
   PID=$!
-  for _ in $(seq 600); do curl -sf $B/health >/dev/null && return; sleep 0.1; done
-  echo "ragd did not start"; tail "$WORK/ragd.log"; exit 1
+  bench_wait_up $B 60 || { tail "$WORK/ragd.log"; exit 1; }
 }
 cpu_ticks() { awk '{print $14 + $15}' /proc/$PID/stat; }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+bench_machine
 start_ragd
 curl -sf $B/v1/collections -H 'content-type: application/json' -d '{"name":"bench"}' >/dev/null
 curl -sf $B/v1/collections/bench/documents -H 'content-type: application/json' -d '{"documents":[

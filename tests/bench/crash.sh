@@ -13,9 +13,10 @@
 # same feature set as tests/run.sh, so nothing is rebuilt after it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
 EMBEDDED=${1:-50}
 SHARED=${2:-10}
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+bench_machine
 cargo build -q --workspace --tests
 rm -f "${TMPDIR:-/tmp}/ragkit-crash-report.txt"
 

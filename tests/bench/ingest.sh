@@ -19,13 +19,16 @@
 # lines (`result {...}`) are for scripts. Loopback only, bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
 DOCS=${1:-300}
 PARAS=${2:-10}
 ROUNDS=${3:-3}
 PORT=18081
 B=http://127.0.0.1:$PORT
-cargo build --release -q -p ragd
-BIN=${CARGO_TARGET_DIR:-target}/release/ragd
+# RAGKIT_RAGD_BIN=PATH measures another build (e.g. a copy of an earlier one, for
+# a before/after comparison in one session) instead of building this one.
+if [ -z "${RAGKIT_RAGD_BIN:-}" ]; then cargo build --release -q -p ragd; fi
+BIN=${RAGKIT_RAGD_BIN:-${CARGO_TARGET_DIR:-target}/release/ragd}
 WORK=$(mktemp -d)
 PID=
 cleanup() {
@@ -33,7 +36,7 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
+bench_machine
 python3 tests/bench/gen_corpus.py "$WORK/corpus" "$DOCS" "$PARAS" 50 >/dev/null
 # The paragraphs themselves, one per line: what bench-embed embeds.
 python3 - "$WORK/corpus" > "$WORK/paragraphs.txt" <<'EOF'
@@ -56,7 +59,7 @@ for round in $(seq "$ROUNDS"); do
   rm -rf "$WORK/data"
   RUST_LOG=warn $BIN serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" > "$WORK/ragd.log" 2>&1 &
   PID=$!
-  for _ in $(seq 100); do curl -sf $B/health >/dev/null && break; sleep 0.1; done
+  bench_wait_up $B 10
   curl -sf $B/v1/collections -H 'content-type: application/json' -d '{"name":"bench"}' >/dev/null
   python3 - "$WORK/corpus" "$B" "$limit" "$round" <<'EOF' | tee -a "$WORK/results"
 import json, os, sys, time, urllib.request

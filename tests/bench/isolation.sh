@@ -10,8 +10,9 @@
 # Run it on a quiet machine: other load on the CPU shows up as flood cost.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
 RUNS=${1:-3}
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+bench_machine
 cargo test -q --workspace --test isolation --no-run
 status=0
 for i in $(seq "$RUNS"); do

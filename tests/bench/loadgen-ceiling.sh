@@ -14,6 +14,7 @@
 # 127.0.0.1; every run is bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
 SECS=${1:-10}
 PORT=18096
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
@@ -54,7 +55,7 @@ TARGET=http://127.0.0.1:$PORT
 sed "s/duration = \"10s\"/duration = \"${SECS}s\"/" tests/bench/loadgen-ceiling.toml > "$WORK/closed.toml"
 sed "s/duration = \"10s\"/duration = \"${SECS}s\"/" tests/bench/loadgen-open-ceiling.toml > "$WORK/open.toml"
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
+bench_machine
 echo "endpoint: nginx $(/usr/sbin/nginx -v 2>&1 | cut -d/ -f2), 1 worker, $TARGET/health; $SECS s per run"
 echo
 echo "| tool | threads | connections | requests | req/s | CPU user+sys (s) | CPU per request | vs wrk, same threads |"

@@ -15,6 +15,7 @@
 # in loadgen-ceiling.sh. Traffic stays on 127.0.0.1; every run is bounded.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
 SECS=${1:-10}
 ROUNDS=${2:-2}
 PORT=18097
@@ -56,7 +57,7 @@ TARGET=http://127.0.0.1:$PORT
 sed -e "s/duration = \"10s\"/duration = \"${SECS}s\"/" -e 's/rate = 20000/rate = 10000/' \
   tests/bench/loadgen-open-ceiling.toml > "$WORK/open.toml"
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
+bench_machine
 echo "endpoint: nginx, 1 worker, $TARGET/health; 10,000 arrivals/s for $SECS s, one loadgen thread; $ROUNDS rounds"
 echo
 

@@ -15,6 +15,7 @@
 # All traffic stays on loopback; every step is bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
 DOCS=${1:-200}
 PARAS=${2:-10}
 PORT=18090
@@ -32,18 +33,14 @@ start_ragd() {
   env RUST_LOG=warn RAGD_RETRIEVAL__MODE=dense "$@" \
     $RAGD serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" 2>>"$WORK/ragd.log" &
   PID=$!
-  for _ in $(seq 600); do curl -sf $B/health >/dev/null && return; sleep 0.1; done
-  echo "ragd did not start"; tail "$WORK/ragd.log"; exit 1
+  bench_wait_up $B 60 || { tail "$WORK/ragd.log"; exit 1; }
 }
 rss_kib() { awk '/VmRSS/{print $2}' /proc/$PID/status; }
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
+bench_machine
 python3 tests/bench/gen_corpus.py "$WORK/corpus" "$DOCS" "$PARAS" 50
 start_ragd
-curl -sf $B/v1/collections -H 'content-type: application/json' -d '{"name":"bench"}' >/dev/null
-for f in "$WORK"/corpus/*.json; do
-  curl -sf $B/v1/collections/bench/documents -H 'content-type: application/json' --data-binary @"$f" >/dev/null
-done
+bench_load $B "$WORK/corpus"
 Q=$B/v1/collections/bench/query
 
 echo "== 1. sustainable rate: 16 users, uncached dense questions, 20 s"

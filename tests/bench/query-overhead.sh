@@ -18,6 +18,7 @@
 # throughput is compared with. Loopback only, bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
 DOCS=${1:-300}
 PARAS=${2:-10}
 SECS=${3:-20}
@@ -38,7 +39,7 @@ cleanup() {
 trap cleanup EXIT
 TICK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
+bench_machine
 python3 tests/bench/gen_corpus.py "$WORK/corpus" "$DOCS" "$PARAS" 50 >/dev/null
 python3 tests/bench/embed_stub.py $STUB_PORT 384 &
 STUB=$!
@@ -49,11 +50,8 @@ run() { # NAME, then env assignments for ragd
   # Nothing shed: the figure is the CPU of answered questions.
   env RAGD_SERVER__MAX_QUEUE_WAIT_MS=0 "$@" RUST_LOG=warn $BIN serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" > "$WORK/ragd-$name.log" 2>&1 &
   PID=$!
-  for _ in $(seq 100); do curl -sf $B/health >/dev/null && break; sleep 0.1; done
-  curl -sf $B/v1/collections -H 'content-type: application/json' -d '{"name":"bench"}' >/dev/null
-  for f in "$WORK"/corpus/*.json; do
-    curl -sf $B/v1/collections/bench/documents -H 'content-type: application/json' --data-binary @"$f" >/dev/null
-  done
+  bench_wait_up $B 10
+  bench_load $B "$WORK/corpus"
   for _ in $(seq 600); do
     depth=$(curl -sf $B/status | python3 -c 'import json,sys; print([q["depth"] for q in json.load(sys.stdin)["queues"] if q["name"]=="vector-indexing"][0])')
     [ "$depth" = 0 ] && break; sleep 1

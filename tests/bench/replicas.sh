@@ -10,6 +10,7 @@
 # All traffic stays on loopback; every run is bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
 DOCS=${1:-300}
 PARAS=${2:-10}
 SECS=${3:-15}
@@ -31,7 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
+bench_machine
 echo "retrieval mode: $RETRIEVAL, $DOCS documents x $PARAS paragraphs, $SECS s per run"
 python3 tests/bench/gen_corpus.py "$WORK/corpus" "$DOCS" "$PARAS" 50
 
@@ -52,7 +53,6 @@ kind = "redis"
 TOML
 : > "$WORK/embedded.toml"
 
-wait_up() { for _ in $(seq 300); do curl -sf "$1/health" >/dev/null && return 0; sleep 0.1; done; echo "not up: $1" >&2; return 1; }
 
 # start N replicas of config C on ports 18081..; sets PIDS
 start_replicas() {
@@ -62,7 +62,7 @@ start_replicas() {
       --data-dir "$WORK/data-$conf-$i" &
     PIDS+=($!)
   done
-  for i in $(seq 1 "$n"); do wait_up http://127.0.0.1:$((18080 + i)); done
+  for i in $(seq 1 "$n"); do bench_wait_up http://127.0.0.1:$((18080 + i)); done
 }
 stop_replicas() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -82,16 +82,13 @@ start_nginx() {
   } > "$WORK/nginx.conf"
   /usr/sbin/nginx -c "$WORK/nginx.conf" -p "$WORK" &
   NGINX_PID=$!
-  wait_up http://127.0.0.1:18090
+  bench_wait_up http://127.0.0.1:18090
 }
 stop_nginx() { [ -n "$NGINX_PID" ] && { kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true; NGINX_PID=""; }; }
 
 ingest() {
   local b=$1
-  curl -sf "$b/v1/collections" -H 'content-type: application/json' -d '{"name":"bench"}' >/dev/null
-  for f in "$WORK"/corpus/*.json; do
-    curl -sf "$b/v1/collections/bench/documents" -H 'content-type: application/json' --data-binary @"$f" >/dev/null
-  done
+  bench_load "$b" "$WORK/corpus"
 }
 
 wait_indexed() {

@@ -12,6 +12,7 @@
 # All traffic stays on loopback; every step is bounded in time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
 DOCS=${1:-1000}
 PARAS=${2:-10}
 PORT=18080
@@ -22,12 +23,12 @@ BIN=target/release/ragd
 WORK=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
+bench_machine
 
 python3 tests/bench/gen_corpus.py "$WORK/corpus" "$DOCS" "$PARAS" 50
 RUST_LOG=warn $BIN serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" &
 PID=$!
-for _ in $(seq 100); do curl -sf $B/health >/dev/null && break; sleep 0.1; done
+bench_wait_up $B 10
 curl -sf $B/v1/collections -H 'content-type: application/json' -d '{"name":"bench"}' >/dev/null
 
 echo "== ingest: $DOCS documents x $PARAS paragraphs"

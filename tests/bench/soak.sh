@@ -10,6 +10,7 @@
 # A steady state shows no upward trend in either column.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
 DOCS=${1:-200}
 PARAS=${2:-10}
 PORT=18091
@@ -19,15 +20,12 @@ RAGD=target/release/ragd
 LG=target/release/loadgen
 WORK=$(mktemp -d)
 trap 'kill $PID $SAMPLER 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+bench_machine
 python3 tests/bench/gen_corpus.py "$WORK/corpus" "$DOCS" "$PARAS" 50
 RUST_LOG=warn RAGD_RETRIEVAL__MODE=dense $RAGD serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" 2>"$WORK/ragd.log" &
 PID=$!
-for _ in $(seq 600); do curl -sf $B/health >/dev/null && break; sleep 0.1; done
-curl -sf $B/v1/collections -H 'content-type: application/json' -d '{"name":"bench"}' >/dev/null
-for f in "$WORK"/corpus/*.json; do
-  curl -sf $B/v1/collections/bench/documents -H 'content-type: application/json' --data-binary @"$f" >/dev/null
-done
+bench_wait_up $B 60
+bench_load $B "$WORK/corpus"
 ( for m in $(seq 0 10); do echo "$m $(awk '/VmRSS/{print $2}' /proc/$PID/status)"; sleep 60; done ) >"$WORK/rss" &
 SAMPLER=$!
 $LG run tests/bench/soak.toml --target $B --quiet --json >"$WORK/soak.json" || true

@@ -28,6 +28,7 @@
 # removed on exit, also on Ctrl-C or failure.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/bench/lib.sh
 N=${1:-12}
 SECS=${2:-30}
 ROUNDS=${3:-3}
@@ -58,7 +59,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
+bench_machine
 echo "docker: $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})'), cgroup v$(docker info --format '{{.CgroupVersion}}'); client: docker $(docker version --format '{{.Client.Version}}')"
 echo "ragctl: $RAGCTL ($(stat -c %y "$RAGCTL" | cut -d. -f1)), $N containers, ${SECS} s per run after ${WARMUP} s, $ROUNDS rounds"
 

@@ -1,0 +1,30 @@
+# What the benchmark scripts share. Source it from the repository's root:
+#   cd "$(dirname "$0")/../.."; . tests/bench/lib.sh
+
+# One line naming the machine, printed before any figure.
+bench_machine() {
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
+}
+
+# bench_wait_up URL [SECONDS=60]: wait until URL/health answers; fails
+# (with a message) when it does not within SECONDS.
+bench_wait_up() {
+  local tries=$(( ${2:-60} * 10 ))
+  for _ in $(seq "$tries"); do
+    curl -sf "$1/health" >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "not up after ${2:-60} s: $1" >&2
+  return 1
+}
+
+# bench_load URL DIR: create collection `bench` on the ragd at URL and send
+# it every ingest request of DIR (tests/bench/gen_corpus.py's output), one
+# after another.
+bench_load() {
+  curl -sf "$1/v1/collections" -H 'content-type: application/json' -d '{"name":"bench"}' >/dev/null
+  for f in "$2"/*.json; do
+    curl -sf "$1/v1/collections/bench/documents" -H 'content-type: application/json' \
+      --data-binary @"$f" >/dev/null
+  done
+}
