@@ -39,6 +39,8 @@ pub struct Backends {
     /// The index the metadata store's chunks point into.
     pub vectors: Arc<dyn VectorStore>,
     pub topology: Topology,
+    /// Collection rows by name, on a single node (`None` on shared stores).
+    pub names: Option<crate::service::names::Names>,
     /// The configured embedders by name; a collection records the one it
     /// was created with.
     pub embedders: Embedders,

@@ -158,6 +158,8 @@ impl App {
             meta: stores.meta,
             vectors: stores.vectors,
             topology: stores.topology,
+            names: (stores.topology == Topology::SingleNode)
+                .then(crate::service::names::Names::default),
             embedders,
             generator,
             cache,

@@ -126,7 +126,11 @@ pub async fn delete(b: &Backends, name: &str) -> Result<(), ApiError> {
     let row = resolve(b, name).await?;
     // Metadata first: once it is gone no query can return the collection's
     // chunks, even if removing the vectors is interrupted.
-    if !b.meta.delete_collection(row.key).await? {
+    let deleted = b.meta.delete_collection(row.key).await;
+    if let Some(n) = &b.names {
+        n.forget(name);
+    }
+    if !deleted? {
         return Err(ApiError::CollectionNotFound(name.to_string()));
     }
     b.cache.invalidate(name).await;

@@ -15,6 +15,7 @@ pub mod documents;
 pub mod files;
 pub mod jobs;
 pub mod keys;
+pub mod names;
 pub mod query;
 pub mod sweep;
 
@@ -85,9 +86,16 @@ impl From<crate::cpu::JobPanicked> for ApiError {
     }
 }
 
-/// A collection by name, or 404.
+/// A collection by name, or 404. On a single node the row comes from
+/// [`names::Names`] once it was read.
 pub async fn resolve(b: &Backends, name: &str) -> Result<CollectionRow, ApiError> {
-    b.meta
+    let names = b.names.as_ref();
+    if let Some(row) = names.and_then(|n| n.get(name)) {
+        return Ok(row);
+    }
+    let epoch = names.map(names::Names::epoch);
+    let row = b
+        .meta
         .get_collection(name)
         .instrument(tracing::info_span!(
             "store",
@@ -95,7 +103,11 @@ pub async fn resolve(b: &Backends, name: &str) -> Result<CollectionRow, ApiError
             op = "get_collection"
         ))
         .await?
-        .ok_or_else(|| ApiError::CollectionNotFound(name.to_string()))
+        .ok_or_else(|| ApiError::CollectionNotFound(name.to_string()))?;
+    if let (Some(n), Some(epoch)) = (names, epoch) {
+        n.remember(epoch, &row);
+    }
+    Ok(row)
 }
 
 /// `result` of work on collection `coll`, which this request resolved

@@ -1,0 +1,110 @@
+//! Collection rows by name, remembered in process on a single node.
+//!
+//! Every request that names a collection first looks its row up
+//! ([`super::resolve`]): on SQLite that is a round trip to a connection
+//! thread and back, about 3 % of an uncached query's own CPU plus two
+//! thread switches (docs/BENCHMARKS.md). A row never changes once written,
+//! and on a single node this process makes every create and delete, so the
+//! row can be kept until the collection is deleted here.
+//!
+//! Shared stores do not use this: another replica may delete a collection
+//! and create one of the same name.
+//!
+//! A lookup that raced a delete must not put the deleted row back: each
+//! delete bumps an epoch under the same lock, and a row read from the store
+//! is kept only if no delete happened since the read began.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use crate::meta::CollectionRow;
+
+/// The rows, and the number of deletes so far.
+#[derive(Default)]
+pub struct Names {
+    inner: RwLock<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    rows: HashMap<String, CollectionRow>,
+    epoch: u64,
+}
+
+impl Names {
+    /// The remembered row of `name`.
+    pub fn get(&self, name: &str) -> Option<CollectionRow> {
+        self.read().rows.get(name).cloned()
+    }
+
+    /// Call before reading a row from the store; pass the result to
+    /// [`remember`](Names::remember).
+    pub fn epoch(&self) -> u64 {
+        self.read().epoch
+    }
+
+    /// Keep `row`, read from the store after [`epoch`](Names::epoch)
+    /// returned `epoch`, unless a collection was deleted since.
+    pub fn remember(&self, epoch: u64, row: &CollectionRow) {
+        let mut inner = self.write();
+        if inner.epoch == epoch {
+            inner.rows.insert(row.name.clone(), row.clone());
+        }
+    }
+
+    /// Forget `name`: it was deleted (call after the store's delete).
+    pub fn forget(&self, name: &str) {
+        let mut inner = self.write();
+        inner.epoch += 1;
+        inner.rows.remove(name);
+    }
+
+    // A panic while holding the lock cannot leave the map half-written
+    // (insert and remove are whole), so a poisoned lock is still usable.
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::CollectionKey;
+
+    fn row(name: &str) -> CollectionRow {
+        CollectionRow {
+            key: CollectionKey::random(),
+            name: name.into(),
+            embedder: "default".into(),
+            model: "m".into(),
+            dimensions: 3,
+            created_at: "now".into(),
+        }
+    }
+
+    #[test]
+    fn a_row_is_kept_until_its_collection_is_deleted() {
+        let n = Names::default();
+        let r = row("kb");
+        n.remember(n.epoch(), &r);
+        assert_eq!(n.get("kb"), Some(r));
+        n.forget("kb");
+        assert_eq!(n.get("kb"), None);
+    }
+
+    #[test]
+    fn a_lookup_that_raced_a_delete_is_not_kept() {
+        let n = Names::default();
+        let epoch = n.epoch(); // a lookup starts and reads the row...
+        n.forget("kb"); // ...while the collection is deleted
+        n.remember(epoch, &row("kb"));
+        assert_eq!(n.get("kb"), None);
+        // A lookup after the delete is kept again.
+        n.remember(n.epoch(), &row("kb"));
+        assert!(n.get("kb").is_some());
+    }
+}
