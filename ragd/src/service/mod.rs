@@ -89,11 +89,11 @@ impl From<crate::cpu::JobPanicked> for ApiError {
 /// A collection by name, or 404. On a single node the row comes from
 /// [`names::Names`] once it was read.
 pub async fn resolve(b: &Backends, name: &str) -> Result<CollectionRow, ApiError> {
-    let names = b.names.as_ref();
-    if let Some(row) = names.and_then(|n| n.get(name)) {
-        return Ok(row);
-    }
-    let epoch = names.map(names::Names::epoch);
+    let epoch = match b.names.as_ref().map(|n| n.get(name)) {
+        Some(Ok(row)) => return Ok(row),
+        Some(Err(epoch)) => Some(epoch),
+        None => None,
+    };
     let row = b
         .meta
         .get_collection(name)
@@ -104,7 +104,7 @@ pub async fn resolve(b: &Backends, name: &str) -> Result<CollectionRow, ApiError
         ))
         .await?
         .ok_or_else(|| ApiError::CollectionNotFound(name.to_string()))?;
-    if let (Some(n), Some(epoch)) = (names, epoch) {
+    if let (Some(n), Some(epoch)) = (&b.names, epoch) {
         n.remember(epoch, &row);
     }
     Ok(row)

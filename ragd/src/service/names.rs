@@ -32,19 +32,15 @@ struct Inner {
 }
 
 impl Names {
-    /// The remembered row of `name`.
-    pub fn get(&self, name: &str) -> Option<CollectionRow> {
-        self.read().rows.get(name).cloned()
+    /// The remembered row of `name`, or (not remembered) the epoch to pass
+    /// to [`remember`](Names::remember) once the row is read from the store.
+    pub fn get(&self, name: &str) -> Result<CollectionRow, u64> {
+        let inner = self.read();
+        inner.rows.get(name).cloned().ok_or(inner.epoch)
     }
 
-    /// Call before reading a row from the store; pass the result to
-    /// [`remember`](Names::remember).
-    pub fn epoch(&self) -> u64 {
-        self.read().epoch
-    }
-
-    /// Keep `row`, read from the store after [`epoch`](Names::epoch)
-    /// returned `epoch`, unless a collection was deleted since.
+    /// Keep `row`, read from the store after [`get`](Names::get) missed
+    /// and returned `epoch`, unless a collection was deleted since.
     pub fn remember(&self, epoch: u64, row: &CollectionRow) {
         let mut inner = self.write();
         if inner.epoch == epoch {
@@ -90,21 +86,23 @@ mod tests {
     fn a_row_is_kept_until_its_collection_is_deleted() {
         let n = Names::default();
         let r = row("kb");
-        n.remember(n.epoch(), &r);
-        assert_eq!(n.get("kb"), Some(r));
+        let epoch = n.get("kb").unwrap_err();
+        n.remember(epoch, &r);
+        assert_eq!(n.get("kb"), Ok(r));
         n.forget("kb");
-        assert_eq!(n.get("kb"), None);
+        assert!(n.get("kb").is_err());
     }
 
     #[test]
     fn a_lookup_that_raced_a_delete_is_not_kept() {
         let n = Names::default();
-        let epoch = n.epoch(); // a lookup starts and reads the row...
+        let epoch = n.get("kb").unwrap_err(); // a lookup misses, reads the row...
         n.forget("kb"); // ...while the collection is deleted
         n.remember(epoch, &row("kb"));
-        assert_eq!(n.get("kb"), None);
+        let after = n.get("kb").unwrap_err();
+        assert_ne!(after, epoch);
         // A lookup after the delete is kept again.
-        n.remember(n.epoch(), &row("kb"));
-        assert!(n.get("kb").is_some());
+        n.remember(after, &row("kb"));
+        assert!(n.get("kb").is_ok());
     }
 }
