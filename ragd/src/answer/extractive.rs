@@ -19,6 +19,7 @@
 //! form the answer, each followed by the number of the passage it came
 //! from. Deterministic: ties go to the earlier passage and unit.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
@@ -66,40 +67,37 @@ const SAME: &[(&str, &str)] = &[
     ("env", "environment"),
 ];
 
-/// A word made comparable: lower case, a light stem (plurals, -ing, -ed,
-/// a final e), one spelling of a few synonyms. Numbers stay as they are.
-fn term(word: &str) -> String {
-    let w = word.to_lowercase();
-    let w = w.strip_suffix("'s").unwrap_or(w.as_str()).to_string();
+/// A word made comparable: a light stem (plurals, -ing, -ed, a final e),
+/// one spelling of a few synonyms. Numbers stay as they are. `w` is in
+/// lower case already; the one allocation is the term returned.
+fn term(w: &str) -> String {
+    let w = w.strip_suffix("'s").unwrap_or(w);
     if let Some((_, to)) = SAME.iter().find(|(from, _)| *from == w) {
         return (*to).to_string();
     }
-    if w.chars().any(|c| c.is_ascii_digit()) {
-        return w;
+    if w.bytes().any(|c| c.is_ascii_digit()) {
+        return w.to_string();
+    }
+    let n = w.len();
+    // The suffixes are ASCII, so every cut below is on a char boundary.
+    if n > 4 && w.ends_with("ies") {
+        // Ends in `y`: none of the cuts below applies.
+        return format!("{}y", &w[..n - 3]);
     }
     let mut s = w;
-    let n = s.len();
-    if n > 4 && s.ends_with("ies") {
-        s.truncate(n - 3);
-        s.push('y');
-    } else if n > 3
-        && s.ends_with('s')
-        && !s.ends_with("ss")
-        && !s.ends_with("us")
-        && !s.ends_with("is")
-    {
-        s.truncate(n - 1);
+    if n > 3 && s.ends_with('s') && !s.ends_with("ss") && !s.ends_with("us") && !s.ends_with("is") {
+        s = &s[..n - 1];
     }
     let n = s.len();
     if n > 5 && s.ends_with("ing") {
-        s.truncate(n - 3);
+        s = &s[..n - 3];
     } else if n > 4 && s.ends_with("ed") {
-        s.truncate(n - 2);
+        s = &s[..n - 2];
     }
     if s.len() > 4 && s.ends_with('e') {
-        s.pop();
+        s = &s[..s.len() - 1];
     }
-    s
+    s.to_string()
 }
 
 /// The content terms of a text; an identifier (`max_in_flight`,
@@ -107,7 +105,14 @@ fn term(word: &str) -> String {
 fn terms(text: &str) -> HashSet<String> {
     let mut out = HashSet::new();
     for w in text.unicode_words() {
-        let lw = w.to_lowercase();
+        // Most words are ASCII and already in lower case: no copy then.
+        let lw: Cow<str> = if !w.is_ascii() {
+            Cow::Owned(w.to_lowercase())
+        } else if w.bytes().any(|c| c.is_ascii_uppercase()) {
+            Cow::Owned(w.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(w)
+        };
         let mut add = |w: &str| {
             // Single letters count: `k`, `N` and `X` name things here.
             if !w.is_empty() && !STOPWORDS.contains(&w) {
@@ -420,17 +425,18 @@ struct Found<'a> {
     passage: &'a Citation,
     unit: Unit,
     words: HashSet<String>,
-    /// Terms of its headings, table header, section or comment.
-    context: HashSet<String>,
+    /// The question's terms found in its headings, table header, section
+    /// or comment: all that scoring reads of them.
+    context: Vec<&'a str>,
 }
 
 /// A scored unit.
-struct Candidate {
+struct Candidate<'a> {
     n: u32,
     order: usize,
-    text: String,
+    text: &'a str,
     score: f32,
-    words: HashSet<String>,
+    words: &'a HashSet<String>,
 }
 
 impl Extractive {
@@ -450,22 +456,38 @@ impl Extractive {
         // Units of every passage, with their passage's rank.
         let mut all: Vec<Found> = Vec::new();
         for (rank, p) in passages.iter().enumerate() {
+            let heading = terms(&p.heading);
+            // A passage's units share a few contexts: each is read once.
+            let mut contexts: HashMap<String, Vec<&str>> = HashMap::new();
             for u in units::units(&p.text) {
                 let words = terms(&u.text);
-                let context = terms(&format!("{} {}", p.heading, u.context));
                 let enough = match u.kind {
                     Kind::Sentence | Kind::Item => words.len() >= 2,
                     Kind::Row | Kind::Code => !words.is_empty(),
                 };
-                if enough {
-                    all.push(Found {
-                        rank,
-                        passage: p,
-                        unit: u,
-                        words,
-                        context,
-                    });
+                if !enough {
+                    continue;
                 }
+                let context = match contexts.get(&u.context) {
+                    Some(c) => c.clone(),
+                    None => {
+                        let own = terms(&u.context);
+                        let c: Vec<&str> = q
+                            .iter()
+                            .filter(|w| heading.contains(*w) || own.contains(*w))
+                            .map(String::as_str)
+                            .collect();
+                        contexts.insert(u.context.clone(), c.clone());
+                        c
+                    }
+                };
+                all.push(Found {
+                    rank,
+                    passage: p,
+                    unit: u,
+                    words,
+                    context,
+                });
             }
         }
         if all.is_empty() {
@@ -490,10 +512,11 @@ impl Extractive {
         for (order, f) in all.iter().enumerate() {
             let (p, u, words) = (f.passage, &f.unit, &f.words);
             let inside: f32 = q.intersection(words).map(|w| weight(w.as_str())).sum();
-            let around: f32 = q
-                .intersection(&f.context)
-                .filter(|w| !words.contains(*w))
-                .map(|w| 0.5 * weight(w.as_str()))
+            let around: f32 = f
+                .context
+                .iter()
+                .filter(|w| !words.contains(**w))
+                .map(|w| 0.5 * weight(w))
                 .sum();
             let length_penalty = (words.len() as f32 / 14.0).max(1.0).sqrt();
             let mut lexical = (inside + around) / length_penalty;
@@ -502,8 +525,14 @@ impl Extractive {
             } else if !want.any() && matches!(u.kind, Kind::Code) {
                 lexical *= 0.8;
             }
-            let lower = u.text.to_lowercase();
-            if GENERIC.iter().any(|g| lower.starts_with(g)) {
+            // The longest generic opening is 13 characters.
+            let opening: String = u
+                .text
+                .chars()
+                .take(16)
+                .flat_map(char::to_lowercase)
+                .collect();
+            if GENERIC.iter().any(|g| opening.starts_with(g)) {
                 lexical *= 0.5;
             }
             // A sentence a chunk's edge cut reads as debris: quoted only
@@ -523,12 +552,12 @@ impl Extractive {
             candidates.push(Candidate {
                 n: p.n,
                 order,
-                text: u.text.clone(),
+                text: &u.text,
                 // A passage ranked lower weighs its words a little less: a
                 // 0.2 share of the rank prior stated the most facts of 0 to
                 // 0.6 on docs/eval (docs/BENCHMARKS.md).
                 score: lexical * (0.8 + 0.2 * rank_prior) + 0.6 * rank_prior + 0.3 * relative,
-                words: words.clone(),
+                words,
             });
         }
         candidates.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.order.cmp(&b.order)));
@@ -539,9 +568,9 @@ impl Extractive {
                 break;
             }
             let duplicate = chosen.iter().any(|o| {
-                let inter = o.words.intersection(&c.words).count() as f32;
-                let union = o.words.union(&c.words).count() as f32;
-                (union > 0.0 && inter / union > 0.7) || o.text.contains(&c.text)
+                let inter = o.words.intersection(c.words).count() as f32;
+                let union = o.words.union(c.words).count() as f32;
+                (union > 0.0 && inter / union > 0.7) || o.text.contains(c.text)
             });
             if !duplicate {
                 chosen.push(c);

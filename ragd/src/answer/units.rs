@@ -353,11 +353,18 @@ fn heading(t: &str) -> Option<(usize, String)> {
 
 /// `---`, `***`, `___`, `===` (rules and setext underlines).
 fn is_rule(t: &str) -> bool {
-    let s: String = t.chars().filter(|c| !c.is_whitespace()).collect();
-    s.len() >= 3
-        && ['-', '*', '_', '=']
-            .iter()
-            .any(|&m| s.chars().all(|c| c == m))
+    let mut marks = t.chars().filter(|c| !c.is_whitespace());
+    let Some(m) = marks.next().filter(|m| matches!(m, '-' | '*' | '_' | '=')) else {
+        return false;
+    };
+    let mut n = 1;
+    for c in marks {
+        if c != m {
+            return false;
+        }
+        n += 1;
+    }
+    n >= 3
 }
 
 /// `|---|:--:|`.
@@ -444,6 +451,10 @@ fn strip_checklist(s: &str) -> &str {
 
 /// Text outside code spans without Markdown markup.
 fn plain(s: &str) -> String {
+    // Most prose holds no markup: every rule below starts at one of these.
+    if !s.contains(['*', '_', '<', '[']) {
+        return s.to_string();
+    }
     let s = s
         .replace("**", "")
         .replace("__", "")
@@ -487,8 +498,12 @@ fn plain(s: &str) -> String {
 /// Something to read: a letter or digit, and not a lone heading marker,
 /// rule or bracket.
 fn readable(text: &str) -> bool {
-    let alnum = text.chars().filter(|c| c.is_alphanumeric()).count();
-    alnum >= 2 && !text.starts_with('#') && !is_rule(text)
+    let two_alnum = text
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .nth(1)
+        .is_some();
+    two_alnum && !text.starts_with('#') && !is_rule(text)
 }
 
 #[cfg(test)]
