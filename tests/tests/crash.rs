@@ -680,3 +680,87 @@ async fn an_accepted_job_survives_sigkill() {
         );
     }
 }
+
+/// Vectors the metadata store does not know (an ingest in progress, or what
+/// an interrupted write left before the sweep) are never cited, and never
+/// leave a query with fewer passages than asked for while known ones
+/// remain: a few among the best hits, and more than the first search
+/// fetches (so that it must search wider).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_vectors_are_skipped_and_never_crowd_out_passages() {
+    use ragd::embed::{Embedder as _, Lane};
+    use ragd::service::{collections, documents, query};
+    if shared_backends() && shared_services().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = ragkit_tests::test_config(dir.path());
+    // The unknown points stand for writes in progress: no sweep meanwhile.
+    cfg.storage.orphan_grace_secs = 3600;
+    if shared_backends() {
+        ragkit_tests::use_shared_backends(&mut cfg, &shared_name(dir.path())).await;
+    }
+    let app = ragd::App::open(cfg).await.unwrap();
+    let b = &app.backends;
+    let create = ragd_api::CreateCollection {
+        name: "kb".into(),
+        embedder: None,
+    };
+    collections::create(b, create).await.unwrap();
+    let docs: Vec<Value> = (0..8)
+        .map(|i| json!({"id": format!("d{i}"), "text": format!("Pump {i} of the reservoir moved water at night.")}))
+        .collect();
+    let docs: ragd_api::IngestRequest =
+        serde_json::from_value(json!({ "documents": docs })).unwrap();
+    documents::ingest(b, "kb", docs).await.unwrap();
+    let row = b.meta.get_collection("kb").await.unwrap().unwrap();
+    let question = "Which pump moved water at night?";
+    // The question's own vector: unknown points equal to it rank first.
+    let vector = b.embedders[&row.embedder]
+        .embed(vec![question.to_string()], Lane::Interactive)
+        .await
+        .unwrap()
+        .remove(0);
+    let top_k = 3;
+    let ask = || {
+        let req: ragd_api::QueryRequest =
+            serde_json::from_value(json!({"question": question, "top_k": top_k, "mode": "dense"}))
+                .unwrap();
+        query::search(b, "kb", req)
+    };
+    let mut unknown = 0;
+    // 2: among the best top_k hits; 20: more than a first search fetches
+    // (top_k * 2 + 8 = 14).
+    for total in [2, 20] {
+        let points: Vec<_> = (unknown..total)
+            .map(|i| ragd::vectors::ChunkPoint {
+                id: uuid::Uuid::new_v4(),
+                doc_id: format!("unknown-{i}"),
+                version: uuid::Uuid::new_v4(),
+                chunk_index: 0,
+                vector: vector.clone(),
+                sparse: Default::default(),
+                metadata: Default::default(),
+            })
+            .collect();
+        unknown = total;
+        b.vectors.upsert(row.key, points).await.unwrap();
+        let found = ask().await.unwrap();
+        let ids: Vec<&str> = found
+            .passages
+            .iter()
+            .map(|p| p.document_id.as_str())
+            .collect();
+        assert_eq!(ids.len(), top_k, "{total} unknown points: {ids:?}");
+        assert!(
+            ids.iter().all(|id| id.starts_with('d')),
+            "{total} unknown points: an unknown one was cited: {ids:?}"
+        );
+        let scores: Vec<f32> = found.passages.iter().map(|p| p.score).collect();
+        assert!(
+            scores.windows(2).all(|w| w[0] >= w[1]),
+            "in the order of the search: {scores:?}"
+        );
+    }
+    app.close().await;
+}

@@ -450,6 +450,11 @@ async fn embed_question(
 /// unknown to the metadata store: they are skipped, never shown. Fetch more
 /// than top_k so they cannot crowd out committed passages, and widen the
 /// search while skipped points leave fewer than top_k.
+///
+/// The join reads the best top_k hits first and the rest of them only when
+/// some were skipped: nearly always every hit is known, and reading the
+/// chunks of all the fetched hits was most of the metadata store's work
+/// per query.
 async fn search_joined(
     b: &Backends,
     coll: &CollectionRow,
@@ -467,21 +472,13 @@ async fn search_joined(
             .instrument(info_span!("search", store = "vectors", limit))
             .await?;
         vector_ms += ms_since(t);
-        let ids: Vec<_> = hits.iter().map(|h| h.id).collect();
-        let mut rows: HashMap<_, _> = b
-            .meta
-            .chunks_by_points(coll.key, &ids)
-            .instrument(info_span!("join", store = "metadata", points = ids.len()))
-            .await?
-            .into_iter()
-            .map(|c| (c.point_id, c))
-            .collect();
         let exhausted = hits.len() < limit;
-        let found: Vec<_> = hits
-            .iter()
-            .filter_map(|h| rows.remove(&h.id).map(|c| (*h, c)))
-            .take(p.top_k)
-            .collect();
+        let (best, rest) = hits.split_at(p.top_k.min(hits.len()));
+        let mut found = join(b, coll, best).await?;
+        if found.len() < p.top_k && !rest.is_empty() {
+            found.extend(join(b, coll, rest).await?);
+        }
+        found.truncate(p.top_k);
         if found.len() == p.top_k || exhausted || limit >= MAX_SEARCH_LIMIT {
             let join_ms = ms_since(started) - vector_ms;
             tracing::debug!(vector_ms, join_ms, "retrieval");
@@ -489,4 +486,29 @@ async fn search_joined(
         }
         limit = (limit * 4).min(MAX_SEARCH_LIMIT);
     }
+}
+
+/// `hits` with their chunks, in the same order; hits the metadata store
+/// does not know are left out.
+async fn join(
+    b: &Backends,
+    coll: &CollectionRow,
+    hits: &[Hit],
+) -> Result<Vec<(Hit, ChunkRow)>, ApiError> {
+    if hits.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<_> = hits.iter().map(|h| h.id).collect();
+    let mut rows: HashMap<_, _> = b
+        .meta
+        .chunks_by_points(coll.key, &ids)
+        .instrument(info_span!("join", store = "metadata", points = ids.len()))
+        .await?
+        .into_iter()
+        .map(|c| (c.point_id, c))
+        .collect();
+    Ok(hits
+        .iter()
+        .filter_map(|h| rows.remove(&h.id).map(|c| (*h, c)))
+        .collect())
 }
