@@ -18,6 +18,21 @@ bench_wait_up() {
   return 1
 }
 
+# bench_wait_indexed URL [SECONDS=600]: wait until the ragd at URL has no
+# vector-indexing work queued (its HNSW index is built), so that searches
+# are measured on the index, not on a brute-force scan; fails (with a
+# message) when it does not within SECONDS.
+bench_wait_indexed() {
+  local depth
+  for _ in $(seq "${2:-600}"); do
+    depth=$(curl -sf "$1/status" | python3 -c 'import json,sys; print([q["depth"] for q in json.load(sys.stdin)["queues"] if q["name"]=="vector-indexing"][0])')
+    [ "$depth" = 0 ] && return 0
+    sleep 1
+  done
+  echo "still indexing after ${2:-600} s: $1" >&2
+  return 1
+}
+
 # bench_load URL DIR: create collection `bench` on the ragd at URL and send
 # it every ingest request of DIR (tests/bench/gen_corpus.py's output), one
 # after another.

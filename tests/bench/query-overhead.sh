@@ -16,6 +16,12 @@
 # µs of ragd CPU per query. Before both, `ragd bench-embed --threads 2`
 # gives the embedder alone's rate, which the bundled run's uncached
 # throughput is compared with. Loopback only, bounded in time.
+#
+# RAGKIT_PERF=FILE also profiles the remote run, after its measurement (so
+# that the figures above are not slowed by it): `perf record -F 999
+# --call-graph dwarf` of ragd for 8 s under the same load, into FILE;
+# `python3 tests/bench/perf_shares.py FILE NAME...` gives the inclusive
+# share of each function NAME.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 . tests/bench/lib.sh
@@ -52,10 +58,7 @@ run() { # NAME, then env assignments for ragd
   PID=$!
   bench_wait_up $B 10
   bench_load $B "$WORK/corpus"
-  for _ in $(seq 600); do
-    depth=$(curl -sf $B/status | python3 -c 'import json,sys; print([q["depth"] for q in json.load(sys.stdin)["queues"] if q["name"]=="vector-indexing"][0])')
-    [ "$depth" = 0 ] && break; sleep 1
-  done
+  bench_wait_indexed $B
   QUERY_MODE=unique wrk -t1 -c16 -d5s -s tests/bench/query.lua $B > /dev/null
   local before after
   before=$(cpu_ticks $PID)
@@ -76,6 +79,14 @@ print("result " + json.dumps({"embedder": name, "queries": n, "req_per_s": rps,
                               "ragd_cpu_us_per_query": round(cpu_us, 1),
                               "non_2xx": int(bad.group(1)) if bad else 0}))
 PY
+  if [ -n "${RAGKIT_PERF:-}" ] && [ "$name" = remote ]; then
+    QUERY_MODE=unique wrk -t1 -c16 -d12s -s tests/bench/query.lua $B > /dev/null &
+    local load=$!
+    sleep 2
+    perf record -F 999 -g --call-graph dwarf,16384 -p $PID -o "$RAGKIT_PERF" -- sleep 8 2>/dev/null
+    wait $load
+    echo "profile of the remote run: $RAGKIT_PERF (python3 tests/bench/perf_shares.py $RAGKIT_PERF NAME...)"
+  fi
   kill $PID; wait $PID 2>/dev/null || true; PID=
 }
 

@@ -53,7 +53,6 @@ kind = "redis"
 TOML
 : > "$WORK/embedded.toml"
 
-
 # start N replicas of config C on ports 18081..; sets PIDS
 start_replicas() {
   local conf=$1 n=$2
@@ -86,19 +85,6 @@ start_nginx() {
 }
 stop_nginx() { [ -n "$NGINX_PID" ] && { kill "$NGINX_PID"; wait "$NGINX_PID" 2>/dev/null || true; NGINX_PID=""; }; }
 
-ingest() {
-  local b=$1
-  bench_load "$b" "$WORK/corpus"
-}
-
-wait_indexed() {
-  local b=$1
-  for _ in $(seq 600); do
-    depth=$(curl -sf "$b/status" | python3 -c 'import json,sys; print([q["depth"] for q in json.load(sys.stdin)["queues"] if q["name"]=="vector-indexing"][0])')
-    [ "$depth" = 0 ] && return 0; sleep 1
-  done
-}
-
 measure() {
   local label=$1 b=$2
   local cold warm
@@ -111,18 +97,18 @@ measure() {
 
 echo "== embedded defaults, 1 replica, direct"
 start_replicas embedded 1
-ingest http://127.0.0.1:18081
-wait_indexed http://127.0.0.1:18081
+bench_load http://127.0.0.1:18081 "$WORK/corpus"
+bench_wait_indexed http://127.0.0.1:18081
 measure "embedded x1 (direct)" http://127.0.0.1:18081
 stop_replicas
 
 echo "== PostgreSQL + Redis"
 start_replicas shared 1
 start=$(date +%s.%N)
-ingest http://127.0.0.1:18081
+bench_load http://127.0.0.1:18081 "$WORK/corpus"
 end=$(date +%s.%N)
 python3 -c "print(f'ingest through replica 1: {$DOCS} requests in {$end-$start:.1f} s')"
-wait_indexed http://127.0.0.1:18081
+bench_wait_indexed http://127.0.0.1:18081
 measure "postgres+redis x1 (direct)" http://127.0.0.1:18081
 for n in 1 2 4; do
   stop_replicas
@@ -130,7 +116,7 @@ for n in 1 2 4; do
   start_replicas shared "$n"
   end=$(date +%s.%N)
   python3 -c "print(f'{$n} replica(s) up, index rebuilt from the log, in {$end-$start:.1f} s')"
-  for i in $(seq 1 "$n"); do wait_indexed http://127.0.0.1:$((18080 + i)); done
+  for i in $(seq 1 "$n"); do bench_wait_indexed http://127.0.0.1:$((18080 + i)); done
   start_nginx "$n"
   measure "postgres+redis x$n (nginx)" http://127.0.0.1:18090
   stop_nginx

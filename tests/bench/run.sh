@@ -41,10 +41,7 @@ chunks=$(curl -sf $B/v1/collections/bench | python3 -c 'import json,sys; print(j
 python3 -c "print(f'ingest: {$chunks} chunks in {$end-$start:.1f} s = {$chunks/($end-$start):.0f} chunks/s')"
 
 echo "== waiting for the vector index"
-for _ in $(seq 600); do
-  depth=$(curl -sf $B/status | python3 -c 'import json,sys; print([q["depth"] for q in json.load(sys.stdin)["queues"] if q["name"]=="vector-indexing"][0])')
-  [ "$depth" = 0 ] && break; sleep 1
-done
+bench_wait_indexed $B
 
 echo "== embedder alone, one question per call (15 s each)"
 for t in 2 4; do $BIN bench-embed --threads $t --seconds 15 | tr -d '\n '; echo; done
