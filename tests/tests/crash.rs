@@ -688,7 +688,7 @@ async fn an_accepted_job_survives_sigkill() {
 /// fetches (so that it must search wider).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_vectors_are_skipped_and_never_crowd_out_passages() {
-    use ragd::embed::{Embedder as _, Lane};
+    use ragd::embed::Lane;
     use ragd::service::{collections, documents, query};
     if shared_backends() && shared_services().is_none() {
         return;
