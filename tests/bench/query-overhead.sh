@@ -33,7 +33,9 @@ cd "$(dirname "$0")/../.."
 DOCS=${1:-300}
 PARAS=${2:-10}
 SECS=${3:-20}
-SLICE_SECS=5
+# Seconds per slice of the bundled run (see run below); RAGKIT_SLICE_SECS=
+# SECONDS gives one slice: the embedder alone once before and once after.
+SLICE_SECS=${RAGKIT_SLICE_SECS:-5}
 PORT=18082
 STUB_PORT=18092
 B=http://127.0.0.1:$PORT

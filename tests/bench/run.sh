@@ -6,7 +6,8 @@
 # Builds ragd (release), starts it on 127.0.0.1:18080 with a fresh data dir,
 # ingests DOCS x PARAS one-chunk paragraphs, waits for the vector index, then
 # measures, in this order and on this machine:
-#   1. the embedder alone (ragd bench-embed), the ceiling for uncached queries;
+#   1. the embedder alone (ragd bench-embed) on questions of the form wrk
+#      sends (tests/bench/questions.py), the ceiling for uncached queries;
 #   2. uncached queries (every question distinct) with wrk;
 #   3. cached queries (one question repeated) with wrk.
 # All traffic stays on loopback; every step is bounded in time.
@@ -43,8 +44,9 @@ python3 -c "print(f'ingest: {$chunks} chunks in {$end-$start:.1f} s = {$chunks/(
 echo "== waiting for the vector index"
 bench_wait_indexed $B
 
-echo "== embedder alone, one question per call (15 s each)"
-for t in 2 4; do $BIN bench-embed --threads $t --seconds 15 | tr -d '\n '; echo; done
+echo "== embedder alone, one question per call, on questions of the form wrk sends (15 s each)"
+python3 tests/bench/questions.py "$WORK/questions.txt"
+for t in 2 4; do $BIN bench-embed --threads $t --seconds 15 --texts "$WORK/questions.txt" | tr -d '\n '; echo; done
 
 echo "== uncached queries (wrk, 1 thread, 16 connections, 20 s)"
 QUERY_MODE=unique wrk -t1 -c16 -d20s --latency -s tests/bench/query.lua $B
