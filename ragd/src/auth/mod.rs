@@ -14,12 +14,20 @@
 //! revoked it (the revoking replica forgets it at once). Unknown ids are
 //! remembered too, so a flood of made-up keys costs one lookup per id.
 //!
+//! That memory is [`KeyCache`], a map behind a read-write lock rather than
+//! the `moka` cache the query cache uses: every authenticated request reads
+//! it, and moka's bookkeeping for its eviction policy cost 2,500
+//! instructions per read, a tenth of a cached question (`callgrind`, see
+//! docs/RELIABILITY.md). Keys are few and their entries tiny, so a full
+//! map is simply emptied of stale entries, or of all of them.
+//!
 //! [`secret`] makes keys and compares them; nothing here logs a key.
 
 pub mod secret;
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use ragd_api::KeyScope;
 
@@ -27,7 +35,7 @@ use crate::config::AuthConfig;
 use crate::meta::{KeyRow, MetaError, MetaStore};
 
 /// Keys looked up and remembered at most (the cache's bound).
-const CACHE_ENTRIES: u64 = 10_000;
+const CACHE_ENTRIES: usize = 10_000;
 
 /// The verified caller of a request, in its extensions (as an
 /// `Arc<Caller>`) when auth is on.
@@ -102,29 +110,71 @@ impl Known {
     }
 
     fn usable_now(&self) -> bool {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0);
-        self.unusable_from.is_none_or(|t| now < t)
+        // The clock is read only for keys that expire.
+        self.unusable_from.is_none_or(|t| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            now < t
+        })
     }
+}
+
+/// What one replica remembers of the keys it looked up: key id → the key
+/// (`None`: no such key), each for `ttl` after its lookup, at most
+/// [`CACHE_ENTRIES`] of them.
+struct KeyCache {
+    ttl: Duration,
+    entries: RwLock<HashMap<u64, (Instant, Option<Arc<Known>>)>>,
+}
+
+impl KeyCache {
+    /// The remembered answer for `id`, if it is younger than the TTL.
+    fn get(&self, id: u64) -> Option<Option<Arc<Known>>> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let (at, known) = entries.get(&id)?;
+        (at.elapsed() < self.ttl).then(|| known.clone())
+    }
+
+    fn insert(&self, id: u64, known: Option<Arc<Known>>) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= CACHE_ENTRIES && !entries.contains_key(&id) {
+            entries.retain(|_, (at, _)| at.elapsed() < self.ttl);
+            if entries.len() >= CACHE_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(id, (Instant::now(), known));
+    }
+
+    fn forget(&self, id: u64) {
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
+    }
+}
+
+/// A key id (12 hex digits, checked by [`secret::id_of`]) as a number: the
+/// cache's key, cheap to hash.
+fn id_number(id: &str) -> Option<u64> {
+    u64::from_str_radix(id, 16).ok()
 }
 
 /// Verifies API keys; one per process.
 pub struct Auth {
     enabled: bool,
     store: Arc<dyn MetaStore>,
-    /// Key id → the key (`None`: no such key), for `auth.cache_secs`.
-    cache: Option<moka::sync::Cache<String, Option<Arc<Known>>>>,
+    /// What this replica looked up, for `auth.cache_secs` (`None`: 0).
+    cache: Option<KeyCache>,
 }
 
 impl Auth {
     pub fn new(config: &AuthConfig, store: Arc<dyn MetaStore>) -> Auth {
-        let cache = (config.cache_secs > 0).then(|| {
-            moka::sync::Cache::builder()
-                .max_capacity(CACHE_ENTRIES)
-                .time_to_live(Duration::from_secs(config.cache_secs))
-                .build()
+        let cache = (config.cache_secs > 0).then(|| KeyCache {
+            ttl: Duration::from_secs(config.cache_secs),
+            entries: RwLock::new(HashMap::new()),
         });
         Auth {
             enabled: config.enabled,
@@ -140,12 +190,8 @@ impl Auth {
 
     /// The caller named by an `Authorization` header value.
     pub async fn verify(&self, authorization: Option<&str>) -> Result<Arc<Caller>, Denied> {
-        let value = authorization.ok_or(Denied::Missing)?;
-        let (scheme, key) = value.trim().split_once(' ').ok_or(Denied::Invalid)?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(Denied::Invalid);
-        }
-        let key = key.trim();
+        let value = authorization.ok_or(Denied::Missing)?.trim();
+        let key = secret::bearer(value).ok_or(Denied::Invalid)?;
         let id = secret::id_of(key).ok_or(Denied::Invalid)?;
         let known = self.lookup(id).await?.ok_or(Denied::Invalid)?;
         let matches = known.hash.is_some_and(|h| secret::matches_hash(key, &h));
@@ -156,7 +202,9 @@ impl Auth {
     }
 
     async fn lookup(&self, id: &str) -> Result<Option<Arc<Known>>, MetaError> {
-        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(id)) {
+        let number = id_number(id);
+        let cache = self.cache.as_ref().zip(number);
+        if let Some(hit) = cache.and_then(|(c, n)| c.get(n)) {
             return Ok(hit);
         }
         let known = self
@@ -164,16 +212,91 @@ impl Auth {
             .find_key(id)
             .await?
             .map(|r| Arc::new(Known::of(&r)));
-        if let Some(c) = &self.cache {
-            c.insert(id.to_string(), known.clone());
+        if let Some((c, n)) = cache {
+            c.insert(n, known.clone());
         }
         Ok(known)
     }
 
     /// Drop what this replica remembers of key `id` (after a revoke here).
     pub fn forget(&self, id: &str) {
-        if let Some(c) = &self.cache {
-            c.invalidate(id);
+        if let Some((c, n)) = self.cache.as_ref().zip(id_number(id)) {
+            c.forget(n);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(ttl: Duration) -> KeyCache {
+        KeyCache {
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn known(name: &str) -> Option<Arc<Known>> {
+        Some(Arc::new(Known {
+            hash: None,
+            unusable_from: None,
+            caller: Arc::new(Caller {
+                name: name.into(),
+                scope: KeyScope::Query,
+                collections: None,
+            }),
+        }))
+    }
+
+    fn name(hit: Option<Option<Arc<Known>>>) -> Option<Option<String>> {
+        hit.map(|k| k.map(|k| k.caller.name.to_string()))
+    }
+
+    #[test]
+    fn the_cache_remembers_keys_and_unknown_ids_until_forgotten() {
+        let c = cache(Duration::from_secs(60));
+        assert_eq!(name(c.get(1)), None, "never looked up");
+        c.insert(1, known("a"));
+        c.insert(2, None);
+        assert_eq!(name(c.get(1)), Some(Some("a".into())));
+        assert_eq!(name(c.get(2)), Some(None), "an unknown id is remembered");
+        c.forget(1);
+        assert_eq!(name(c.get(1)), None);
+    }
+
+    #[test]
+    fn entries_older_than_the_ttl_are_not_used() {
+        let c = cache(Duration::from_millis(20));
+        c.insert(1, known("a"));
+        std::thread::sleep(Duration::from_millis(40));
+        assert_eq!(name(c.get(1)), None, "stale: looked up again");
+        c.insert(1, known("b"));
+        assert_eq!(name(c.get(1)), Some(Some("b".into())));
+    }
+
+    #[test]
+    fn a_full_cache_is_emptied_rather_than_grown() {
+        let c = cache(Duration::from_secs(60));
+        for id in 0..CACHE_ENTRIES as u64 {
+            c.insert(id, None);
+        }
+        c.insert(0, known("again"));
+        assert_eq!(
+            c.entries.read().unwrap().len(),
+            CACHE_ENTRIES,
+            "a known id replaces itself"
+        );
+        c.insert(u64::MAX, known("new"));
+        let entries = c.entries.read().unwrap();
+        assert!(entries.len() <= CACHE_ENTRIES, "{}", entries.len());
+        assert!(entries.contains_key(&u64::MAX));
+    }
+
+    #[test]
+    fn ids_are_numbers_of_twelve_hex_digits() {
+        assert_eq!(id_number("00000000000f"), Some(15));
+        assert_eq!(id_number("ffffffffffff"), Some(0xffff_ffff_ffff));
+        assert_eq!(id_number("not hex"), None);
     }
 }

@@ -51,14 +51,33 @@ pub fn generate() -> Result<(String, Secret), getrandom::Error> {
     Ok((id, Secret(key)))
 }
 
-/// The public id of a well-formed key, `None` for anything else.
+/// The key of an `Authorization` header value `Bearer KEY` (the scheme in
+/// any case, the value already trimmed), `None` for another scheme.
+pub fn bearer(value: &str) -> Option<&str> {
+    let bytes = value.as_bytes();
+    let scheme = bytes.get(..7)?;
+    // Byte 6 is an ASCII space, so byte 7 starts a character.
+    (scheme[..6].eq_ignore_ascii_case(b"bearer") && scheme[6] == b' ').then(|| value[7..].trim())
+}
+
+/// The public id of a key of the right layout (`rgk_`, 12 lowercase hex
+/// digits, `_`, 64 more characters), `None` for anything else.
+///
+/// Every request with a key passes here, so the checks are on bytes at
+/// fixed places, with no searching, and the secret's digits are left to the
+/// comparison of hashes, which refuses any wrong secret alike.
 pub fn id_of(key: &str) -> Option<&str> {
-    let rest = key.strip_prefix(PREFIX)?;
-    let (id, secret) = rest.split_once('_')?;
-    let is_hex = |s: &str, n: usize| {
-        s.len() == n && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    };
-    (is_hex(id, ID_HEX) && is_hex(secret, SECRET_HEX)).then_some(id)
+    const LEN: usize = PREFIX.len() + ID_HEX + 1 + SECRET_HEX;
+    const SEP: usize = PREFIX.len() + ID_HEX;
+    let b = key.as_bytes();
+    let well_formed = b.len() == LEN
+        && key.starts_with(PREFIX)
+        && b[SEP] == b'_'
+        && b[PREFIX.len()..SEP]
+            .iter()
+            .all(|&c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+    // ASCII up to SEP when well formed, so these are character boundaries.
+    well_formed.then(|| &key[PREFIX.len()..SEP])
 }
 
 /// What is stored: the lowercase hex SHA-256 of the whole key.
@@ -130,9 +149,33 @@ mod tests {
             "rgk_0123456789ab_00",
             "xyz_0123456789ab_0000000000000000000000000000000000000000000000000000000000000000",
             "rgk_0123456789AB_0000000000000000000000000000000000000000000000000000000000000000",
+            "rgk_0123456789ab-0000000000000000000000000000000000000000000000000000000000000000",
+            "rgk_0123456789ab_00000000000000000000000000000000000000000000000000000000000000000",
+            "rgk_0123456789é_0000000000000000000000000000000000000000000000000000000000000000",
         ] {
             assert_eq!(id_of(k), None, "{k}");
         }
+    }
+
+    #[test]
+    fn a_secret_that_is_not_hex_has_an_id_and_matches_nothing() {
+        let (id, key) = generate().unwrap();
+        let stored = hash(key.expose());
+        let odd = format!("{}{}", &key.expose()[..key.expose().len() - 2], "é");
+        assert_eq!(odd.len(), key.expose().len());
+        assert_eq!(id_of(&odd), Some(id.as_str()));
+        assert!(!matches(&odd, &stored));
+    }
+
+    #[test]
+    fn the_bearer_scheme_in_any_case() {
+        assert_eq!(bearer("Bearer abc"), Some("abc"));
+        assert_eq!(bearer("bEARER  abc "), Some("abc"));
+        assert_eq!(bearer("Basic abc"), None);
+        assert_eq!(bearer("Bearer"), None);
+        assert_eq!(bearer("Bearerx abc"), None);
+        assert_eq!(bearer("Beaŕ abc"), None);
+        assert_eq!(bearer(""), None);
     }
 
     #[test]

@@ -60,7 +60,10 @@ pub fn need(method: &Method, route: Option<&str>) -> Need {
 /// The collection a request's path names (`/v1/collections/{name}/...`).
 pub fn collection_of<'a>(route: Option<&str>, path: &'a str) -> Option<&'a str> {
     route?.strip_prefix("/v1/collections/{name}")?;
-    path.split('/').nth(3)
+    let rest = path.strip_prefix("/v1/collections/")?;
+    // Up to the next '/', an ASCII byte: a character boundary.
+    let end = rest.bytes().position(|b| b == b'/').unwrap_or(rest.len());
+    Some(&rest[..end])
 }
 
 /// Whether `caller` may do what `need` asks on `collection`.
@@ -76,21 +79,24 @@ pub fn allowed(caller: &Caller, need: KeyScope, collection: Option<&str>) -> boo
     }
 }
 
+/// The route template a request matched.
+fn route_of(req: &Request) -> Option<&str> {
+    req.extensions()
+        .get::<MatchedPath>()
+        .map(MatchedPath::as_str)
+}
+
 /// The middleware: no-op with `[auth] enabled = false`.
 pub async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
     if !app.auth.enabled() {
         return next.run(req).await;
     }
-    // Cheap clones (an `Arc<str>` and a shared header value): the request's
-    // body is not `Sync`, so no borrow of the request may live across the
-    // lookup below.
-    let matched = req.extensions().get::<MatchedPath>().cloned();
-    let route = matched.as_ref().map(MatchedPath::as_str);
-    let scope = match need(req.method(), route) {
+    let scope = match need(req.method(), route_of(&req)) {
         Need::Open => return next.run(req).await,
         Need::Key(scope) => scope,
     };
-    let collection = collection_of(route, req.uri().path()).map(str::to_string);
+    // A cheap clone (a shared buffer): the request's body is not `Sync`, so
+    // no borrow of the request may live across the lookup below.
     let header = req.headers().get(header::AUTHORIZATION).cloned();
     let caller = match app
         .auth
@@ -112,7 +118,8 @@ pub async fn authenticate(State(app): State<Arc<App>>, mut req: Request, next: N
             .into_response();
         }
     };
-    if !allowed(&caller, scope, collection.as_deref()) {
+    let collection = collection_of(route_of(&req), req.uri().path());
+    if !allowed(&caller, scope, collection) {
         return ApiError::Forbidden(format!(
             "key {:?} ({} scope) may not do this; it needs {scope} scope{}",
             caller.name,
@@ -173,6 +180,9 @@ mod tests {
     fn collections_come_from_the_path() {
         let r = Some("/v1/collections/{name}/query");
         assert_eq!(collection_of(r, "/v1/collections/kb/query"), Some("kb"));
+        let one = Some("/v1/collections/{name}");
+        assert_eq!(collection_of(one, "/v1/collections/kb"), Some("kb"));
+        assert_eq!(collection_of(one, "/v1/collections/ké/"), Some("ké"));
         assert_eq!(
             collection_of(Some("/v1/collections"), "/v1/collections"),
             None

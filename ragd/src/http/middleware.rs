@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -57,12 +57,37 @@ pub async fn rate_limit(State(app): State<Arc<App>>, req: Request, next: Next) -
         }
         .into_response()
     };
+    let [limit, remaining, reset] = numbers([
+        decision.limit.into(),
+        decision.remaining.into(),
+        decision.reset_secs,
+    ]);
     let h = resp.headers_mut();
-    h.insert("ratelimit-limit", HeaderValue::from(decision.limit));
-    h.insert("ratelimit-remaining", HeaderValue::from(decision.remaining));
-    h.insert("ratelimit-reset", HeaderValue::from(decision.reset_secs));
+    h.reserve(3);
+    h.insert(RATELIMIT_LIMIT, limit);
+    h.insert(RATELIMIT_REMAINING, remaining);
+    h.insert(RATELIMIT_RESET, reset);
     resp
 }
+
+/// Header values of numbers, written into one shared buffer: one
+/// allocation for the three `RateLimit-*` values instead of one each.
+fn numbers<const N: usize>(values: [u64; N]) -> [HeaderValue; N] {
+    let mut buf = bytes::BytesMut::with_capacity(20 * N);
+    let mut digits = itoa::Buffer::new();
+    values.map(|v| {
+        buf.extend_from_slice(digits.format(v).as_bytes());
+        // Decimal digits are valid header value bytes.
+        HeaderValue::from_maybe_shared(buf.split().freeze())
+            .unwrap_or_else(|_| HeaderValue::from_static("0"))
+    })
+}
+
+// Built once: a name given as a string is parsed and checked on every
+// insert.
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 /// Who a request counts against: its API key (put there by
 /// [`crate::http::auth`]), else the peer IP address, else `anonymous`.
@@ -108,4 +133,17 @@ pub async fn record(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         })
         .inc();
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_become_their_own_header_values() {
+        let [a, b, c] = numbers([7, 0, u64::MAX]);
+        assert_eq!(a, "7");
+        assert_eq!(b, "0");
+        assert_eq!(c, u64::MAX.to_string().as_str());
+    }
 }
