@@ -25,8 +25,9 @@ PORT=18091
 B=http://127.0.0.1:$PORT
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 [ "$(nproc)" -ge 2 ] || { echo "authcost: needs 2 cores (ragd on one, wrk on the other)" >&2; exit 2; }
-cargo build --release -q -p ragd
-RAGD=target/release/ragd
+# RAGKIT_RAGD_BIN=PATH measures another build (e.g. a copy of an earlier one).
+if [ -z "${RAGKIT_RAGD_BIN:-}" ]; then cargo build --release -q -p ragd; fi
+RAGD=${RAGKIT_RAGD_BIN:-${CARGO_TARGET_DIR:-target}/release/ragd}
 WORK=$(mktemp -d)
 PID=
 stop_ragd() { [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }; PID=; }
