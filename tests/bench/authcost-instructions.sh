@@ -22,13 +22,13 @@ N=${1:-4000}
 PORT=18093
 B=http://127.0.0.1:$PORT
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
-if [ -z "${RAGKIT_RAGD_BIN:-}" ]; then cargo build --release -q -p ragd; fi
-RAGD=${RAGKIT_RAGD_BIN:-${CARGO_TARGET_DIR:-target}/release/ragd}
+. tests/bench/lib.sh
+# RAGKIT_RAGD_BIN=PATH measures another build (see bench_ragd_bin in lib.sh).
+RAGD=$(bench_ragd_bin)
 WORK=$(mktemp -d)
 PID=
 stop_ragd() { [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }; PID=; }
 trap 'stop_ragd; rm -rf "$WORK"' EXIT
-. tests/bench/lib.sh
 
 cat > "$WORK/client.py" <<'PY'
 import http.client, sys, threading
@@ -57,10 +57,7 @@ bench_machine
 RUST_LOG=warn $RAGD serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" 2>>"$WORK/ragd.log" &
 PID=$!
 bench_wait_up $B 60 || { tail "$WORK/ragd.log"; exit 1; }
-curl -sf $B/v1/collections -H 'content-type: application/json' -d '{"name":"bench"}' >/dev/null
-curl -sf $B/v1/collections/bench/documents -H 'content-type: application/json' -d '{"documents":[
-  {"id":"dam","text":"During the migration the river dam was inspected and its gates were replaced."},
-  {"id":"crane","text":"The harbour crane was serviced at night."}]}' >/dev/null
+bench_two_documents $B
 stop_ragd
 KEY=$($RAGD keys create --name bench --scope query --data-dir "$WORK/data" 2>/dev/null | tail -1)
 AUTH=(RAGD_AUTH__ENABLED=true)

@@ -25,9 +25,8 @@ PORT=18091
 B=http://127.0.0.1:$PORT
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 [ "$(nproc)" -ge 2 ] || { echo "authcost: needs 2 cores (ragd on one, wrk on the other)" >&2; exit 2; }
-# RAGKIT_RAGD_BIN=PATH measures another build (e.g. a copy of an earlier one).
-if [ -z "${RAGKIT_RAGD_BIN:-}" ]; then cargo build --release -q -p ragd; fi
-RAGD=${RAGKIT_RAGD_BIN:-${CARGO_TARGET_DIR:-target}/release/ragd}
+# RAGKIT_RAGD_BIN=PATH measures another build (see bench_ragd_bin in lib.sh).
+RAGD=$(bench_ragd_bin)
 WORK=$(mktemp -d)
 PID=
 stop_ragd() { [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }; PID=; }
@@ -44,10 +43,7 @@ cpu_ticks() { awk '{print $14 + $15}' /proc/$PID/stat; }
 
 bench_machine
 start_ragd
-curl -sf $B/v1/collections -H 'content-type: application/json' -d '{"name":"bench"}' >/dev/null
-curl -sf $B/v1/collections/bench/documents -H 'content-type: application/json' -d '{"documents":[
-  {"id":"dam","text":"During the migration the river dam was inspected and its gates were replaced."},
-  {"id":"crane","text":"The harbour crane was serviced at night."}]}' >/dev/null
+bench_two_documents $B
 stop_ragd
 KEY=$($RAGD keys create --name bench --scope query --data-dir "$WORK/data" 2>/dev/null | tail -1)
 Q=$B/v1/collections/bench/query

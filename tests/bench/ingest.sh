@@ -25,10 +25,8 @@ PARAS=${2:-10}
 ROUNDS=${3:-3}
 PORT=18081
 B=http://127.0.0.1:$PORT
-# RAGKIT_RAGD_BIN=PATH measures another build (e.g. a copy of an earlier one, for
-# a before/after comparison in one session) instead of building this one.
-if [ -z "${RAGKIT_RAGD_BIN:-}" ]; then cargo build --release -q -p ragd; fi
-BIN=${RAGKIT_RAGD_BIN:-${CARGO_TARGET_DIR:-target}/release/ragd}
+# RAGKIT_RAGD_BIN=PATH measures another build (see bench_ragd_bin in lib.sh).
+BIN=$(bench_ragd_bin)
 WORK=$(mktemp -d)
 PID=
 cleanup() {

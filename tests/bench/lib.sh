@@ -1,6 +1,24 @@
 # What the benchmark scripts share. Source it from the repository's root:
 #   cd "$(dirname "$0")/../.."; . tests/bench/lib.sh
 
+# bench_ragd_bin: the ragd to measure. RAGKIT_RAGD_BIN=PATH names another
+# build (e.g. a copy of an earlier one, for a before/after comparison in one
+# session); otherwise this tree is built in release mode.
+bench_ragd_bin() {
+  if [ -z "${RAGKIT_RAGD_BIN:-}" ]; then cargo build --release -q -p ragd >&2; fi
+  echo "${RAGKIT_RAGD_BIN:-${CARGO_TARGET_DIR:-target}/release/ragd}"
+}
+
+# bench_two_documents URL: create collection `bench` on the ragd at URL
+# with two short documents, the one the cached question asks about
+# ("What happened to the river dam during the migration?") and another.
+bench_two_documents() {
+  curl -sf "$1/v1/collections" -H 'content-type: application/json' -d '{"name":"bench"}' >/dev/null
+  curl -sf "$1/v1/collections/bench/documents" -H 'content-type: application/json' -d '{"documents":[
+    {"id":"dam","text":"During the migration the river dam was inspected and its gates were replaced."},
+    {"id":"crane","text":"The harbour crane was serviced at night."}]}' >/dev/null
+}
+
 # One line naming the machine, printed before any figure.
 bench_machine() {
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"

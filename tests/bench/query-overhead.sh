@@ -40,10 +40,8 @@ PORT=18082
 STUB_PORT=18092
 B=http://127.0.0.1:$PORT
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
-# RAGKIT_RAGD_BIN=PATH measures another build (e.g. a copy of an earlier one, for
-# a before/after comparison in one session) instead of building this one.
-if [ -z "${RAGKIT_RAGD_BIN:-}" ]; then cargo build --release -q -p ragd; fi
-BIN=${RAGKIT_RAGD_BIN:-${CARGO_TARGET_DIR:-target}/release/ragd}
+# RAGKIT_RAGD_BIN=PATH measures another build (see bench_ragd_bin in lib.sh).
+BIN=$(bench_ragd_bin)
 WORK=$(mktemp -d)
 PID= STUB=
 cleanup() {
