@@ -20,11 +20,11 @@
 //! from. Deterministic: ties go to the earlier passage and unit.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use futures::stream;
 use ragd_api::Citation;
+use rustc_hash::{FxHashMap, FxHashSet};
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::units::{self, Kind, Unit};
@@ -67,12 +67,32 @@ const SAME: &[(&str, &str)] = &[
     ("env", "environment"),
 ];
 
+/// [`STOPWORDS`] as a set and [`SAME`] as a map, built once: every word of
+/// every passage is looked up in both.
+///
+/// Every set and map here uses FxHash (`rustc-hash`) rather than std's
+/// SipHash: an answer hashes each word of its passages two to three times,
+/// and SipHash was a fifth of the answer's instructions (callgrind). The
+/// keys are words of one question and five passages, a few hundred, so the
+/// flooding SipHash guards against cannot grow large here.
+fn stopwords() -> &'static FxHashSet<&'static str> {
+    static SET: std::sync::LazyLock<FxHashSet<&'static str>> =
+        std::sync::LazyLock::new(|| STOPWORDS.iter().copied().collect());
+    &SET
+}
+
+fn same() -> &'static FxHashMap<&'static str, &'static str> {
+    static MAP: std::sync::LazyLock<FxHashMap<&'static str, &'static str>> =
+        std::sync::LazyLock::new(|| SAME.iter().copied().collect());
+    &MAP
+}
+
 /// A word made comparable: a light stem (plurals, -ing, -ed, a final e),
 /// one spelling of a few synonyms. Numbers stay as they are. `w` is in
 /// lower case already; the one allocation is the term returned.
 fn term(w: &str) -> String {
     let w = w.strip_suffix("'s").unwrap_or(w);
-    if let Some((_, to)) = SAME.iter().find(|(from, _)| *from == w) {
+    if let Some(to) = same().get(w) {
         return (*to).to_string();
     }
     if w.bytes().any(|c| c.is_ascii_digit()) {
@@ -102,8 +122,8 @@ fn term(w: &str) -> String {
 
 /// The content terms of a text; an identifier (`max_in_flight`,
 /// `retrieval.top_k`) also gives its parts.
-fn terms(text: &str) -> HashSet<String> {
-    let mut out = HashSet::new();
+fn terms(text: &str) -> FxHashSet<String> {
+    let mut out = FxHashSet::default();
     for w in text.unicode_words() {
         // Most words are ASCII and already in lower case: no copy then.
         let lw: Cow<str> = if !w.is_ascii() {
@@ -115,7 +135,7 @@ fn terms(text: &str) -> HashSet<String> {
         };
         let mut add = |w: &str| {
             // Single letters count: `k`, `N` and `X` name things here.
-            if !w.is_empty() && !STOPWORDS.contains(&w) {
+            if !w.is_empty() && !stopwords().contains(w) {
                 out.insert(term(w));
             }
         };
@@ -424,7 +444,7 @@ struct Found<'a> {
     rank: usize,
     passage: &'a Citation,
     unit: Unit,
-    words: HashSet<String>,
+    words: FxHashSet<String>,
     /// The question's terms found in its headings, table header, section
     /// or comment: all that scoring reads of them.
     context: Vec<&'a str>,
@@ -436,7 +456,7 @@ struct Candidate<'a> {
     order: usize,
     text: &'a str,
     score: f32,
-    words: &'a HashSet<String>,
+    words: &'a FxHashSet<String>,
 }
 
 impl Extractive {
@@ -458,7 +478,7 @@ impl Extractive {
         for (rank, p) in passages.iter().enumerate() {
             let heading = terms(&p.heading);
             // A passage's units share a few contexts: each is read once.
-            let mut contexts: HashMap<String, Vec<&str>> = HashMap::new();
+            let mut contexts: FxHashMap<String, Vec<&str>> = FxHashMap::default();
             for u in units::units(&p.text) {
                 let words = terms(&u.text);
                 let enough = match u.kind {
@@ -494,7 +514,7 @@ impl Extractive {
             return fallback(passages);
         }
         // Rarer terms weigh more: document frequency over the units.
-        let mut df: HashMap<&str, usize> = HashMap::new();
+        let mut df: FxHashMap<&str, usize> = FxHashMap::default();
         for f in &all {
             for w in f.words.iter().filter(|w| q.contains(*w)) {
                 *df.entry(w.as_str()).or_default() += 1;
