@@ -26,6 +26,11 @@ command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq
 # RAGKIT_RAGD_BIN=PATH measures another build (see bench_ragd_bin in lib.sh).
 RAGD=$(bench_ragd_bin)
 WORK=$(mktemp -d)
+# RAGKIT_CALLGRIND_DIR=DIR keeps the counts (DIR/cg.MODE.1) for
+# `callgrind_annotate --inclusive=yes`, where the per-function figures of
+# docs/RELIABILITY.md come from.
+KEEP=${RAGKIT_CALLGRIND_DIR:-$WORK}
+mkdir -p "$KEEP"
 PID=
 stop_ragd() { [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }; PID=; }
 trap 'stop_ragd; rm -rf "$WORK"' EXIT
@@ -67,19 +72,12 @@ LIMIT=(RAGD_RATE_LIMIT__QUERIES_PER_MINUTE=1000000000 RAGD_RATE_LIMIT__QUERY_BUR
 # check's SHA-256 instructions per request to $WORK/sha.MODE
 count() {
   local mode=$1 key=$2; shift 2
-  local out="$WORK/cg.$mode"
-  env RUST_LOG=warn RAGD_RETRIEVAL__MODE=dense "$@" valgrind --tool=callgrind --callgrind-out-file="$out" \
-    $RAGD serve --listen 127.0.0.1:$PORT --data-dir "$WORK/data" 2>>"$WORK/ragd.log" &
-  PID=$!
-  bench_wait_up $B 300 || { tail "$WORK/ragd.log"; exit 1; }
-  python3 "$WORK/client.py" $PORT 200 "$key"
-  callgrind_control -z $PID >/dev/null 2>&1
-  python3 "$WORK/client.py" $PORT "$N" "$key"
-  callgrind_control -d $PID >/dev/null 2>&1
-  stop_ragd
-  local totals; totals=$(callgrind_annotate --inclusive=yes "$out.1" 2>/dev/null)
-  local all; all=$(echo "$totals" | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1; exit}')
-  echo "$totals" | awk -v n="$N" '/auth::secret::matches_hash/{gsub(",","",$1); print int($1 / n); exit}' > "$WORK/sha.$mode"
+  local out="$KEEP/cg.$mode"
+  local all; all=$(bench_callgrind "$out" "$RAGD" "$WORK/data" $PORT \
+    "python3 $WORK/client.py $PORT 200 '$key'" "python3 $WORK/client.py $PORT $N '$key'" \
+    RAGD_RETRIEVAL__MODE=dense "$@")
+  callgrind_annotate --inclusive=yes "$out.1" 2>/dev/null |
+    awk -v n="$N" '/auth::secret::matches_hash/{gsub(",","",$1); print int($1 / n); exit}' > "$WORK/sha.$mode"
   echo $(( all / N ))
 }
 

@@ -19,6 +19,26 @@ bench_two_documents() {
     {"id":"crane","text":"The harbour crane was serviced at night."}]}' >/dev/null
 }
 
+# bench_callgrind OUT RAGD DATA_DIR PORT WARM_CMD COUNT_CMD [ENV...]: run
+# RAGD serve on DATA_DIR under `valgrind --tool=callgrind` with ENV set, run
+# WARM_CMD (not counted), zero the counts, run COUNT_CMD, and write the
+# counts to OUT.1 (read them with `callgrind_annotate --inclusive=yes`).
+# The commands are strings run by bash once ragd answers on PORT. Prints
+# the program's total instructions.
+bench_callgrind() {
+  local out=$1 ragd=$2 data=$3 port=$4 warm=$5 count=$6; shift 6
+  env RUST_LOG=warn "$@" valgrind --tool=callgrind --callgrind-out-file="$out" \
+    "$ragd" serve --listen 127.0.0.1:"$port" --data-dir "$data" 2>>"$out.log" &
+  local pid=$!
+  bench_wait_up http://127.0.0.1:"$port" 300 || { kill "$pid"; tail "$out.log" >&2; return 1; }
+  bash -c "$warm" >&2 || { kill "$pid"; return 1; }
+  callgrind_control -z "$pid" >/dev/null 2>&1
+  bash -c "$count" >&2 || { kill "$pid"; return 1; }
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  callgrind_annotate "$out.1" 2>/dev/null | awk '/PROGRAM TOTALS/{gsub(",","",$1); print $1; exit}'
+}
+
 # One line naming the machine, printed before any figure.
 bench_machine() {
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(free -g | awk '/Mem/{print $2}') GiB"
