@@ -8,6 +8,7 @@
 
 pub mod extractive;
 pub mod openai;
+pub mod sentences;
 pub mod units;
 
 use std::sync::Arc;

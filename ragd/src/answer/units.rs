@@ -17,7 +17,7 @@
 //! targets, stray backticks) is cleaned away, and a unit with nothing
 //! readable left is dropped.
 
-use unicode_segmentation::UnicodeSegmentation;
+use super::sentences::sentences;
 
 /// What a unit was cut from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -187,7 +187,7 @@ impl Cutter {
         if let Some(item) = self.item.take() {
             let item = clean_inline(&item);
             if item.chars().count() > LONG_ITEM {
-                for s in item.unicode_sentences() {
+                for s in sentences(&item) {
                     self.push(Kind::Item, s.trim().to_string(), context.clone());
                 }
             } else {
@@ -197,18 +197,18 @@ impl Cutter {
         if !self.paragraph.is_empty() {
             let p = clean_inline(&std::mem::take(&mut self.paragraph));
             self.lead = p.clone();
-            let mut sentences: Vec<String> = Vec::new();
-            for s in p.unicode_sentences().map(str::trim) {
+            let mut joined: Vec<String> = Vec::new();
+            for s in sentences(&p).map(str::trim) {
                 // "That is why ..." needs the sentence it refers to.
-                match sentences.last_mut() {
+                match joined.last_mut() {
                     Some(last) if refers_back(s) => {
                         last.push(' ');
                         last.push_str(s);
                     }
-                    _ => sentences.push(s.to_string()),
+                    _ => joined.push(s.to_string()),
                 }
             }
-            for s in sentences {
+            for s in joined {
                 self.push(Kind::Sentence, s, context.clone());
             }
         }
@@ -234,7 +234,7 @@ impl Cutter {
             [first, middle @ ..] => format!("{first}: {} —", middle.join(" — ")),
             [] => unreachable!("two cells"),
         };
-        for sentence in last.unicode_sentences() {
+        for sentence in sentences(last) {
             let sentence = sentence.trim();
             if !sentence.is_empty() {
                 self.push(Kind::Row, format!("{lead} {sentence}"), context.clone());
@@ -413,7 +413,37 @@ fn list_item(t: &str) -> Option<&str> {
 
 /// Runs of whitespace made one space.
 fn collapse(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    if s.is_ascii() {
+        // The ASCII characters `char::is_whitespace` (and so
+        // `split_whitespace`) calls white space: `\t` to `\r`, and space.
+        let ws = |b: u8| matches!(b, b'\t'..=b'\r' | b' ');
+        let bytes = s.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            while i < bytes.len() && ws(bytes[i]) {
+                i += 1;
+            }
+            let start = i;
+            while i < bytes.len() && !ws(bytes[i]) {
+                i += 1;
+            }
+            if start < i {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(&s[start..i]);
+            }
+        }
+    } else {
+        for w in s.split_whitespace() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(w);
+        }
+    }
+    out
 }
 
 /// Inline Markdown made plain text: checklist brackets, emphasis markers
@@ -509,6 +539,15 @@ fn readable(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The ASCII fast path of `collapse` is `split_whitespace`'s.
+        #[test]
+        fn collapse_is_split_whitespace_joined(s in "[a .\t\n\r\x0b\x0c\u{a0}\u{2003}é]{0,30}") {
+            prop_assert_eq!(collapse(&s), s.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    }
 
     fn texts(passage: &str) -> Vec<(Kind, String)> {
         units(passage)
