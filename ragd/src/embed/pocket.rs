@@ -16,6 +16,9 @@ const BATCH: usize = 32;
 pub struct PocketEmbedder {
     encoder: pocket_encoder::Encoder,
     model: String,
+    /// From `model_info()`, read once: it parses the bundled provenance
+    /// JSON on every call (28,000 instructions, and every question asks).
+    dimensions: u32,
     pool: Arc<CpuPool>,
 }
 
@@ -26,6 +29,7 @@ impl PocketEmbedder {
         Ok(Self {
             encoder,
             model: format!("{}@{}", info.id, info.revision),
+            dimensions: info.dimensions as u32,
             pool,
         })
     }
@@ -60,7 +64,7 @@ impl Embedder for PocketEmbedder {
         &self.model
     }
     fn dimensions(&self) -> u32 {
-        pocket_encoder::model_info().dimensions as u32
+        self.dimensions
     }
 
     async fn embed(&self, texts: Vec<String>, lane: Lane) -> Result<Vec<Vec<f32>>, EmbedError> {
