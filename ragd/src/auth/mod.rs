@@ -126,7 +126,10 @@ impl Known {
 /// [`CACHE_ENTRIES`] of them.
 struct KeyCache {
     ttl: Duration,
-    entries: RwLock<HashMap<u64, (Instant, Option<Arc<Known>>)>>,
+    /// foldhash, seeded per process: ids are chosen by whoever sends a
+    /// key, so the hash must not be predictable (as FxHash is), and
+    /// SipHash cost more than the lookup around it.
+    entries: RwLock<HashMap<u64, (Instant, Option<Arc<Known>>), foldhash::fast::RandomState>>,
 }
 
 impl KeyCache {
@@ -174,7 +177,7 @@ impl Auth {
     pub fn new(config: &AuthConfig, store: Arc<dyn MetaStore>) -> Auth {
         let cache = (config.cache_secs > 0).then(|| KeyCache {
             ttl: Duration::from_secs(config.cache_secs),
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(HashMap::default()),
         });
         Auth {
             enabled: config.enabled,
@@ -233,7 +236,7 @@ mod tests {
     fn cache(ttl: Duration) -> KeyCache {
         KeyCache {
             ttl,
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(HashMap::default()),
         }
     }
 

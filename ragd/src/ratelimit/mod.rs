@@ -28,10 +28,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use axum::http::Method;
+use axum::http::{HeaderValue, Method};
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
-use governor::state::keyed::DefaultKeyedStateStore;
+use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter as Gcra};
 use prometheus_client::metrics::counter::Counter;
 
@@ -111,7 +111,16 @@ pub struct Decision {
     pub local: bool,
 }
 
-type Local = Gcra<Client, DefaultKeyedStateStore<Client>, DefaultClock, StateInformationMiddleware>;
+/// In-process GCRA state per client. The map hashes with foldhash, seeded
+/// per process: clients (peer addresses) are chosen by whoever connects,
+/// so the hash must not be predictable, and SipHash cost more than the
+/// GCRA check itself.
+type Local = Gcra<
+    Client,
+    DashMapStateStore<Client, foldhash::fast::RandomState>,
+    DefaultClock,
+    StateInformationMiddleware,
+>;
 
 /// One budget (per minute + burst), counted in Redis or in this process.
 struct Limit {
@@ -121,6 +130,9 @@ struct Limit {
     interval: Duration,
     local: Local,
     clock: DefaultClock,
+    /// `RateLimit-Limit` (the burst), built once: every limited answer
+    /// carries it.
+    limit_header: HeaderValue,
     /// Checks since the local state was last trimmed of idle clients.
     checks: AtomicU64,
 }
@@ -141,9 +153,10 @@ impl Limit {
                 burst: burst.get(),
             },
             interval: quota.replenish_interval(),
-            local: Gcra::dashmap_with_clock(quota, clock.clone())
+            local: Gcra::dashmap_with_clock_and_hasher(quota, clock.clone(), Default::default())
                 .with_middleware::<StateInformationMiddleware>(),
             clock,
+            limit_header: HeaderValue::from(burst.get()),
             checks: AtomicU64::new(0),
         })
     }
@@ -215,6 +228,12 @@ impl RateLimiter {
     /// The sustained rate of `budget` (0: unlimited).
     pub fn per_minute(&self, budget: Budget) -> u32 {
         self.limit(budget).map(|l| l.rate.per_minute).unwrap_or(0)
+    }
+
+    /// The `RateLimit-Limit` value of `budget` (its burst); `None` when
+    /// that budget is unlimited.
+    pub fn limit_header(&self, budget: Budget) -> Option<HeaderValue> {
+        self.limit(budget).map(|l| l.limit_header.clone())
     }
 
     fn limit(&self, budget: Budget) -> Option<&Limit> {
