@@ -24,7 +24,7 @@ use std::borrow::Cow;
 use async_trait::async_trait;
 use futures::stream;
 use ragd_api::Citation;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::units::{self, Kind, Unit};
@@ -67,42 +67,126 @@ const SAME: &[(&str, &str)] = &[
     ("env", "environment"),
 ];
 
-/// [`STOPWORDS`] as a set and [`SAME`] as a map, built once: every word of
-/// every passage is looked up in both.
-///
-/// Every set and map here uses FxHash (`rustc-hash`) rather than std's
-/// SipHash: an answer hashes each word of its passages two to three times,
-/// and SipHash was a fifth of the answer's instructions (callgrind). The
-/// keys are words of one question and five passages, a few hundred, so the
-/// flooding SipHash guards against cannot grow large here.
-fn stopwords() -> &'static FxHashSet<&'static str> {
-    static SET: std::sync::LazyLock<FxHashSet<&'static str>> =
-        std::sync::LazyLock::new(|| STOPWORDS.iter().copied().collect());
-    &SET
+/// What the answer makes of a word it looks up: a stop word is dropped; a
+/// spelling of [`SAME`] becomes its one term.
+enum Lexeme {
+    Stop,
+    Same(&'static str),
 }
 
-fn same() -> &'static FxHashMap<&'static str, &'static str> {
-    static MAP: std::sync::LazyLock<FxHashMap<&'static str, &'static str>> =
-        std::sync::LazyLock::new(|| SAME.iter().copied().collect());
+/// [`STOPWORDS`] and [`SAME`] in one map, built once: every word of every
+/// passage is looked up in it.
+///
+/// Every set and map here uses FxHash (`rustc-hash`) rather than std's
+/// SipHash: an answer hashes each word of its passages, and SipHash was a
+/// fifth of the answer's instructions (callgrind). The keys are words of
+/// one question and five passages, a few hundred, so the flooding SipHash
+/// guards against cannot grow large here.
+fn lexicon() -> &'static FxHashMap<&'static str, Lexeme> {
+    static MAP: std::sync::LazyLock<FxHashMap<&'static str, Lexeme>> =
+        std::sync::LazyLock::new(|| {
+            let stop = STOPWORDS.iter().map(|w| (*w, Lexeme::Stop));
+            let same = SAME.iter().map(|(w, to)| (*w, Lexeme::Same(to)));
+            stop.chain(same).collect()
+        });
     &MAP
 }
 
+/// A term, by the 64-bit hash of its text (foldhash, fixed seed). The
+/// answer only asks whether two terms are the same, so a set of terms
+/// needs no string per word: building those strings was half of the term
+/// sets' instructions (callgrind, docs/BENCHMARKS.md). Two of the few
+/// hundred terms of one answer share a hash with odds of about 1 in 10^14;
+/// it would only merge two words in one score.
+type Term = u64;
+
+/// A set of [`Term`]s: sorted, without repeats. A unit has a few dozen
+/// terms and is asked about the question's few: a sorted `Vec` is built
+/// with one sort where a hash set grew and rehashed (a fifth of the term
+/// sets' instructions), and answers by binary search.
+#[derive(Debug, Default)]
+struct Terms(Vec<Term>);
+
+impl Terms {
+    fn new(mut terms: Vec<Term>) -> Terms {
+        terms.sort_unstable();
+        terms.dedup();
+        Terms(terms)
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn contains(&self, t: &Term) -> bool {
+        self.0.binary_search(t).is_ok()
+    }
+
+    /// How many terms the two sets share.
+    fn shared(&self, other: &Terms) -> usize {
+        let (mut a, mut b) = (self.0.iter().peekable(), other.0.iter().peekable());
+        let mut n = 0;
+        while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+            match x.cmp(y) {
+                std::cmp::Ordering::Less => {
+                    a.next();
+                }
+                std::cmp::Ordering::Greater => {
+                    b.next();
+                }
+                std::cmp::Ordering::Equal => {
+                    n += 1;
+                    a.next();
+                    b.next();
+                }
+            }
+        }
+        n
+    }
+}
+
+fn term_id(t: &str) -> Term {
+    use std::hash::BuildHasher;
+    static STATE: foldhash::fast::FixedState = foldhash::fast::FixedState::with_seed(0x7261_6764);
+    STATE.hash_one(t)
+}
+
 /// A word made comparable: a light stem (plurals, -ing, -ed, a final e),
-/// one spelling of a few synonyms. Numbers stay as they are. `w` is in
-/// lower case already; the one allocation is the term returned.
-fn term(w: &str) -> String {
-    let w = w.strip_suffix("'s").unwrap_or(w);
-    if let Some(to) = same().get(w) {
-        return (*to).to_string();
+/// one spelling of a few synonyms; stop words give nothing. Numbers stay
+/// as they are. `w` is in lower case already; `buf` holds the one term
+/// that is not a part of `w` (`-ies` made `-y`).
+fn term<'a>(w: &'a str, buf: &'a mut String) -> Option<&'a str> {
+    if w.is_empty() {
+        return None;
+    }
+    let mut entry = lexicon().get(w);
+    if matches!(entry, Some(Lexeme::Stop)) {
+        return None;
+    }
+    let mut w = w;
+    if let Some(cut) = w.strip_suffix("'s") {
+        // Only spellings count once the `'s` is gone: `it's` is a term.
+        w = cut;
+        entry = lexicon().get(w);
+    }
+    if let Some(Lexeme::Same(to)) = entry {
+        return Some(to);
     }
     if w.bytes().any(|c| c.is_ascii_digit()) {
-        return w.to_string();
+        return Some(w);
     }
     let n = w.len();
     // The suffixes are ASCII, so every cut below is on a char boundary.
     if n > 4 && w.ends_with("ies") {
         // Ends in `y`: none of the cuts below applies.
-        return format!("{}y", &w[..n - 3]);
+        buf.clear();
+        buf.push_str(&w[..n - 3]);
+        buf.push('y');
+        return Some(buf);
     }
     let mut s = w;
     if n > 3 && s.ends_with('s') && !s.ends_with("ss") && !s.ends_with("us") && !s.ends_with("is") {
@@ -117,13 +201,13 @@ fn term(w: &str) -> String {
     if s.len() > 4 && s.ends_with('e') {
         s = &s[..s.len() - 1];
     }
-    s.to_string()
+    Some(s)
 }
 
-/// The content terms of a text; an identifier (`max_in_flight`,
-/// `retrieval.top_k`) also gives its parts.
-fn terms(text: &str) -> FxHashSet<String> {
-    let mut out = FxHashSet::default();
+/// Calls `f` with each content term of a text, repeats included; an
+/// identifier (`max_in_flight`, `retrieval.top_k`) also gives its parts.
+fn each_term(text: &str, mut f: impl FnMut(&str)) {
+    let mut buf = String::new();
     for w in text.unicode_words() {
         // Most words are ASCII and already in lower case: no copy then.
         let lw: Cow<str> = if !w.is_ascii() {
@@ -133,19 +217,35 @@ fn terms(text: &str) -> FxHashSet<String> {
         } else {
             Cow::Borrowed(w)
         };
-        let mut add = |w: &str| {
-            // Single letters count: `k`, `N` and `X` name things here.
-            if !w.is_empty() && !stopwords().contains(w) {
-                out.insert(term(w));
-            }
-        };
-        add(&lw);
+        // Single letters count: `k`, `N` and `X` name things here.
+        if let Some(t) = term(&lw, &mut buf) {
+            f(t);
+        }
         if lw.contains(['_', '.', '-']) && !lw.chars().all(|c| c.is_ascii_digit() || c == '.') {
             for part in lw.split(['_', '.', '-']) {
-                add(part);
+                if let Some(t) = term(part, &mut buf) {
+                    f(t);
+                }
             }
         }
     }
+}
+
+/// The content terms of a text (see [`each_term`]).
+fn terms(text: &str) -> Terms {
+    // About a term per six bytes of text: one allocation nearly always.
+    let mut out = Vec::with_capacity(text.len() / 6 + 1);
+    each_term(text, |t| out.push(term_id(t)));
+    Terms::new(out)
+}
+
+/// The question's terms, each with the length of its text in characters
+/// (longer terms weigh more).
+fn question_terms(question: &str) -> FxHashMap<Term, usize> {
+    let mut out = FxHashMap::default();
+    each_term(question, |t| {
+        out.insert(term_id(t), t.chars().count());
+    });
     out
 }
 
@@ -438,16 +538,28 @@ const GENERIC: &[&str] = &[
     "see also",
 ];
 
+/// Whether `text` opens with one of [`GENERIC`], in any case. Its openings
+/// are ASCII without a `k` (the one letter a non-ASCII character, the
+/// Kelvin sign, lowercases to), so comparing bytes ignoring ASCII case
+/// finds what lowercasing the text would, without a string per unit.
+fn opens_generically(text: &str) -> bool {
+    GENERIC.iter().any(|g| {
+        text.as_bytes()
+            .get(..g.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(g.as_bytes()))
+    })
+}
+
 /// A unit with its passage and terms, before scoring.
 struct Found<'a> {
     /// 0 for the first passage.
     rank: usize,
     passage: &'a Citation,
     unit: Unit,
-    words: FxHashSet<String>,
+    words: Terms,
     /// The question's terms found in its headings, table header, section
     /// or comment: all that scoring reads of them.
-    context: Vec<&'a str>,
+    context: Vec<Term>,
 }
 
 /// A scored unit.
@@ -456,7 +568,7 @@ struct Candidate<'a> {
     order: usize,
     text: &'a str,
     score: f32,
-    words: &'a FxHashSet<String>,
+    words: &'a Terms,
 }
 
 impl Extractive {
@@ -471,14 +583,14 @@ impl Extractive {
         if passages.is_empty() {
             return NOTHING_FOUND.to_string();
         }
-        let q = terms(question);
+        let q = question_terms(question);
         let want = Want::of(question);
         // Units of every passage, with their passage's rank.
         let mut all: Vec<Found> = Vec::new();
         for (rank, p) in passages.iter().enumerate() {
             let heading = terms(&p.heading);
             // A passage's units share a few contexts: each is read once.
-            let mut contexts: FxHashMap<String, Vec<&str>> = FxHashMap::default();
+            let mut contexts: FxHashMap<String, Vec<Term>> = FxHashMap::default();
             for u in units::units(&p.text) {
                 let words = terms(&u.text);
                 let enough = match u.kind {
@@ -492,10 +604,10 @@ impl Extractive {
                     Some(c) => c.clone(),
                     None => {
                         let own = terms(&u.context);
-                        let c: Vec<&str> = q
-                            .iter()
+                        let c: Vec<Term> = q
+                            .keys()
                             .filter(|w| heading.contains(*w) || own.contains(*w))
-                            .map(String::as_str)
+                            .copied()
                             .collect();
                         contexts.insert(u.context.clone(), c.clone());
                         c
@@ -514,29 +626,34 @@ impl Extractive {
             return fallback(passages);
         }
         // Rarer terms weigh more: document frequency over the units.
-        let mut df: FxHashMap<&str, usize> = FxHashMap::default();
+        let mut df: FxHashMap<Term, usize> = FxHashMap::default();
         for f in &all {
-            for w in f.words.iter().filter(|w| q.contains(*w)) {
-                *df.entry(w.as_str()).or_default() += 1;
+            for w in q.keys().filter(|w| f.words.contains(*w)) {
+                *df.entry(*w).or_default() += 1;
             }
         }
         let count = all.len() as f32;
-        let weight = |w: &str| {
-            let idf = ((count + 1.0) / (*df.get(w).unwrap_or(&0) as f32 + 0.5))
+        // `w` is a term of the question.
+        let weight = |w: Term| {
+            let idf = ((count + 1.0) / (*df.get(&w).unwrap_or(&0) as f32 + 0.5))
                 .ln()
                 .clamp(0.3, 3.0);
-            (1.0 + (w.chars().count() as f32 / 8.0).min(1.0)) * idf
+            (1.0 + (q[&w] as f32 / 8.0).min(1.0)) * idf
         };
         let top_score = passages[0].score;
         let mut candidates: Vec<Candidate> = Vec::with_capacity(all.len());
         for (order, f) in all.iter().enumerate() {
             let (p, u, words) = (f.passage, &f.unit, &f.words);
-            let inside: f32 = q.intersection(words).map(|w| weight(w.as_str())).sum();
+            let inside: f32 = q
+                .keys()
+                .filter(|w| words.contains(*w))
+                .map(|w| weight(*w))
+                .sum();
             let around: f32 = f
                 .context
                 .iter()
-                .filter(|w| !words.contains(**w))
-                .map(|w| 0.5 * weight(w))
+                .filter(|w| !words.contains(*w))
+                .map(|w| 0.5 * weight(*w))
                 .sum();
             let length_penalty = (words.len() as f32 / 14.0).max(1.0).sqrt();
             let mut lexical = (inside + around) / length_penalty;
@@ -545,14 +662,7 @@ impl Extractive {
             } else if !want.any() && matches!(u.kind, Kind::Code) {
                 lexical *= 0.8;
             }
-            // The longest generic opening is 13 characters.
-            let opening: String = u
-                .text
-                .chars()
-                .take(16)
-                .flat_map(char::to_lowercase)
-                .collect();
-            if GENERIC.iter().any(|g| opening.starts_with(g)) {
+            if opens_generically(&u.text) {
                 lexical *= 0.5;
             }
             // A sentence a chunk's edge cut reads as debris: quoted only
@@ -588,8 +698,9 @@ impl Extractive {
                 break;
             }
             let duplicate = chosen.iter().any(|o| {
-                let inter = o.words.intersection(c.words).count() as f32;
-                let union = o.words.union(c.words).count() as f32;
+                let shared = o.words.shared(c.words);
+                let inter = shared as f32;
+                let union = (o.words.len() + c.words.len() - shared) as f32;
                 (union > 0.0 && inter / union > 0.7) || o.text.contains(c.text)
             });
             if !duplicate {
@@ -639,6 +750,46 @@ impl Generator for Extractive {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ids(words: &[&str]) -> Vec<Term> {
+        let mut v: Vec<Term> = words.iter().map(|w| term_id(w)).collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn terms_are_stems_and_one_spelling_without_stop_words() {
+        assert_eq!(terms("Policies").0, ids(&["policy"]));
+        assert_eq!(terms("the seconds it's").0, ids(&["secs", "it"]));
+        assert_eq!(terms("indexing indexed indexes").0, ids(&["index"]));
+        assert_eq!(
+            terms("retrieval.top_k").0,
+            ids(&["retrieval.top_k", "retrieval", "top", "k"])
+        );
+        assert!(terms("the and of").is_empty());
+    }
+
+    #[test]
+    fn generic_openings_in_any_case() {
+        assert!(opens_generically("This Guide explains"));
+        assert!(opens_generically("CONTENTS"));
+        assert!(!opens_generically("This guid"));
+        assert!(!opens_generically("Thİs guide"));
+        assert!(!opens_generically("In this guide"));
+        for g in GENERIC {
+            assert!(g.is_ascii() && !g.contains('k') && *g == g.to_lowercase());
+        }
+    }
+
+    #[test]
+    fn term_sets_count_what_they_share() {
+        let a = Terms::new(vec![3, 1, 2, 2]);
+        let b = Terms::new(vec![4, 2, 3]);
+        assert_eq!(a.len(), 3);
+        assert!(a.contains(&1) && !b.contains(&1));
+        assert_eq!(a.shared(&b), 2);
+        assert_eq!(b.shared(&Terms::default()), 0);
+    }
 
     fn passage(n: u32, text: &str, score: f32) -> Citation {
         Citation {
