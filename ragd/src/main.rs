@@ -8,6 +8,13 @@ use std::io::IsTerminal;
 use clap::{ColorChoice, CommandFactory, Parser, Subcommand};
 use ragd::{App, Config, demo};
 
+/// mimalloc rather than glibc's malloc: an uncached query allocates and
+/// frees many small buffers across threads (HTTP, the vector search, the
+/// join, the answer), and glibc's allocator was a tenth of ragd's own CPU
+/// per query (perf, docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// ragd: a retrieval-augmented generation service.
 ///
 /// Ingest documents, ask questions, get answers that cite the passages they
