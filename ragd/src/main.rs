@@ -10,7 +10,7 @@ use ragd::{App, Config, demo};
 
 /// mimalloc rather than glibc's malloc: an uncached query allocates and
 /// frees many small buffers across threads (HTTP, the vector search, the
-/// join, the answer), and glibc's allocator was a tenth of ragd's own CPU
+/// join, the answer), and glibc's allocator was about 13 % of ragd's own CPU
 /// per query (perf, docs/BENCHMARKS.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
